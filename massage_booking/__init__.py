@@ -1,0 +1,63 @@
+"""The application factory: configuration, extensions, blueprints, error handlers and CLI. Wiring only."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+
+
+def create_app(config_name: str | None = None, overrides: dict[str, Any] | None = None) -> Flask:
+    # config.py sits at the repository root (the product's fixed layout); importing it here, not at
+    # module level, keeps models and services importable from scripts that only need the database.
+    from config import config_for
+    from massage_booking import database
+    from massage_booking.extensions import csrf, db, limiter, login_manager, migrate
+    from massage_booking.web import errors, security, session_auth
+
+    config_cls = config_for(config_name)
+    config_cls.validate()
+
+    app = Flask(
+        __name__,
+        instance_relative_config=False,
+        template_folder="../templates",
+        static_folder="../static",
+    )
+    app.config.from_object(config_cls)
+    app.config["ENV_NAME"] = config_cls.__name__.removesuffix("Config").lower()
+    if overrides:
+        app.config.update(overrides)
+
+    hops = app.config["TRUST_PROXY_HOPS"]
+    if hops:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
+
+    database.prepare(app)
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(database.MIGRATIONS_DIR), render_as_batch=True, compare_type=True)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    with app.app_context():
+        database.configure_engine(db.engine)
+
+    session_auth.init_app(app)
+    security.init_app(app)
+    errors.init_app(app)
+
+    from massage_booking.api import bp as api_bp
+    from massage_booking.auth import bp as auth_bp
+    from massage_booking.web import bp as web_bp
+
+    app.register_blueprint(web_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(api_bp)
+    csrf.exempt(api_bp)  # the API authenticates with bearer tokens, never with cookies
+
+    from massage_booking.cli import register_cli
+
+    register_cli(app)
+    return app

@@ -1,0 +1,9 @@
+"""JSON API v1: thin handlers that parse, authorise, call one service and serialise."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+from massage_booking.api import auth, therapists  # noqa: E402,F401  (registers the routes)

@@ -1,0 +1,109 @@
+"""Account pages. Each view parses the form, calls one accounts service and owns the commit."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_user, logout_user
+from flask_wtf import FlaskForm
+
+from massage_booking.auth import bp
+from massage_booking.auth.forms import LoginForm, LogoutForm, RegisterForm
+from massage_booking.domain.errors import AuthenticationFailed, DomainError
+from massage_booking.extensions import db, limiter
+from massage_booking.models import Role, User
+from massage_booking.services import accounts
+from massage_booking.web.session_auth import safe_next_url
+
+HOME_FOR_ROLE = {
+    Role.PATIENT: "web.home",
+    Role.THERAPIST: "web.my_profile",
+    Role.INSURER: "web.home",
+    Role.ADMIN: "web.admin_credentials",
+}
+
+
+def _landing(user: User, next_url: str | None) -> Any:
+    return redirect(safe_next_url(next_url) or url_for(HOME_FOR_ROLE[user.role]))
+
+
+def _show_errors(form: FlaskForm, exc: DomainError) -> None:
+    """Put a service's field errors next to the fields; anything else goes in a banner."""
+    fields = exc.details.get("fields", {})
+    for name, messages in fields.items():
+        field = getattr(form, name, None)
+        if field is not None:
+            field.errors = [*field.errors, *messages]
+    if not fields:
+        form.form_errors.append(exc.message)
+
+
+def _login(user: User, remember: bool = False) -> None:
+    accounts.open_login_session(db.session, user)
+    db.session.commit()
+    login_user(user, remember=remember)
+
+
+@bp.route("/register", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["AUTH_RATE_LIMIT"], methods=["POST"])
+def register() -> Any:
+    if current_user.is_authenticated:
+        return _landing(current_user, request.args.get("next"))
+    form = RegisterForm(next=request.args.get("next", ""))
+    status = 200
+    if form.validate_on_submit():
+        try:
+            user = accounts.register(
+                db.session,
+                email=form.email.data,
+                password=form.password.data,
+                display_name=form.display_name.data,
+                role=form.role.data,
+            )
+        except DomainError as exc:
+            db.session.rollback()
+            _show_errors(form, exc)
+            status = exc.status
+        else:
+            _login(user)
+            flash("Welcome! Your account is ready.", "success")
+            return _landing(user, form.next.data)
+    elif request.method == "POST":
+        status = 422
+    return render_template("auth/register.html", form=form), status
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["AUTH_RATE_LIMIT"], methods=["POST"])
+def login() -> Any:
+    if current_user.is_authenticated:
+        return _landing(current_user, request.args.get("next"))
+    form = LoginForm(next=request.args.get("next", ""))
+    status = 200
+    if form.validate_on_submit():
+        try:
+            user = accounts.authenticate(db.session, form.email.data, form.password.data)
+        except AuthenticationFailed as exc:
+            db.session.rollback()
+            form.form_errors.append(exc.message)
+            status = 401
+        else:
+            _login(user, remember=bool(form.remember.data))
+            return _landing(user, form.next.data)
+    elif request.method == "POST":
+        status = 422
+    return render_template("auth/login.html", form=form), status
+
+
+@bp.post("/logout")
+def logout() -> Any:
+    form = LogoutForm()
+    if not form.validate_on_submit():
+        return redirect(url_for("web.home"))
+    if current_user.is_authenticated:
+        accounts.close_login_session(db.session, current_user.get_id())
+        db.session.commit()
+    logout_user()
+    flash("You are logged out.", "info")
+    return redirect(url_for("web.home"))

@@ -1,0 +1,143 @@
+"""Operator commands: `flask seed-demo` and `flask create-admin`.
+
+Each command is an edge in the DESIGN.md sense: it owns the transaction (commit on success, rollback on
+error) and turns every expected failure into a one-line `click.ClickException`, never a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import click
+from flask import Flask, current_app
+from flask.cli import with_appcontext
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from tqdm import tqdm
+
+from massage_booking.domain.errors import Conflict, DomainError
+from massage_booking.extensions import db
+from massage_booking.models import Role, User
+from massage_booking.services import audit
+from massage_booking.services.accounts import normalize_email
+from massage_booking.services.demo_data import (
+    DEFAULT_SEED,
+    DEFAULT_THERAPISTS,
+    MAX_GENERATED_THERAPISTS,
+    DemoReport,
+    generated_therapist_count,
+    seed_demo,
+)
+from massage_booking.services.passwords import hash_password, password_problem
+
+
+def register_cli(app: Flask) -> None:
+    app.cli.add_command(seed_demo_command)
+    app.cli.add_command(create_admin_command)
+
+
+@contextmanager
+def _transaction() -> Iterator[None]:
+    """Commit what the block did, or roll it back and explain the failure in one line."""
+    session = db.session
+    try:
+        yield
+        session.commit()
+    except DomainError as exc:
+        session.rollback()
+        raise click.ClickException(exc.message) from None
+    except SQLAlchemyError as exc:
+        session.rollback()
+        reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+        raise click.ClickException(
+            f"The database refused the change ({reason}). "
+            "If its tables are missing, run `flask db upgrade` first."
+        ) from None
+
+
+@click.command("seed-demo")
+@click.option(
+    "--therapists",
+    type=click.IntRange(0, MAX_GENERATED_THERAPISTS),
+    default=DEFAULT_THERAPISTS,
+    show_default=True,
+    help="Generated therapists to have in total; existing ones count, so a smaller number adds nothing.",
+)
+@click.option(
+    "--seed", type=int, default=DEFAULT_SEED, show_default=True, help="Random seed for the generated data."
+)
+@click.option("--force", is_flag=True, help="Run even in production, where public demo passwords are a risk.")
+@with_appcontext
+def seed_demo_command(therapists: int, seed: int, force: bool) -> None:
+    """Add demo payers, plans, logins and therapists; safe to run again (it tops up, never duplicates)."""
+    if current_app.config.get("ENV_NAME") == "production" and not force:
+        raise click.ClickException(
+            "Refusing to seed demo data in production: the demo accounts have published passwords. "
+            "Pass --force if this really is a demo deployment."
+        )
+    session = db.session
+    with _transaction():
+        existing = min(generated_therapist_count(session), therapists)
+        with tqdm(total=therapists, initial=existing, unit=" therapists", file=sys.stderr) as bar:
+            report = seed_demo(session, therapists, progress=bar.update, seed=seed, commit_every_batch=True)
+    _print_report(report)
+
+
+def _print_report(report: DemoReport) -> None:
+    click.echo(
+        f"Created {report.therapists_created:,} therapists, {report.payers_created} payers, "
+        f"{report.plans_created} plans and {report.users_created:,} users."
+    )
+    click.echo(
+        f"The database now holds {report.therapists_total:,} therapists "
+        f"({report.generated_therapists_total:,} generated), {report.payers_total} payers and "
+        f"{report.plans_total} plans."
+    )
+    click.echo("\nDemo logins (public demo passwords: never use these accounts for real data):")
+    width = max(len(login.email) for login in report.logins)
+    click.echo(f"  {'ROLE':<10} {'E-MAIL':<{width}}  PASSWORD")
+    for login in report.logins:
+        click.echo(f"  {login.role.value:<10} {login.email:<{width}}  {login.password}")
+
+
+def _acceptable_password(value: str) -> str:
+    """Used as click's value_proc: raising UsageError makes click say why and ask again."""
+    if problem := password_problem(value):
+        raise click.UsageError(problem)
+    return value
+
+
+@click.command("create-admin")
+@click.option("--email", required=True, help="E-mail address the administrator logs in with.")
+@click.option("--name", default="Administrator", show_default=True, help="Name shown in the audit log.")
+@with_appcontext
+def create_admin_command(email: str, name: str) -> None:
+    """Create an administrator account; the password is asked for twice and never echoed."""
+    try:
+        email_norm = normalize_email(email)
+    except DomainError as exc:
+        raise click.BadParameter(exc.message, param_hint="--email") from None
+    name = name.strip()
+    if not 0 < len(name) <= 120:
+        raise click.BadParameter("Use 1 to 120 characters.", param_hint="--name")
+    session = db.session
+    taken = Conflict(f"An account with the e-mail {email_norm} already exists.")
+    with _transaction():
+        if session.scalar(select(User.id).where(User.email == email_norm)) is not None:
+            raise taken
+    password = click.prompt(
+        "Password", hide_input=True, confirmation_prompt=True, value_proc=_acceptable_password
+    )
+    with _transaction():
+        user = User(
+            email=email_norm, password_hash=hash_password(password), role=Role.ADMIN, display_name=name
+        )
+        session.add(user)
+        try:
+            session.flush()
+        except IntegrityError:  # someone took the address while we were prompting
+            raise taken from None
+        audit.record(session, None, "account.admin_created", "user", user.id)
+    click.echo(f"Created administrator {email_norm}.")

@@ -1,0 +1,40 @@
+"""SQLAlchemy models, one module per aggregate. Importing this package registers every table."""
+
+from massage_booking.models.audit import AuditEvent
+from massage_booking.models.base import Base, UTCDateTime, utcnow
+from massage_booking.models.payers import InsurancePlan, Payer, PlanType
+from massage_booking.models.therapists import (
+    CredentialKind,
+    CredentialStatus,
+    GeocodePrecision,
+    NetworkMembership,
+    OncologyCredential,
+    PracticeLocation,
+    TherapistLanguage,
+    TherapistModality,
+    TherapistProfile,
+)
+from massage_booking.models.users import ApiToken, LoginSession, Role, User
+
+__all__ = [
+    "ApiToken",
+    "AuditEvent",
+    "Base",
+    "CredentialKind",
+    "CredentialStatus",
+    "GeocodePrecision",
+    "InsurancePlan",
+    "LoginSession",
+    "NetworkMembership",
+    "OncologyCredential",
+    "Payer",
+    "PlanType",
+    "PracticeLocation",
+    "Role",
+    "TherapistLanguage",
+    "TherapistModality",
+    "TherapistProfile",
+    "UTCDateTime",
+    "User",
+    "utcnow",
+]

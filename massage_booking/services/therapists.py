@@ -1,0 +1,296 @@
+"""Therapist profiles: the public view, the therapist's own edits, and credential review by an admin.
+
+Therapists edit only their own profile; a credential they submit starts as pending and only an admin
+can verify or reject it, because patients rely on the oncology badge when choosing someone to treat them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
+
+from massage_booking.domain.credentials import S4OM_MIN_FOUNDATIONAL_HOURS
+from massage_booking.domain.errors import Forbidden, NotFound, ValidationFailed
+from massage_booking.domain.identifiers import US_STATES, is_valid_npi
+from massage_booking.domain.vocabulary import LANGUAGES, MODALITIES
+from massage_booking.geocoding import zip_place
+from massage_booking.models import (
+    CredentialKind,
+    CredentialStatus,
+    GeocodePrecision,
+    InsurancePlan,
+    NetworkMembership,
+    OncologyCredential,
+    Payer,
+    PracticeLocation,
+    Role,
+    TherapistLanguage,
+    TherapistModality,
+    TherapistProfile,
+    User,
+    utcnow,
+)
+from massage_booking.services import audit
+
+
+def _profile_query():  # noqa: ANN202 - a Select of TherapistProfile with what pages show
+    return select(TherapistProfile).options(
+        selectinload(TherapistProfile.credentials),
+        selectinload(TherapistProfile.locations),
+        selectinload(TherapistProfile.modalities),
+        selectinload(TherapistProfile.languages),
+        selectinload(TherapistProfile.networks)
+        .selectinload(NetworkMembership.plan)
+        .selectinload(InsurancePlan.payer),
+    )
+
+
+def get_profile(session: Session, therapist_id: int) -> TherapistProfile:
+    profile = session.scalar(_profile_query().where(TherapistProfile.id == therapist_id))
+    if profile is None:
+        raise NotFound("No therapist has that id.")
+    return profile
+
+
+def profile_of(session: Session, user: User) -> TherapistProfile | None:
+    return session.scalar(_profile_query().where(TherapistProfile.user_id == user.id))
+
+
+def all_plans(session: Session) -> list[InsurancePlan]:
+    return list(
+        session.scalars(
+            select(InsurancePlan)
+            .join(Payer)
+            .options(selectinload(InsurancePlan.payer))
+            .order_by(Payer.name, InsurancePlan.name)
+        )
+    )
+
+
+@dataclass
+class ProfileInput:
+    """What a therapist types into "Edit my profile"; strings as submitted, checked by `save_profile`."""
+
+    name: str
+    bio: str
+    license_number: str
+    license_state: str
+    license_expires_on: date | None
+    npi: str
+    session_rate_dollars: str
+    accepting_new_patients: bool
+    modalities: list[str]
+    languages: list[str]
+    plan_ids: list[int]
+    zip_code: str
+    address_line1: str = ""
+    address_line2: str = ""
+
+
+def save_profile(session: Session, actor: User, data: ProfileInput, today: date) -> TherapistProfile:
+    """Create or update the acting therapist's own profile and primary location, all or nothing."""
+    if actor.role is not Role.THERAPIST:
+        raise Forbidden("Only therapists have a practice profile.")
+    errors: dict[str, list[str]] = {}
+
+    def bad(field: str, message: str) -> None:
+        errors.setdefault(field, []).append(message)
+
+    name = data.name.strip()
+    if not name:
+        bad("name", "Enter the name patients will see.")
+    elif len(name) > 120:
+        bad("name", "Use at most 120 characters.")
+    if len(data.bio) > 4000:
+        bad("bio", "Use at most 4,000 characters.")
+    license_number = data.license_number.strip().upper()
+    if not license_number:
+        bad("license_number", "Enter your state massage license number.")
+    elif len(license_number) > 40:
+        bad("license_number", "Use at most 40 characters.")
+    state = data.license_state.strip().upper()
+    if state not in US_STATES:
+        bad("license_state", "Choose the state that issued your license.")
+    if data.license_expires_on is None:
+        bad("license_expires_on", "Enter the license expiry date.")
+    elif data.license_expires_on < today:
+        bad("license_expires_on", "This license has expired; renew it before taking bookings.")
+    npi = data.npi.strip()
+    if npi and not is_valid_npi(npi):
+        bad("npi", "An NPI is 10 digits with a valid check digit; leave it empty if you have none.")
+    rate_cents = _dollars_to_cents(data.session_rate_dollars)
+    if rate_cents is None:
+        bad("session_rate", "Enter the rate for a 60-minute session in dollars, like 120 or 120.50.")
+    unknown = set(data.modalities) - set(MODALITIES)
+    if unknown:
+        bad("modalities", "Choose modalities from the list.")
+    if set(data.languages) - set(LANGUAGES):
+        bad("languages", "Choose languages from the list.")
+    if not data.languages:
+        bad("languages", "Choose at least one language you treat in.")
+    plans = {
+        p.id: p for p in session.scalars(select(InsurancePlan).where(InsurancePlan.id.in_(data.plan_ids)))
+    }
+    if len(plans) != len(set(data.plan_ids)):
+        bad("plan_ids", "One of the chosen plans no longer exists; reload the page.")
+    place = None
+    try:
+        place = zip_place(data.zip_code)
+    except ValidationFailed as exc:
+        errors.update(exc.details["fields"])
+    if errors:
+        raise ValidationFailed("Please correct the highlighted fields.", {"fields": errors})
+    assert place is not None and rate_cents is not None and data.license_expires_on is not None
+
+    profile = profile_of(session, actor)
+    created = profile is None
+    if profile is None:
+        profile = TherapistProfile(user_id=actor.id)
+        session.add(profile)
+    profile.name = name
+    profile.bio = data.bio.strip()
+    if profile.license_number != license_number or profile.license_state != state:
+        profile.license_verified_at = None  # a new license must be verified again
+    profile.license_number = license_number
+    profile.license_state = state
+    profile.license_expires_on = data.license_expires_on
+    profile.npi = npi or None
+    profile.session_rate_cents = rate_cents
+    profile.accepting_new_patients = data.accepting_new_patients
+    profile.modalities = [TherapistModality(modality=m) for m in sorted(set(data.modalities))]
+    profile.languages = [TherapistLanguage(language=lang) for lang in sorted(set(data.languages))]
+    existing = {m.plan_id: m for m in profile.networks}
+    profile.networks = [
+        existing.get(pid) or NetworkMembership(plan_id=pid, joined_on=today) for pid in sorted(plans)
+    ]
+    location = profile.locations[0] if profile.locations else PracticeLocation()
+    location.address_line1 = data.address_line1.strip()[:200]
+    location.address_line2 = data.address_line2.strip()[:200]
+    location.zip_code = place.zip_code
+    location.city = place.city
+    location.state = place.state
+    location.latitude = place.latitude
+    location.longitude = place.longitude
+    location.time_zone = place.time_zone
+    location.geocode_precision = GeocodePrecision.ZIP
+    if not profile.locations:
+        profile.locations.append(location)
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        "therapist.profile_created" if created else "therapist.profile_updated",
+        "therapist",
+        profile.id,
+    )
+    return profile
+
+
+def _dollars_to_cents(raw: str) -> int | None:
+    text = raw.strip().removeprefix("$").replace(",", "")
+    whole, _, frac = text.partition(".")
+    if not whole.isdigit() or (frac and (not frac.isdigit() or len(frac) > 2)):
+        return None
+    cents = int(whole) * 100 + int(frac.ljust(2, "0") or 0)
+    return cents if 0 < cents <= 100_000 else None
+
+
+@dataclass
+class CredentialInput:
+    kind: str
+    issuer: str
+    training_hours: str
+    issued_on: date | None
+    expires_on: date | None
+
+
+def submit_credential(
+    session: Session, actor: User, data: CredentialInput, today: date
+) -> OncologyCredential:
+    """Add an oncology credential to the actor's profile, pending an admin's verification."""
+    profile = profile_of(session, actor)
+    if profile is None:
+        raise ValidationFailed("Save your profile before adding credentials.")
+    errors: dict[str, list[str]] = {}
+    try:
+        kind = CredentialKind(data.kind)
+    except ValueError:
+        kind = None
+        errors["kind"] = ["Choose the kind of training."]
+    issuer = data.issuer.strip()
+    if not issuer or len(issuer) > 160:
+        errors["issuer"] = ["Enter who issued it (at most 160 characters)."]
+    hours = int(data.training_hours) if data.training_hours.strip().isdigit() else 0
+    if not 0 < hours <= 5000:
+        errors["training_hours"] = ["Enter the training hours as a whole number."]
+    elif kind is CredentialKind.S4OM_FOUNDATIONAL and hours < S4OM_MIN_FOUNDATIONAL_HOURS:
+        errors["training_hours"] = [
+            f"An S4OM foundational course is at least {S4OM_MIN_FOUNDATIONAL_HOURS} hours."
+        ]
+    if data.issued_on is None or data.issued_on > today:
+        errors["issued_on"] = ["Enter the date it was issued (not in the future)."]
+    if data.expires_on is not None and data.issued_on is not None and data.expires_on < data.issued_on:
+        errors["expires_on"] = ["The expiry date must be after the issue date."]
+    if errors:
+        raise ValidationFailed("Please correct the highlighted fields.", {"fields": errors})
+    assert kind is not None and data.issued_on is not None
+    credential = OncologyCredential(
+        therapist_id=profile.id,
+        kind=kind,
+        issuer=issuer,
+        training_hours=hours,
+        issued_on=data.issued_on,
+        expires_on=data.expires_on,
+        status=CredentialStatus.PENDING,
+    )
+    session.add(credential)
+    session.flush()
+    audit.record(session, actor, "credential.submitted", "oncology_credential", credential.id)
+    return credential
+
+
+def pending_credentials(session: Session, actor: User) -> list[OncologyCredential]:
+    _require_admin(actor)
+    return list(
+        session.scalars(
+            select(OncologyCredential)
+            .where(OncologyCredential.status == CredentialStatus.PENDING)
+            .options(selectinload(OncologyCredential.therapist))
+            .order_by(OncologyCredential.submitted_at)
+        )
+    )
+
+
+def review_credential(
+    session: Session, actor: User, credential_id: int, *, approve: bool, note: str = ""
+) -> OncologyCredential:
+    """Verify or reject a pending credential. A rejection must say why, so the therapist can fix it."""
+    _require_admin(actor)
+    credential = session.get(OncologyCredential, credential_id)
+    if credential is None:
+        raise NotFound("No credential has that id.")
+    if credential.status is not CredentialStatus.PENDING:
+        raise ValidationFailed(f"This credential was already {credential.status.value}.")
+    note = note.strip()
+    if not approve and not note:
+        raise ValidationFailed.for_field("note", "Say why the credential is rejected.")
+    credential.status = CredentialStatus.VERIFIED if approve else CredentialStatus.REJECTED
+    credential.verified_at = utcnow()
+    credential.verified_by_id = actor.id
+    credential.review_note = note[:500] or None
+    audit.record(
+        session, actor, f"credential.{credential.status.value}", "oncology_credential", credential.id
+    )
+    return credential
+
+
+def _require_admin(actor: User) -> None:
+    if actor.role is not Role.ADMIN:
+        raise Forbidden("Only administrators review credentials.")
+
+
+def therapist_count(session: Session) -> int:
+    return session.scalar(select(func.count()).select_from(TherapistProfile)) or 0

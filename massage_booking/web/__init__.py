@@ -1,0 +1,10 @@
+"""Server-rendered pages: home, therapist profiles, the therapist's own profile editor, admin review."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+bp = Blueprint("web", __name__)
+
+# Imported last: each module registers its routes, filters or context on `bp`.
+from massage_booking.web import admin, formatting, public, therapist  # noqa: E402,F401

@@ -1,0 +1,93 @@
+"""Template filters and the navigation context shared by every page.
+
+Money is stored in integer cents and dates as ISO dates; people read "$120" and "March 3, 2027". The
+filters are registered on the blueprint for the whole app, so error pages rendered outside it work too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from flask_login import current_user
+from sqlalchemy.exc import SQLAlchemyError
+
+from massage_booking.extensions import db
+from massage_booking.models import CredentialKind, CredentialStatus, OncologyCredential, Role
+from massage_booking.services import directory
+from massage_booking.web import bp
+from massage_booking.web.forms import CREDENTIAL_KIND_LABELS
+
+
+@bp.app_template_filter("money")
+def money(cents: int, currency: str = "USD") -> str:
+    """$120 or $120.50; other currencies keep their code, since "$" would be wrong for them."""
+    whole, rest = divmod(int(cents), 100)
+    amount = f"{whole:,}" if rest == 0 else f"{whole:,}.{rest:02d}"
+    return f"${amount}" if currency == "USD" else f"{amount} {currency}"
+
+
+@bp.app_template_filter("long_date")
+def long_date(day: date | None) -> str:
+    return "" if day is None else f"{day:%B} {day.day}, {day.year}"
+
+
+@bp.app_template_filter("utc_datetime")
+def utc_datetime(moment: datetime | None) -> str:
+    return "" if moment is None else f"{moment:%B} {moment.day}, {moment.year}, {moment:%H:%M} UTC"
+
+
+@bp.app_template_filter("miles")
+def miles(distance: float | None) -> str:
+    if distance is None:
+        return ""
+    return "less than 0.1 mi" if distance < 0.05 else f"{distance:.1f} mi"
+
+
+@bp.app_template_filter("time_zone")
+def time_zone(name: str, now: datetime | None = None) -> str:
+    """ "America/New_York (UTC−05:00 today)": the offset tells a patient elsewhere when sessions are."""
+    try:
+        zone = ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return name
+    offset = (now or datetime.now(UTC)).astimezone(zone).utcoffset() or timedelta(0)
+    minutes = int(offset.total_seconds()) // 60
+    sign = "+" if minutes >= 0 else "\u2212"
+    hours, mins = divmod(abs(minutes), 60)
+    return f"{name} (UTC{sign}{hours:02d}:{mins:02d} today)"
+
+
+@bp.app_template_filter("credential_kind")
+def credential_kind(kind: CredentialKind | str) -> str:
+    try:
+        return CREDENTIAL_KIND_LABELS[CredentialKind(kind)]
+    except ValueError:
+        return str(kind)
+
+
+def credential_state(credential: OncologyCredential, today: date) -> str:
+    """pending, verified, rejected or expired: what the therapist needs to know about a credential."""
+    if credential.status is CredentialStatus.VERIFIED and not credential.is_active_on(today):
+        return "expired"
+    return credential.status.value
+
+
+@bp.app_context_processor
+def _navigation() -> dict[str, Callable[..., object]]:
+    """`nav_public_profile_id()` for the therapist's "Public page" link, queried only when a page asks."""
+
+    def nav_public_profile_id() -> int | None:
+        if not current_user.is_authenticated or current_user.role is not Role.THERAPIST:
+            return None
+        try:
+            return directory.public_profile_id(db.session, current_user.id)
+        except SQLAlchemyError:  # an error page must still render when the database is the problem
+            db.session.rollback()
+            return None
+
+    def state_of(credential: OncologyCredential) -> str:
+        return credential_state(credential, date.today())
+
+    return {"nav_public_profile_id": nav_public_profile_id, "credential_state": state_of}

@@ -1,0 +1,177 @@
+"""Forms for the pages. They shape the input and carry the CSRF token; the rules live in the services.
+
+Choice fields do not check their choices (`validate_choice=False`) and dates are optional here: the
+service says what is wrong in the product's words ("This license has expired"), and the API gets the
+same answers, so the two can never disagree. A form only rejects what cannot be parsed at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateField,
+    HiddenField,
+    SelectChoice,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import Optional
+
+from massage_booking.domain.errors import DomainError
+from massage_booking.domain.identifiers import US_STATES
+from massage_booking.domain.vocabulary import LANGUAGES, MODALITIES
+from massage_booking.models import CredentialKind, InsurancePlan, TherapistProfile
+from massage_booking.services.therapists import CredentialInput, ProfileInput
+
+CREDENTIAL_KIND_LABELS: dict[CredentialKind, str] = {
+    CredentialKind.S4OM_FOUNDATIONAL: "S4OM-recognized foundational oncology massage course (24+ hours)",
+    CredentialKind.HOSPITAL_BASED: "Hospital-based massage therapy training (for example, Mayo Clinic)",
+    CredentialKind.ONCOLOGY_CERTIFICATE: "Another supervised oncology massage program",
+}
+
+
+def _text(value: str | None) -> str:
+    return value or ""
+
+
+class SearchForm(FlaskForm):
+    """The "where?" box. A GET form: nothing changes on the server, so it carries no CSRF token."""
+
+    class Meta:
+        csrf = False
+
+    near = StringField("Where? ZIP code or City, ST")
+
+
+class ProfileForm(FlaskForm):
+    """ "Edit my profile". Field names match the keys of the service's field errors."""
+
+    name = StringField("Name patients will see")
+    bio = TextAreaField("About your practice")
+    license_number = StringField("License number")
+    license_state = SelectField(
+        "License state",
+        choices=[SelectChoice("", "Choose a state")]
+        + [SelectChoice(code, name) for code, name in US_STATES.items()],
+        validate_choice=False,
+    )
+    license_expires_on = DateField("License expires on", validators=[Optional()])
+    npi = StringField("NPI (optional)")
+    session_rate = StringField("Rate for a 60-minute session, in US dollars")
+    accepting_new_patients = BooleanField("I am accepting new patients", default=True)
+    modalities = SelectMultipleField(
+        "Modalities you practice", choices=[SelectChoice(m) for m in MODALITIES], validate_choice=False
+    )
+    languages = SelectMultipleField(
+        "Languages you treat in", choices=[SelectChoice(lang) for lang in LANGUAGES], validate_choice=False
+    )
+    plan_ids = SelectMultipleField(
+        "Insurance plans you are in-network for", coerce=int, validate_choice=False
+    )
+    zip_code = StringField("ZIP code")
+    address_line1 = StringField("Street address (optional)")
+    address_line2 = StringField("Suite, floor or building (optional)")
+
+    def set_plans(self, plans: Iterable[InsurancePlan]) -> None:
+        self.plan_ids.choices = [SelectChoice(p.id, p.full_name) for p in plans]
+
+    @classmethod
+    def from_profile(cls, profile: TherapistProfile | None) -> ProfileForm:
+        """A form showing the saved profile, or an empty one for a therapist who has none yet."""
+        if profile is None:
+            return cls(formdata=None)
+        location = profile.locations[0] if profile.locations else None
+        return cls(
+            formdata=None,  # never the request's form: a credential POST must not blank these fields
+            data={
+                "name": profile.name,
+                "bio": profile.bio,
+                "license_number": profile.license_number,
+                "license_state": profile.license_state,
+                "license_expires_on": profile.license_expires_on,
+                "npi": profile.npi or "",
+                "session_rate": dollars(profile.session_rate_cents),
+                "accepting_new_patients": profile.accepting_new_patients,
+                "modalities": profile.modality_names,
+                "languages": profile.language_names,
+                "plan_ids": [m.plan_id for m in profile.networks],
+                "zip_code": location.zip_code if location else "",
+                "address_line1": location.address_line1 if location else "",
+                "address_line2": location.address_line2 if location else "",
+            },
+        )
+
+    def to_input(self) -> ProfileInput:
+        return ProfileInput(
+            name=_text(self.name.data),
+            bio=_text(self.bio.data),
+            license_number=_text(self.license_number.data),
+            license_state=_text(self.license_state.data),
+            license_expires_on=self.license_expires_on.data,
+            npi=_text(self.npi.data),
+            session_rate_dollars=_text(self.session_rate.data),
+            accepting_new_patients=bool(self.accepting_new_patients.data),
+            modalities=list(self.modalities.data or []),
+            languages=list(self.languages.data or []),
+            plan_ids=list(self.plan_ids.data or []),
+            zip_code=_text(self.zip_code.data),
+            address_line1=_text(self.address_line1.data),
+            address_line2=_text(self.address_line2.data),
+        )
+
+
+class CredentialForm(FlaskForm):
+    """A new oncology credential, which starts pending until an administrator checks it."""
+
+    kind = SelectField(
+        "Kind of training",
+        choices=[SelectChoice("", "Choose the kind of training")]
+        + [SelectChoice(k.value, label) for k, label in CREDENTIAL_KIND_LABELS.items()],
+        validate_choice=False,
+    )
+    issuer = StringField("Issued by (school, hospital or program)")
+    training_hours = StringField("Training hours")
+    issued_on = DateField("Issued on", validators=[Optional()])
+    expires_on = DateField("Expires on", validators=[Optional()])
+
+    def to_input(self) -> CredentialInput:
+        return CredentialInput(
+            kind=_text(self.kind.data),
+            issuer=_text(self.issuer.data),
+            training_hours=_text(self.training_hours.data),
+            issued_on=self.issued_on.data,
+            expires_on=self.expires_on.data,
+        )
+
+
+class ReviewForm(FlaskForm):
+    """An administrator's decision on one pending credential."""
+
+    decision = HiddenField()
+    note = TextAreaField("Reason for rejecting (the therapist will see this)")
+
+
+def apply_errors(form: FlaskForm, exc: DomainError) -> None:
+    """Put a service's field errors beside the fields; a message for no field goes in the form banner."""
+    fields = exc.details.get("fields", {})
+    unplaced = []
+    for name, messages in fields.items():
+        field = getattr(form, name, None)
+        if field is None:
+            unplaced.extend(messages)
+        else:
+            field.errors = [*field.errors, *messages]
+    if not fields:
+        unplaced.append(exc.message)
+    form.form_errors.extend(unplaced)
+
+
+def dollars(cents: int) -> str:
+    """120 dollars as "120", 120.50 as "120.50": what a person would type into the rate field."""
+    whole, rest = divmod(cents, 100)
+    return f"{whole}" if rest == 0 else f"{whole}.{rest:02d}"
