@@ -66,7 +66,7 @@ test: $(STAMP)
 	step "lint: ruff check" $(BIN)/ruff check .; \
 	if [ "$(PARALLEL)" = 1 ]; then \
 	  $(POSTGRES_LANE) > "$$tmp/postgres.log" 2>&1 & postgres_pid=$$!; \
-	  trap 'kill -TERM $$postgres_pid 2>/dev/null; wait $$postgres_pid; rm -rf "$$tmp"' EXIT; \
+	  trap 'kill -TERM $$postgres_pid 2>/dev/null || true; wait $$postgres_pid || true; rm -rf "$$tmp"' EXIT; \
 	  step "lane 1/3: SQLite (unit, integration, functional)" $(SQLITE_LANE); \
 	  rc=0; wait "$$postgres_pid" || rc=$$?; \
 	  header "lane 2/3: PostgreSQL (integration, functional), run alongside lane 1"; cat "$$tmp/postgres.log"; \

@@ -1,8 +1,7 @@
-"""Configuration classes, read from the environment.
+"""Configuration classes, read from the environment when the app is created.
 
-Each class is a plain object so `app.config.from_object` can load it; values that must come from the
-environment in production are checked in `ProductionConfig.validate`, called by the app factory, so a
-misconfigured deployment fails at start instead of serving with a guessable secret.
+Values are read in `__init__`, not at import, so that the environment a process has when it calls
+`create_app` is the one it runs with and the one production's checks look at.
 """
 
 from __future__ import annotations
@@ -21,14 +20,12 @@ def _env_bool(name: str, default: bool) -> bool:
     return raw.strip().lower() in {"1", "true", "yes", "on"}
 
 
-def _database_url(default: str, variable: str = "DATABASE_URL") -> str:
-    url = os.environ.get(variable) or default
-    # Heroku-style URLs say postgres://; SQLAlchemy wants an explicit driver.
-    if url.startswith("postgres://"):
-        url = "postgresql+psycopg://" + url.removeprefix("postgres://")
-    elif url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
-    return url
+def database_url(raw: str) -> str:
+    """SQLAlchemy's URL for `raw`: postgres:// and postgresql:// get the psycopg 3 driver spelled out."""
+    for prefix in ("postgres://", "postgresql://"):
+        if raw.startswith(prefix):
+            return "postgresql+psycopg://" + raw.removeprefix(prefix)
+    return raw
 
 
 class ConfigError(RuntimeError):
@@ -36,35 +33,38 @@ class ConfigError(RuntimeError):
 
 
 class Config:
-    SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-not-secret")
-    SQLALCHEMY_DATABASE_URI = _database_url(f"sqlite:///{INSTANCE_DIR / 'massage_booking.sqlite3'}")
-    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
     SQLALCHEMY_RECORD_QUERIES = False
-
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
-    SESSION_COOKIE_SECURE = _env_bool("SESSION_COOKIE_SECURE", False)
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
-    REMEMBER_COOKIE_SECURE = _env_bool("SESSION_COOKIE_SECURE", False)
     PERMANENT_SESSION_LIFETIME = 60 * 60 * 12
-
     WTF_CSRF_TIME_LIMIT = 60 * 60 * 4
-
-    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
-    RATELIMIT_ENABLED = _env_bool("RATELIMIT_ENABLED", True)
     RATELIMIT_HEADERS_ENABLED = True
-    # Login and token exchange: enough for a person who mistypes, too few for a password-guessing run.
-    AUTH_RATE_LIMIT = os.environ.get("AUTH_RATE_LIMIT", "10 per minute;50 per hour")
-
-    API_TOKEN_TTL_DAYS = int(os.environ.get("API_TOKEN_TTL_DAYS", "30"))
-    # Reverse proxies in front of the app (nginx, a load balancer): trust that many X-Forwarded-* hops,
-    # so rate limits and audit see the client's address rather than the proxy's.
-    TRUST_PROXY_HOPS = int(os.environ.get("TRUST_PROXY_HOPS", "0"))
     MAX_CONTENT_LENGTH = 1024 * 1024
+    DEFAULT_DATABASE_URL = f"sqlite:///{INSTANCE_DIR / 'massage_booking.sqlite3'}"
+    DATABASE_URL_VARIABLE = "DATABASE_URL"
+    SECURE_COOKIES_BY_DEFAULT = False
 
-    @classmethod
-    def validate(cls) -> None:
+    def __init__(self) -> None:
+        env = os.environ
+        self.SECRET_KEY = env.get("SECRET_KEY") or "dev-only-not-secret"
+        raw_url = env.get(self.DATABASE_URL_VARIABLE) or self.DEFAULT_DATABASE_URL
+        self.SQLALCHEMY_DATABASE_URI = database_url(raw_url)
+        self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+        secure = _env_bool("SESSION_COOKIE_SECURE", self.SECURE_COOKIES_BY_DEFAULT)
+        self.SESSION_COOKIE_SECURE = secure
+        self.REMEMBER_COOKIE_SECURE = secure
+        self.RATELIMIT_STORAGE_URI = env.get("RATELIMIT_STORAGE_URI", "memory://")
+        self.RATELIMIT_ENABLED = _env_bool("RATELIMIT_ENABLED", True)
+        # Login and token exchange: enough for a person who mistypes, too few for a password-guessing run.
+        self.AUTH_RATE_LIMIT = env.get("AUTH_RATE_LIMIT", "10 per minute;50 per hour")
+        self.API_TOKEN_TTL_DAYS = int(env.get("API_TOKEN_TTL_DAYS", "30"))
+        # Reverse proxies in front of the app (nginx, a load balancer): trust that many X-Forwarded-*
+        # hops, so rate limits and the audit log see the client's address rather than the proxy's.
+        self.TRUST_PROXY_HOPS = int(env.get("TRUST_PROXY_HOPS", "0"))
+
+    def validate(self) -> None:
         """Nothing to check outside production."""
 
 
@@ -74,20 +74,22 @@ class DevelopmentConfig(Config):
 
 class TestingConfig(Config):
     TESTING = True
-    SECRET_KEY = "testing-secret-key"  # noqa: S105 - a fixed key makes test runs reproducible
-    # Never DATABASE_URL: a test run must not touch the database a developer works in.
-    SQLALCHEMY_DATABASE_URI = _database_url("sqlite://", "TEST_DATABASE_URL")
     WTF_CSRF_ENABLED = True
-    RATELIMIT_ENABLED = False
+    # Never DATABASE_URL: a test run must not touch the database a developer works in.
+    DATABASE_URL_VARIABLE = "TEST_DATABASE_URL"
+    DEFAULT_DATABASE_URL = "sqlite://"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.SECRET_KEY = "testing-secret-key"  # noqa: S105 - a fixed key makes test runs reproducible
+        self.RATELIMIT_ENABLED = False
 
 
 class ProductionConfig(Config):
-    SESSION_COOKIE_SECURE = _env_bool("SESSION_COOKIE_SECURE", True)
-    REMEMBER_COOKIE_SECURE = _env_bool("SESSION_COOKIE_SECURE", True)
     PREFERRED_URL_SCHEME = "https"
+    SECURE_COOKIES_BY_DEFAULT = True
 
-    @classmethod
-    def validate(cls) -> None:
+    def validate(self) -> None:
         missing = [name for name in ("SECRET_KEY", "DATABASE_URL") if not os.environ.get(name)]
         if missing:
             raise ConfigError(
@@ -95,7 +97,7 @@ class ProductionConfig(Config):
                 + ", ".join(missing)
                 + ". See the configuration table in README.md."
             )
-        if len(os.environ["SECRET_KEY"]) < 32:
+        if len(self.SECRET_KEY) < 32:
             raise ConfigError("SECRET_KEY must be at least 32 characters in production.")
 
 
@@ -106,10 +108,11 @@ CONFIGS: dict[str, type[Config]] = {
 }
 
 
-def config_for(name: str | None) -> type[Config]:
-    """Pick the config class named by `name` or by MASSAGE_BOOKING_ENV (default: development)."""
+def config_for(name: str | None) -> Config:
+    """The configuration named by `name` or by MASSAGE_BOOKING_ENV (default: development), read now."""
     key = (name or os.environ.get("MASSAGE_BOOKING_ENV") or "development").lower()
     try:
-        return CONFIGS[key]
+        config_cls = CONFIGS[key]
     except KeyError:
         raise ConfigError(f"Unknown MASSAGE_BOOKING_ENV {key!r}; use one of {', '.join(CONFIGS)}.") from None
+    return config_cls()

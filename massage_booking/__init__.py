@@ -15,8 +15,8 @@ def create_app(config_name: str | None = None, overrides: dict[str, Any] | None 
     from massage_booking.extensions import csrf, db, limiter, login_manager, migrate
     from massage_booking.web import errors, security, session_auth
 
-    config_cls = config_for(config_name)
-    config_cls.validate()
+    config = config_for(config_name)
+    config.validate()
 
     app = Flask(
         __name__,
@@ -24,8 +24,8 @@ def create_app(config_name: str | None = None, overrides: dict[str, Any] | None 
         template_folder="../templates",
         static_folder="../static",
     )
-    app.config.from_object(config_cls)
-    app.config["ENV_NAME"] = config_cls.__name__.removesuffix("Config").lower()
+    app.config.from_object(config)
+    app.config["ENV_NAME"] = type(config).__name__.removesuffix("Config").lower()
     if overrides:
         app.config.update(overrides)
 

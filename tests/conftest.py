@@ -87,10 +87,6 @@ def _chromium_path() -> str | None:
 def _browser_problem() -> str | None:
     if _chromium_path() is None:
         return "no `chromium` on PATH (apt-get install chromium, or set CHROMIUM=/path/to/chromium)"
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        return "the `playwright` Python package is not installed (pip install -e '.[dev]')"
     return None
 
 

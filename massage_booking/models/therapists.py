@@ -48,7 +48,8 @@ class TherapistProfile(Base):
     license_state: Mapped[str] = mapped_column(String(2))
     license_expires_on: Mapped[date]
     license_verified_at: Mapped[datetime | None]
-    npi: Mapped[str | None] = mapped_column(String(10))
+    # One NPI per provider (NPPES); NULLs do not collide, so therapists without one are unaffected.
+    npi: Mapped[str | None] = mapped_column(String(10), unique=True)
     session_rate_cents: Mapped[int] = mapped_column(Integer)
     currency: Mapped[str] = mapped_column(String(3), default="USD")
     accepting_new_patients: Mapped[bool] = mapped_column(default=True, index=True)

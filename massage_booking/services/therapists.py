@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from massage_booking.domain.credentials import S4OM_MIN_FOUNDATIONAL_HOURS
@@ -34,6 +35,9 @@ from massage_booking.models import (
     utcnow,
 )
 from massage_booking.services import audit
+
+FIX_FIELDS = "Please correct the highlighted fields."
+NPI_TAKEN = "Another therapist's profile already uses this NPI. Check the number, or contact support."
 
 
 def _profile_query():  # noqa: ANN202 - a Select of TherapistProfile with what pages show
@@ -121,6 +125,10 @@ def save_profile(session: Session, actor: User, data: ProfileInput, today: date)
     npi = data.npi.strip()
     if npi and not is_valid_npi(npi):
         bad("npi", "An NPI is 10 digits with a valid check digit; leave it empty if you have none.")
+    elif npi and session.scalar(
+        select(TherapistProfile.id).where(TherapistProfile.npi == npi, TherapistProfile.user_id != actor.id)
+    ):
+        bad("npi", NPI_TAKEN)
     rate_cents = _dollars_to_cents(data.session_rate_dollars)
     if rate_cents is None:
         bad("session_rate", "Enter the rate for a 60-minute session in dollars, like 120 or 120.50.")
@@ -142,7 +150,7 @@ def save_profile(session: Session, actor: User, data: ProfileInput, today: date)
     except ValidationFailed as exc:
         errors.update(exc.details["fields"])
     if errors:
-        raise ValidationFailed("Please correct the highlighted fields.", {"fields": errors})
+        raise ValidationFailed(FIX_FIELDS, {"fields": errors})
     assert place is not None and rate_cents is not None and data.license_expires_on is not None
 
     profile = profile_of(session, actor)
@@ -178,7 +186,11 @@ def save_profile(session: Session, actor: User, data: ProfileInput, today: date)
     location.geocode_precision = GeocodePrecision.ZIP
     if not profile.locations:
         profile.locations.append(location)
-    session.flush()
+    try:
+        with session.begin_nested():  # a concurrent save with the same NPI loses here, cleanly
+            session.flush()
+    except IntegrityError:
+        raise ValidationFailed(FIX_FIELDS, {"fields": {"npi": [NPI_TAKEN]}}) from None
     audit.record(
         session,
         actor,
@@ -235,7 +247,7 @@ def submit_credential(
     if data.expires_on is not None and data.issued_on is not None and data.expires_on < data.issued_on:
         errors["expires_on"] = ["The expiry date must be after the issue date."]
     if errors:
-        raise ValidationFailed("Please correct the highlighted fields.", {"fields": errors})
+        raise ValidationFailed(FIX_FIELDS, {"fields": errors})
     assert kind is not None and data.issued_on is not None
     credential = OncologyCredential(
         therapist_id=profile.id,

@@ -125,6 +125,7 @@ def upgrade():
     sa.CheckConstraint('session_rate_cents >= 0', name=op.f('ck_therapist_profiles_rate_not_negative')),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_therapist_profiles_user_id_users'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_therapist_profiles')),
+    sa.UniqueConstraint('npi', name=op.f('uq_therapist_profiles_npi')),
     sa.UniqueConstraint('user_id', name=op.f('uq_therapist_profiles_user_id'))
     )
     with op.batch_alter_table('therapist_profiles', schema=None) as batch_op:

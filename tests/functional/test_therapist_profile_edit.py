@@ -283,3 +283,14 @@ def test_rejected_and_expired_credentials_show_their_status(client, auth, db, th
 
     assert "badge-rejected" in page and "The certificate image is unreadable." in page
     assert "badge-expired" in page and "Expired" in page
+
+
+def test_an_npi_already_on_another_profile_is_refused(client, auth, db, therapist, plans):
+    assert client.post("/me/profile", data=valid_form(auth, plans)).status_code == 302
+    auth.logout()
+    auth.create_user(role="therapist", email="sam@example.org", display_name="Sam")
+    auth.login("sam@example.org")
+    response = client.post("/me/profile", data=valid_form(auth, plans, name="Sam Ortiz"))
+    assert response.status_code == 422
+    assert "already uses this NPI" in response.get_data(as_text=True)
+    assert profile_count(db) == 1

@@ -1,8 +1,7 @@
 """A production start refuses to run without the secrets it needs, and names what is missing.
 
-ProductionConfig.validate reads os.environ when create_app calls it, so monkeypatch works for the checks.
-The config classes read their values when `config` is first imported, though, so the test that the values
-really come from the environment starts a fresh interpreter, as a deployment does.
+Configuration is read from os.environ when create_app runs, so monkeypatch works for every check; one test
+also starts a fresh interpreter with the variables set beforehand, as a deployment does.
 """
 
 from __future__ import annotations
@@ -66,8 +65,9 @@ def test_production_selected_by_environment_is_checked_too(production_env):
 def test_production_with_both_set_starts(production_env, tmp_path):
     production_env.setenv("SECRET_KEY", STRONG_KEY)
     production_env.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'prod.sqlite3'}")
-    # The URI override keeps this in-process app off whatever DATABASE_URL was when `config` was imported.
-    app = create_app("production", {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'prod.sqlite3'}"})
+    app = create_app("production")
+    assert app.config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path / 'prod.sqlite3'}"
+    assert app.config["SECRET_KEY"] == STRONG_KEY
     assert app.config["ENV_NAME"] == "production"
     assert app.config["SESSION_COOKIE_SECURE"] is True
     assert not app.testing
