@@ -63,6 +63,14 @@ class Config:
         # Reverse proxies in front of the app (nginx, a load balancer): trust that many X-Forwarded-*
         # hops, so rate limits and the audit log see the client's address rather than the proxy's.
         self.TRUST_PROXY_HOPS = int(env.get("TRUST_PROXY_HOPS", "0"))
+        # Geocoding: "offline" answers from the zipcodes package only; "nominatim" (or another geopy
+        # geocoder name) is also asked for street addresses, with answers cached in the database.
+        self.GEOCODER = env.get("GEOCODER", "offline").strip().lower()
+        self.GEOCODER_USER_AGENT = env.get("GEOCODER_USER_AGENT", "massage_booking/0.1 (self-hosted)")
+        self.GEOCODER_TIMEOUT = float(env.get("GEOCODER_TIMEOUT", "5"))
+        # Map tiles for the search page; empty means no tiles (the map still shows markers and the circle).
+        self.MAP_TILE_URL = env.get("MAP_TILE_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png")
+        self.MAP_TILE_ATTRIBUTION = env.get("MAP_TILE_ATTRIBUTION", "&copy; OpenStreetMap contributors")
 
     def validate(self) -> None:
         """Nothing to check outside production."""
@@ -83,6 +91,8 @@ class TestingConfig(Config):
         super().__init__()
         self.SECRET_KEY = "testing-secret-key"  # noqa: S105 - a fixed key makes test runs reproducible
         self.RATELIMIT_ENABLED = False
+        self.GEOCODER = "offline"  # tests never reach the network
+        self.MAP_TILE_URL = ""
 
 
 class ProductionConfig(Config):

@@ -1,18 +1,26 @@
 """Security headers on every response.
 
-The Content-Security-Policy allows only our own scripts and styles; map tiles (search issue) are added
-to img-src from configuration, not by loosening the policy for everything.
+The Content-Security-Policy allows only our own scripts and styles; the map tile server's origin is
+added to img-src from MAP_TILE_URL, not by loosening the policy for everything.
 """
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from flask import Flask, Response
+
+
+def _tile_origins(tile_url: str) -> list[str]:
+    """The origin map tiles load from, e.g. https://tile.openstreetmap.org, or nothing without tiles."""
+    parts = urlsplit(tile_url)
+    return [f"{parts.scheme}://{parts.netloc}"] if parts.scheme in ("http", "https") and parts.netloc else []
 
 
 def init_app(app: Flask) -> None:
     @app.after_request
     def _headers(response: Response) -> Response:
-        img_sources = " ".join(["'self'", "data:", *app.config.get("CSP_EXTRA_IMG_SRC", [])])
+        img_sources = " ".join(["'self'", "data:", *_tile_origins(app.config.get("MAP_TILE_URL", ""))])
         response.headers.setdefault(
             "Content-Security-Policy",
             "default-src 'self'; "
