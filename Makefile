@@ -20,7 +20,7 @@ help:
 	@echo "make run    venv + install, migrate, seed demo data, serve on http://$(HOST):$(PORT)"
 	@echo "make test   ruff, then the SQLite, PostgreSQL and browser test lanes"
 	@echo "make lint   ruff check        make fmt    ruff format + safe fixes"
-	@echo "make bench  every benchmarks/*.py   make clean  caches and test artifacts"
+	@echo "make bench  every benchmarks/*.py (benchmarks/README.md)   make clean  caches and test artifacts"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -88,12 +88,17 @@ fmt: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+# One benchmark with its own options: `make bench BENCH=search BENCH_ARGS="--therapists 100000"`
+# (see benchmarks/README.md). BENCH_ARGS go to every script run, so name one with BENCH when giving them.
+BENCH      ?= *
+BENCH_ARGS ?=
+
 bench: $(STAMP)
-	@shopt -s nullglob; failed=0; scripts=(benchmarks/*.py); \
-	if ((!$${#scripts[@]})); then echo "no benchmarks in benchmarks/"; exit 0; fi; \
+	@shopt -s nullglob; failed=0; scripts=(benchmarks/$(BENCH).py); \
+	if ((!$${#scripts[@]})); then echo "no benchmarks matching benchmarks/$(BENCH).py"; exit 0; fi; \
 	for script in "$${scripts[@]}"; do \
 	  printf '\n\033[1m== %s ==\033[0m\n' "$$script"; \
-	  PYTHONPATH=$(CURDIR) $(BIN)/python "$$script" || { echo "FAILED: $$script"; failed=1; }; \
+	  PYTHONPATH=$(CURDIR) $(BIN)/python "$$script" $(BENCH_ARGS) || { echo "FAILED: $$script"; failed=1; }; \
 	done; exit $$failed
 
 clean:

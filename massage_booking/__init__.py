@@ -60,4 +60,10 @@ def create_app(config_name: str | None = None, overrides: dict[str, Any] | None 
     from massage_booking.cli import register_cli
 
     register_cli(app)
+    if app.config["ENV_NAME"] == "production":
+        # Build the ZIP index now (one to three seconds) rather than on the first visitor's search;
+        # under `gunicorn --preload` the workers then share it.
+        from massage_booking.geocoding import gazetteer
+
+        gazetteer()
     return app

@@ -2,6 +2,7 @@
 
 from massage_booking.models.audit import AuditEvent
 from massage_booking.models.base import Base, UTCDateTime, utcnow
+from massage_booking.models.geocoding import GeocodeCache
 from massage_booking.models.payers import InsurancePlan, Payer, PlanType
 from massage_booking.models.therapists import (
     CredentialKind,
@@ -22,6 +23,7 @@ __all__ = [
     "Base",
     "CredentialKind",
     "CredentialStatus",
+    "GeocodeCache",
     "GeocodePrecision",
     "InsurancePlan",
     "LoginSession",

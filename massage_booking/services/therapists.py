@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from geopy.geocoders.base import Geocoder
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
@@ -17,11 +18,10 @@ from massage_booking.domain.credentials import S4OM_MIN_FOUNDATIONAL_HOURS
 from massage_booking.domain.errors import Forbidden, NotFound, ValidationFailed
 from massage_booking.domain.identifiers import US_STATES, is_valid_npi
 from massage_booking.domain.vocabulary import LANGUAGES, MODALITIES
-from massage_booking.geocoding import zip_place
+from massage_booking.geocoding import configured_geocoder, locate_street, zip_place
 from massage_booking.models import (
     CredentialKind,
     CredentialStatus,
-    GeocodePrecision,
     InsurancePlan,
     NetworkMembership,
     OncologyCredential,
@@ -94,8 +94,15 @@ class ProfileInput:
     address_line2: str = ""
 
 
-def save_profile(session: Session, actor: User, data: ProfileInput, today: date) -> TherapistProfile:
-    """Create or update the acting therapist's own profile and primary location, all or nothing."""
+def save_profile(
+    session: Session, actor: User, data: ProfileInput, today: date, *, geocoder: Geocoder | None = None
+) -> TherapistProfile:
+    """Create or update the acting therapist's own profile and primary location, all or nothing.
+
+    The location is the street address's point when an online geocoder is configured (or passed as
+    `geocoder`) and finds it near the ZIP; otherwise the ZIP's centroid. Its precision is stored so that
+    search and maps can say how exact a pin is.
+    """
     if actor.role is not Role.THERAPIST:
         raise Forbidden("Only therapists have a practice profile.")
     errors: dict[str, list[str]] = {}
@@ -152,6 +159,9 @@ def save_profile(session: Session, actor: User, data: ProfileInput, today: date)
     if errors:
         raise ValidationFailed(FIX_FIELDS, {"fields": errors})
     assert place is not None and rate_cents is not None and data.license_expires_on is not None
+    # Only a valid form is geocoded online: a form with mistakes must not cost a remote request.
+    street = data.address_line1.strip()[:200]
+    place = locate_street(session, street, place, geocoder or configured_geocoder())
 
     profile = profile_of(session, actor)
     created = profile is None
@@ -175,15 +185,16 @@ def save_profile(session: Session, actor: User, data: ProfileInput, today: date)
         existing.get(pid) or NetworkMembership(plan_id=pid, joined_on=today) for pid in sorted(plans)
     ]
     location = profile.locations[0] if profile.locations else PracticeLocation()
-    location.address_line1 = data.address_line1.strip()[:200]
+    location.address_line1 = street
     location.address_line2 = data.address_line2.strip()[:200]
+    assert place.zip_code and place.city and place.state and place.time_zone  # always set for a ZIP
     location.zip_code = place.zip_code
     location.city = place.city
     location.state = place.state
     location.latitude = place.latitude
     location.longitude = place.longitude
     location.time_zone = place.time_zone
-    location.geocode_precision = GeocodePrecision.ZIP
+    location.geocode_precision = place.precision
     if not profile.locations:
         profile.locations.append(location)
     try:

@@ -38,13 +38,6 @@ def utc_datetime(moment: datetime | None) -> str:
     return "" if moment is None else f"{moment:%B} {moment.day}, {moment.year}, {moment:%H:%M} UTC"
 
 
-@bp.app_template_filter("miles")
-def miles(distance: float | None) -> str:
-    if distance is None:
-        return ""
-    return "less than 0.1 mi" if distance < 0.05 else f"{distance:.1f} mi"
-
-
 @bp.app_template_filter("time_zone")
 def time_zone(name: str, now: datetime | None = None) -> str:
     """ "America/New_York (UTC−05:00 today)": the offset tells a patient elsewhere when sessions are."""

@@ -8,6 +8,7 @@ same answers, so the two can never disagree. A form only rejects what cannot be 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -28,6 +29,9 @@ from massage_booking.domain.vocabulary import LANGUAGES, MODALITIES
 from massage_booking.models import CredentialKind, InsurancePlan, TherapistProfile
 from massage_booking.services.therapists import CredentialInput, ProfileInput
 
+if TYPE_CHECKING:
+    from massage_booking.domain.evidence import Condition
+
 CREDENTIAL_KIND_LABELS: dict[CredentialKind, str] = {
     CredentialKind.S4OM_FOUNDATIONAL: "S4OM-recognized foundational oncology massage course (24+ hours)",
     CredentialKind.HOSPITAL_BASED: "Hospital-based massage therapy training (for example, Mayo Clinic)",
@@ -39,13 +43,96 @@ def _text(value: str | None) -> str:
     return value or ""
 
 
+RADIUS_CHOICES: tuple[int, ...] = (5, 10, 25, 50, 100, 250)
+UNIT_LABELS: dict[str, str] = {"mi": "miles", "km": "kilometers"}
+# What a shared or hand-written URL may say for "no" (the API accepts the same); the checkbox sends "true".
+FALSE_VALUES = (False, "", "false", "False", "FALSE", "0", "off", "no")
+
+
 class SearchForm(FlaskForm):
-    """The "where?" box. A GET form: nothing changes on the server, so it carries no CSRF token."""
+    """The search page's form; the home page shows its first field. A GET form: nothing changes on the
+    server, so it carries no CSRF token, and the search lives in the URL where it can be shared.
+
+    Field names are the query parameters of GET /api/v1/therapists, so the service parses the page's query
+    string exactly as it parses the API's, and its field errors land beside these fields by name. Choices
+    for plans and conditions come from the database and the evidence registry (`set_choices`).
+    """
 
     class Meta:
         csrf = False
 
-    near = StringField("Where? ZIP code or City, ST")
+    near = StringField("Where? ZIP code, City, ST, or latitude,longitude")
+    radius = SelectField(
+        "Radius",
+        choices=[SelectChoice(str(r)) for r in RADIUS_CHOICES],
+        default="25",
+        validate_choice=False,
+    )
+    unit = SelectField(
+        "Unit",
+        choices=[SelectChoice(code, label) for code, label in UNIT_LABELS.items()],
+        default="mi",
+        validate_choice=False,
+    )
+    oncology_trained = BooleanField(
+        "Only therapists with verified oncology massage training", false_values=FALSE_VALUES
+    )
+    insurance = SelectField("Insurance plan", validate_choice=False)
+    condition = SelectField("Condition", validate_choice=False)
+    modality = SelectField(
+        "Modality",
+        choices=[SelectChoice("", "Any modality")] + [SelectChoice(m) for m in MODALITIES],
+        validate_choice=False,
+    )
+    language = SelectField(
+        "Language",
+        choices=[SelectChoice("", "Any language")] + [SelectChoice(lang) for lang in LANGUAGES],
+        validate_choice=False,
+    )
+    accepting_new_patients = BooleanField("Only therapists accepting new patients", false_values=FALSE_VALUES)
+    sort = SelectField(
+        "Sort by",
+        choices=[SelectChoice("distance", "Nearest first"), SelectChoice("soonest", "Soonest available")],
+        default="distance",
+        validate_choice=False,
+    )
+
+    def set_choices(self, plans: Iterable[InsurancePlan], conditions: Iterable[Condition]) -> None:
+        """Plans grouped by payer; conditions related to cancer first, each saying what it implies.
+
+        A cancer-related condition narrows the search to oncology-trained therapists (the service adds
+        that filter), so its option says so: otherwise the checkbox above would look ignored.
+        """
+        self.insurance.choices = [SelectChoice("", "Any plan, or self-pay")] + [
+            SelectChoice(str(p.id), p.name, optgroup=p.payer.name) for p in plans
+        ]
+        conditions = list(conditions)
+        cancer = [c for c in conditions if c.cancer_related or c.requires_oncology_trained_therapist]
+        other = [c for c in conditions if c not in cancer]
+        self.condition.choices = (
+            [SelectChoice("", "Any condition")]
+            + [
+                SelectChoice(
+                    c.id, f"{c.name} (oncology-trained therapists only)", optgroup="Related to cancer"
+                )
+                for c in cancer
+            ]
+            + [SelectChoice(c.id, c.name, optgroup="Other conditions") for c in other]
+        )
+        # A radius typed into the URL (or sent by the API's documentation) stays selected, not replaced
+        # by the first option, so the form never shows a different search from the one on the page.
+        current = (self.radius.data or "").strip()
+        if current and current not in {str(r) for r in RADIUS_CHOICES}:
+            try:
+                extra = float(current)
+            except ValueError:
+                extra = None
+            if extra is not None and extra in RADIUS_CHOICES:
+                self.radius.data = str(int(extra))  # "10.0" is the 10 on the list
+            elif extra is not None and extra > 0:
+                self.radius.choices = sorted(
+                    [*self.radius.choices, SelectChoice(current)], key=lambda c: float(c.value)
+                )
 
 
 class ProfileForm(FlaskForm):

@@ -1,4 +1,7 @@
-"""Public pages as a visitor sees them: the home page, the directory and a therapist's public profile."""
+"""Public pages as a visitor sees them: the home page and a therapist's public profile.
+
+The search page has its own module, test_search_page.py.
+"""
 
 from __future__ import annotations
 
@@ -71,7 +74,7 @@ def test_home_page_explains_the_product_and_has_the_search_box(client):
     page = text_of(response)
     assert response.status_code == 200
     assert "cancer or chronic pain" in page
-    assert re.search(r'<label for="near">Where\? ZIP code or City, ST</label>', page)
+    assert re.search(r'<label for="near">Where\? ZIP code, City, ST, or latitude,longitude</label>', page)
     assert re.search(r'<form[^>]*method="get"[^>]*action="/therapists"', page)
     assert 'name="near"' in page
     assert '<main id="main"' in page and 'href="#main"' in page
@@ -128,90 +131,3 @@ def test_unknown_therapist_gets_the_404_page(client):
     assert response.mimetype == "text/html"
     assert "No therapist has that id." in page
     assert 'href="/"' in page
-
-
-def test_directory_by_zip_lists_the_nearest_first_with_distances(client, db, auth):
-    # Origin ZIP 10016 (Manhattan, 40.7443, -73.9781).
-    far = add_therapist(db, auth, "Far Newark", "07102", 40.7357, -74.1724)  # about 10 miles
-    near = add_therapist(db, auth, "Near Murray Hill", "10016", 40.7443, -73.9781)  # at the centroid
-    middle = add_therapist(db, auth, "Middle Brooklyn", "11201", 40.6944, -73.9906)  # about 3.6 miles
-    add_therapist(db, auth, "Out Of Range Philadelphia", "19103", 39.9526, -75.1652)  # about 80 miles
-    # About 45 miles north and 45 east: inside the search's bounding box, but 63 miles away.
-    add_therapist(db, auth, "Box Corner Connecticut", "06470", 41.39, -73.11)
-    add_credential(db, middle, "Healwell Institute", CredentialStatus.VERIFIED, None)
-    add_credential(db, far, "Expired Academy", CredentialStatus.VERIFIED, TODAY - timedelta(days=1))
-
-    response = client.get("/therapists?near=10016")
-    page = text_of(response)
-
-    assert response.status_code == 200
-    positions = [page.index(name) for name in ("Near Murray Hill", "Middle Brooklyn", "Far Newark")]
-    assert positions == sorted(positions)
-    assert "Out Of Range Philadelphia" not in page
-    assert "Box Corner Connecticut" not in page
-    assert "3 therapists within 50 miles" in page
-    distances = [float(d) for d in re.findall(r"([\d.]+) mi<", page)]
-    assert distances == sorted(distances) and 3 < distances[1] < 4.5 and 9 < distances[2] < 12
-    assert "less than 0.1 mi" in page
-    assert "Healwell Institute" in page  # the oncology badge on the result ...
-    assert "Expired Academy" not in page  # ... only while the credential is current
-    assert f'href="/therapists/{far.id}"' in page and f'href="/therapists/{near.id}"' in page
-
-
-def test_directory_by_city_and_state(client, db, auth):
-    add_therapist(db, auth, "Boston Therapist", "02115", 42.3427, -71.0922)
-    add_therapist(db, auth, "Manhattan Therapist", "10016", 40.7443, -73.9781)
-
-    page = text_of(client.get("/therapists?near=boston,%20ma"))
-
-    assert "Boston Therapist" in page
-    assert "Manhattan Therapist" not in page
-
-
-def test_directory_with_an_invalid_place_says_why_with_a_422(client, db, auth):
-    add_therapist(db, auth, "Someone", "10016", 40.7443, -73.9781)
-
-    for bad in ("1234", "00000", "nowhere"):
-        response = client.get(f"/therapists?near={bad}")
-        page = text_of(response)
-        assert response.status_code == 422, bad
-        assert 'class="error" id="near-error"' in page
-        assert 'aria-describedby="near-error"' in page
-        assert "Someone" not in page
-    assert "We could not find ZIP code 00000." in text_of(client.get("/therapists?near=00000"))
-
-
-def test_directory_empty_state_suggests_another_zip(client, db, auth):
-    add_therapist(db, auth, "Manhattan Therapist", "10016", 40.7443, -73.9781)
-
-    page = text_of(client.get("/therapists?near=99501"))  # Anchorage
-
-    assert "0 therapists within 50 miles" in page
-    assert "Try a ZIP code" in page
-
-
-def test_directory_without_near_is_alphabetical_and_paginated(client, db, auth):
-    for i in range(23):
-        add_therapist(db, auth, f"Therapist {i:02d}", "10016", 40.7443, -73.9781)
-
-    first = text_of(client.get("/therapists"))
-    second = text_of(client.get("/therapists?page=2"))
-
-    assert "23 therapists, A to Z" in first
-    assert "Page 1 of 2" in first
-    assert "Therapist 00" in first and "Therapist 19" in first and "Therapist 20" not in first
-    assert "Therapist 20" in second and "Therapist 22" in second and "Therapist 19" not in second
-    assert 'href="/therapists?page=2"' in first
-
-
-def test_directory_by_zip_paginates_and_keeps_the_place_in_page_links(client, db, auth):
-    for i in range(21):
-        add_therapist(db, auth, f"Nearby {i:02d}", "10016", 40.7443 + i * 0.001, -73.9781)
-
-    first = text_of(client.get("/therapists?near=10016"))
-    second = text_of(client.get("/therapists?near=10016&page=2"))
-
-    assert "21 therapists within 50 miles" in first
-    assert "Nearby 00" in first and "Nearby 20" not in first
-    assert "Nearby 20" in second
-    assert 'href="/therapists?near=10016&amp;page=2"' in first
