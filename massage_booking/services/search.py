@@ -2,15 +2,15 @@
 
 How a search runs, and why it is fast (DESIGN.md, "Known traps: Geo search costs at 1,000,000 points"):
 1. One SQL query returns only (therapist id, location id, latitude, longitude) for the practice locations
-   inside the bounding box of the search circle (`domain.geo.bounding_box`), which the index
-   ix_practice_locations_lat_lon answers. Every filter (oncology training, network, modality, language,
-   accepting new patients) is an EXISTS on the location's therapist, so SQL discards the rows and no
-   profile is built for a therapist who is not on the page.
+   inside the bounding box of the search circle (`domain.geo.bounding_box`), read from a latitude/
+   longitude index (see LATITUDE_SLICES_PER_DEGREE for the one that makes this cheap at a million
+   locations). Every filter (oncology training, network, modality, language, accepting new patients) is
+   an EXISTS on the location's therapist, so SQL discards the rows and no object is built for them.
 2. Python measures each of those rows (`domain.geo.DistanceFrom`, geopy's great-circle formula, about
    1 µs a row; see geo.py for why great-circle rather than geodesic), cuts the box's corners (the radius),
    keeps each therapist's nearest location, sorts, counts and slices the page.
 3. Only the page's therapists (at most `per_page`) are loaded as objects, with everything a result card
-   shows eager-loaded.
+   shows loaded up front in a fixed number of queries (`load_profiles`).
 
 Ties in distance (two therapists at the same ZIP centroid) are broken by therapist id, and a therapist's
 two equally near locations by location id, so paging is stable: the pages concatenate to the whole list.
@@ -26,8 +26,10 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Integer, Select, bindparam, cast, inspect, literal_column, or_, select
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.sql.functions import FunctionElement
 
 from massage_booking import geocoding
 from massage_booking.domain import evidence
@@ -66,13 +68,14 @@ _FALSE = frozenset({"false", "0", "off", "no"})
 _MAX_DB_INTEGER = 2**31 - 1  # PostgreSQL `integer`: a bigger id would be a database error, not a miss
 
 # A B-tree on (latitude, longitude) narrows a box search to the box's latitude band only: every location
-# between those latitudes, coast to coast, is read to test its longitude. In the million-therapist demo a
-# 25-mile band at New York's latitude holds about 170,000 locations (10 ms to scan in SQLite) for a box
-# holding a few dozen. Cutting latitude into slices of 1/LATITUDE_SLICES_PER_DEGREE degree and indexing
-# (slice, longitude, latitude, therapist_id) lets SQLite and PostgreSQL seek each slice to the box's
-# longitudes: a 25-mile box is 8 slices, the 250-mile cap 73. The expression must be written exactly
-# like this in the index and in the query (CAST truncates in SQLite and rounds in PostgreSQL; either is
-# monotonic, and `latitude_slices` lists enough slices for both).
+# between those latitudes, coast to coast, is read to test its longitude. In the million-therapist demo the
+# band of a 25-mile search at New York's latitude holds 172,000 locations, all read (about 10 ms in SQLite)
+# even when the box itself, in rural Ohio say, holds a few dozen. Cutting latitude into slices of
+# 1/LATITUDE_SLICES_PER_DEGREE degree and indexing (slice, longitude, latitude, therapist_id) lets SQLite
+# and PostgreSQL seek each slice straight to the box's longitudes: a 25-mile box spans 9-10 slices, the
+# 250-mile cap about 75. The expression must be written exactly like this in the index and in the query
+# (CAST truncates in SQLite and rounds in PostgreSQL; both are monotonic, and `latitude_slices` lists
+# enough slices for either). Until that index exists the term is a cheap extra filter.
 LATITUDE_SLICES_PER_DEGREE = 10
 _LATITUDE_SLICE = cast(
     PracticeLocation.__table__.c.latitude * literal_column(str(LATITUDE_SLICES_PER_DEGREE)), Integer
@@ -119,7 +122,7 @@ class SearchQuery:
             return False
         found = evidence.condition(self.condition)
         if found is None:
-            raise ValidationFailed.for_field("condition", f"We do not know the condition {self.condition!r}.")
+            raise ValidationFailed.for_field("condition", f'We do not know the condition "{self.condition}".')
         return found.cancer_related or found.requires_oncology_trained_therapist
 
 
@@ -204,12 +207,12 @@ def parse_search_params(session: Session, params: Mapping[str, str], today: date
     if term := text("condition"):
         found = evidence.find(term)
         if found is None:
-            fail("condition", f"We do not know the condition {term!r}. See /api/v1/conditions for the list.")
+            fail("condition", f'We do not know the condition "{term}". See /api/v1/conditions for the list.')
         else:
             condition_id = found.id
 
-    modality = _choice(text("modality"), MODALITIES, "modality", "modality", fail)
-    language = _choice(text("language"), LANGUAGES, "language", "language", fail)
+    modality = _choice(text("modality"), MODALITIES, "modality", fail)
+    language = _choice(text("language"), LANGUAGES, "language", fail)
 
     sort = text("sort").lower() or SORTS[0]
     if sort not in SORTS:
@@ -298,7 +301,7 @@ def _parse_plan(session: Session, raw: str, fail: _Fail) -> int | None:
     try:
         plan_id = int(raw)
     except ValueError:
-        fail("insurance", "Choose an insurance plan by its id, like 3 (see the plans list).")
+        fail("insurance", "Give the insurance plan by its id, a whole number like 3.")
         return None
     if not 1 <= plan_id <= _MAX_DB_INTEGER or session.get(InsurancePlan, plan_id) is None:
         fail("insurance", f"We do not know insurance plan {plan_id}.")
@@ -306,14 +309,14 @@ def _parse_plan(session: Session, raw: str, fail: _Fail) -> int | None:
     return plan_id
 
 
-def _choice(raw: str, choices: tuple[str, ...], name: str, noun: str, fail: _Fail) -> str | None:
+def _choice(raw: str, choices: tuple[str, ...], name: str, fail: _Fail) -> str | None:
     """The canonical spelling of `raw` among `choices`, matched case-insensitively."""
     if not raw:
         return None
     for choice in choices:
         if choice.casefold() == raw.casefold():
             return choice
-    fail(name, f"{raw!r} is not a {noun} we list. Choose one of: {', '.join(choices)}.")
+    fail(name, f'"{raw}" is not a {name} we list. Choose one of: {", ".join(choices)}.')
     return None
 
 
@@ -404,22 +407,18 @@ def _candidates_statement(
         longitude[0] if len(longitude) == 1 else or_(*longitude),
     )
     if oncology:
-        credentials = OncologyCredential.__table__
-        credential = credentials.c
-        active = (
-            select(literal_column("1"))
-            .select_from(credentials)
-            .where(
+        credential = OncologyCredential.__table__.c
+        stmt = stmt.where(
+            _exists(
                 credential.therapist_id == therapist_id,
-                credential.status == CredentialStatus.VERIFIED,
+                # Keeps SQLite off ix_oncology_credentials_status_expiry, see _SqliteUnindexed.
+                _SqliteUnindexed(credential.status) == CredentialStatus.VERIFIED,
                 or_(
                     credential.expires_on.is_(None),
                     credential.expires_on >= bindparam("today", type_=credential.expires_on.type),
                 ),
             )
-            .with_hint(credentials, f"INDEXED BY {_CREDENTIALS_BY_THERAPIST}", "sqlite")
         )
-        stmt = stmt.where(active.exists())
     if plan:
         network = NetworkMembership.__table__.c
         stmt = stmt.where(
@@ -441,24 +440,32 @@ def _candidates_statement(
     return stmt
 
 
-def _credentials_by_therapist_index() -> str:
-    """The index SQLite must use to find a therapist's active credential.
+class _SqliteUnindexed(FunctionElement[Any]):
+    """A column that SQLite must not look up through an index: rendered `+column` on SQLite (its
+    documented way to disqualify a term from an index), the plain column elsewhere.
 
-    Without statistics (nobody runs ANALYZE) SQLite ranks ix_oncology_credentials_status_expiry, whose
-    first column is the status, as good as the index on therapist_id, and with `EXISTS (SELECT 1 ...)`
-    prefers it because it covers the query: then every location in the box scans all verified
-    credentials, and a 25-mile search at 100,000 therapists took 25 seconds instead of 5 ms. The hint
-    names the narrowest index starting with therapist_id (a (therapist_id, status, expires_on) index,
-    if the models gain one, answers from the index alone). Only SQLite reads the hint.
+    Why: without statistics (nobody runs ANALYZE) SQLite rates ix_oncology_credentials_status_expiry,
+    which starts with the status, as good as the index on therapist_id, and prefers it because it covers
+    `EXISTS (SELECT 1 ...)`. Every location in the box then scans all verified credentials: a 25-mile
+    search at 100,000 therapists took 25-35 seconds instead of milliseconds. With the status term
+    disqualified, the therapist_id index is the only choice.
     """
-    by_columns = {tuple(c.name for c in ix.columns): ix.name for ix in OncologyCredential.__table__.indexes}
-    found = by_columns.get(("therapist_id", "status", "expires_on")) or by_columns.get(("therapist_id",))
-    if found is None:
-        raise RuntimeError("oncology_credentials needs an index on therapist_id for search")
-    return found
+
+    inherit_cache = True
+
+    def __init__(self, column: Any) -> None:
+        super().__init__(column)
+        self.type = column.type
 
 
-_CREDENTIALS_BY_THERAPIST = _credentials_by_therapist_index()
+@compiles(_SqliteUnindexed)
+def _compile_column(element: _SqliteUnindexed, compiler: Any, **kw: Any) -> str:
+    return compiler.process(element.clauses, **kw)
+
+
+@compiles(_SqliteUnindexed, "sqlite")
+def _compile_unindexed_column_for_sqlite(element: _SqliteUnindexed, compiler: Any, **kw: Any) -> str:
+    return "+" + compiler.process(element.clauses, **kw)
 
 
 def _exists(*conditions: Any) -> Any:

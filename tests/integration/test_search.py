@@ -15,7 +15,7 @@ import pytest
 from geopy.distance import great_circle
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import event
+from sqlalchemy import event, text
 
 from massage_booking.domain.errors import ValidationFailed
 from massage_booking.domain.vocabulary import MODALITIES
@@ -24,6 +24,7 @@ from massage_booking.services.search import (
     MAX_RADIUS,
     PER_PAGE_DEFAULT,
     SearchQuery,
+    _candidates,
     parse_search_params,
     search_therapists,
     therapist_summary_json,
@@ -52,6 +53,8 @@ CENTERS = {
     "near the North Pole": (89.2, 30.0),
 }
 ORIGIN = (40.75, -73.99)
+SLICE_INDEX = "ix_test_practice_locations_lat_slice"
+SLICE_INDEX_COLUMNS = "CAST(latitude * 10 AS INTEGER), longitude, latitude, therapist_id"
 
 
 def search(db, origin=ORIGIN, radius=25.0, unit="mi", **kwargs):
@@ -204,6 +207,35 @@ def test_search_equals_brute_force_in_distance_order_page_by_page(db, big_world:
         got += [(hit.therapist.id, hit.location.id, hit.distance) for hit in results.hits]
     assert results.hits == []
     assert got == expected
+
+
+def test_same_results_with_the_latitude_slice_index_the_query_is_written_for(db, big_world: World):
+    """With the (CAST(latitude * 10 AS INTEGER), longitude, ...) index the search is built to use, results
+    are unchanged, south of the equator too (where SQLite's truncating and PostgreSQL's rounding CAST
+    disagree about which slice a latitude is in)."""
+    for point in ((-33.9, 151.2), (-33.95, 151.1), (-34.2, 150.9), (0.02, 10.0), (-0.03, 10.01)):
+        big_world.add(point, flush=False)
+    big_world.flush()
+    # Raw DDL, not an Index object, which would attach itself to the shared metadata for good.
+    db.execute(text(f"CREATE INDEX {SLICE_INDEX} ON practice_locations ({SLICE_INDEX_COLUMNS})"))
+    try:
+        if db.get_bind().dialect.name == "sqlite":  # PostgreSQL rightly scans tables this small
+            query = SearchQuery(
+                origin=place(*ORIGIN), radius=25, unit="mi", today=TODAY, oncology_trained=True
+            )
+            stmt, params = _candidates(query)
+            sql = stmt.params(**params).compile(db.get_bind(), compile_kwargs={"literal_binds": True})
+            plan = " ".join(row[3] for row in db.execute(text(f"EXPLAIN QUERY PLAN {sql}")))
+            assert f"COVERING INDEX {SLICE_INDEX}" in plan, plan
+            assert "ix_oncology_credentials_therapist_id" in plan, plan
+        for origin in [*CENTERS.values(), (-33.9, 151.2), (-0.05, 10.0)]:
+            for radius in (1.0, 25.0, 250.0):
+                expected = brute_force(big_world, origin, radius, "mi")
+                results = search(db, origin, radius, per_page=100)
+                assert [(h.therapist.id, h.location.id, h.distance) for h in results.hits] == expected[:100]
+                assert results.total == len(expected)
+    finally:
+        db.execute(text(f"DROP INDEX {SLICE_INDEX}"))
 
 
 # ------------------------------------------------------------------------------------ the radius
