@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text, cast, literal_column
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from massage_booking.models.base import Base, portable_enum, utcnow
@@ -89,12 +89,13 @@ class OncologyCredential(Base):
         CheckConstraint("expires_on IS NULL OR expires_on >= issued_on", name="expiry_after_issue"),
         # Search asks "which therapists hold a verified credential unexpired today?".
         Index("ix_oncology_credentials_status_expiry", "status", "expires_on", "therapist_id"),
+        # The oncology filter's per-therapist EXISTS, answered from the index alone.
+        Index("ix_oncology_credentials_therapist_status_expiry", "therapist_id", "status", "expires_on"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    therapist_id: Mapped[int] = mapped_column(
-        ForeignKey("therapist_profiles.id", ondelete="CASCADE"), index=True
-    )
+    # Indexed by ix_oncology_credentials_therapist_status_expiry, whose first column it is.
+    therapist_id: Mapped[int] = mapped_column(ForeignKey("therapist_profiles.id", ondelete="CASCADE"))
     kind: Mapped[CredentialKind] = mapped_column(portable_enum(CredentialKind, "credential_kind"))
     issuer: Mapped[str] = mapped_column(String(160))
     training_hours: Mapped[int]
@@ -123,8 +124,6 @@ class PracticeLocation(Base):
     __table_args__ = (
         CheckConstraint("latitude BETWEEN -90 AND 90", name="latitude_range"),
         CheckConstraint("longitude BETWEEN -180 AND 180", name="longitude_range"),
-        # The bounding-box prefilter of the geographic search scans this index.
-        Index("ix_practice_locations_lat_lon", "latitude", "longitude"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -145,6 +144,23 @@ class PracticeLocation(Base):
     )
 
     therapist: Mapped[TherapistProfile] = relationship(back_populates="locations")
+
+
+# A B-tree on (latitude, longitude) narrows a box search to the box's whole latitude band, coast to coast
+# (172,000 rows at New York's latitude in the million-therapist demo). Indexing (latitude slice, longitude,
+# latitude, therapist_id) lets the search seek each 0.1-degree slice straight to the box's longitudes and
+# answer from the index alone. The query must use this exact expression (services/search.py does).
+LATITUDE_SLICES_PER_DEGREE = 10
+LATITUDE_SLICE = cast(
+    PracticeLocation.__table__.c.latitude * literal_column(str(LATITUDE_SLICES_PER_DEGREE)), Integer
+)
+Index(
+    "ix_practice_locations_lat_slice",
+    LATITUDE_SLICE,
+    PracticeLocation.__table__.c.longitude,
+    PracticeLocation.__table__.c.latitude,
+    PracticeLocation.__table__.c.therapist_id,
+)
 
 
 class TherapistModality(Base):

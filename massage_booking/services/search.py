@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Integer, Select, bindparam, cast, inspect, literal_column, or_, select
+from sqlalchemy import Select, bindparam, inspect, literal_column, or_, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
@@ -55,6 +55,7 @@ from massage_booking.models import (
     TherapistModality,
     TherapistProfile,
 )
+from massage_booking.models.therapists import LATITUDE_SLICE, LATITUDE_SLICES_PER_DEGREE
 
 PER_PAGE_DEFAULT = 20
 PER_PAGE_MAX = 100
@@ -67,19 +68,9 @@ _TRUE = frozenset({"true", "1", "on", "yes"})
 _FALSE = frozenset({"false", "0", "off", "no"})
 _MAX_DB_INTEGER = 2**31 - 1  # PostgreSQL `integer`: a bigger id would be a database error, not a miss
 
-# A B-tree on (latitude, longitude) narrows a box search to the box's latitude band only: every location
-# between those latitudes, coast to coast, is read to test its longitude. In the million-therapist demo the
-# band of a 25-mile search at New York's latitude holds 172,000 locations, all read (about 10 ms in SQLite)
-# even when the box itself, in rural Ohio say, holds a few dozen. Cutting latitude into slices of
-# 1/LATITUDE_SLICES_PER_DEGREE degree and indexing (slice, longitude, latitude, therapist_id) lets SQLite
-# and PostgreSQL seek each slice straight to the box's longitudes: a 25-mile box spans 9-10 slices, the
-# 250-mile cap about 75. The expression must be written exactly like this in the index and in the query
-# (CAST truncates in SQLite and rounds in PostgreSQL; both are monotonic, and `latitude_slices` lists
-# enough slices for either). Until that index exists the term is a cheap extra filter.
-LATITUDE_SLICES_PER_DEGREE = 10
-_LATITUDE_SLICE = cast(
-    PracticeLocation.__table__.c.latitude * literal_column(str(LATITUDE_SLICES_PER_DEGREE)), Integer
-)
+# Why latitude slices: see ix_practice_locations_lat_slice in models/therapists.py. `latitude_slices` lists
+# enough slices for SQLite's truncating and PostgreSQL's rounding CAST alike.
+_LATITUDE_SLICE = LATITUDE_SLICE
 
 
 @dataclass(frozen=True)
@@ -393,7 +384,7 @@ def _candidates_statement(
     The latitude-slice term says nothing the latitude range does not, but with an index on
     (`_LATITUDE_SLICE`, longitude, ...) it lets the database seek each thin slice straight to the box's
     longitudes instead of reading every location in the box's latitude band across the whole country
-    (see `LATITUDE_SLICES_PER_DEGREE`). Without that index it is a cheap extra filter.
+    (ix_practice_locations_lat_slice).
     """
     location = PracticeLocation.__table__.c
     therapist_id = location.therapist_id
@@ -444,11 +435,11 @@ class _SqliteUnindexed(FunctionElement[Any]):
     """A column that SQLite must not look up through an index: rendered `+column` on SQLite (its
     documented way to disqualify a term from an index), the plain column elsewhere.
 
-    Why: without statistics (nobody runs ANALYZE) SQLite rates ix_oncology_credentials_status_expiry,
-    which starts with the status, as good as the index on therapist_id, and prefers it because it covers
-    `EXISTS (SELECT 1 ...)`. Every location in the box then scans all verified credentials: a 25-mile
-    search at 100,000 therapists took 25-35 seconds instead of milliseconds. With the status term
-    disqualified, the therapist_id index is the only choice.
+    Why: without statistics (nobody runs ANALYZE) SQLite may rate ix_oncology_credentials_status_expiry,
+    which starts with the status, as good as an index that starts with therapist_id. Every location in the
+    box then scans all verified credentials: a 25-mile search at 100,000 therapists took 25-35 seconds
+    instead of milliseconds. With the status term disqualified, SQLite seeks
+    ix_oncology_credentials_therapist_status_expiry by therapist_id and reads the rest from the index.
     """
 
     inherit_cache = True
