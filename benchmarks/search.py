@@ -10,9 +10,9 @@ Why it is built this way:
 - Origins are the centroids of random active STANDARD ZIPs (a seeded RNG), so most are rural and a few
   are in dense metros: p50 shows the typical search, p95 the metro one.
 - Seeding a million therapists takes minutes, so the seeded SQLite file is cached in the temp directory,
-  keyed by N, the data seed and the shape of the seeded tables; indexes added to the models later are
-  created on the cached file instead of reseeding. PostgreSQL is a throwaway cluster (tests/pg_cluster.py),
-  seeded every run.
+  keyed by N, the data seed and the shape of the seeded tables; when the models' indexes change, the
+  cached file's indexes are brought in line instead of reseeding. PostgreSQL is a throwaway cluster
+  (tests/pg_cluster.py), seeded every run.
 - Nothing is asserted: the acceptance line prints the measured figures next to their targets.
 """
 
@@ -31,9 +31,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any
 
 import numpy as np
+from flask.testing import FlaskClient
 from geopy.distance import EARTH_RADIUS
 from scipy.spatial import cKDTree
 from sqlalchemy import Engine, Table, and_, create_engine, func, or_, select
@@ -44,12 +44,12 @@ from tqdm import tqdm
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from massage_booking import create_app  # noqa: E402
+from massage_booking import create_app, geocoding  # noqa: E402
+from massage_booking.domain.geo import KM_PER_MILE  # noqa: E402
 from massage_booking.extensions import db  # noqa: E402
 from massage_booking.models import (  # noqa: E402
     Base,
     CredentialStatus,
-    GeocodePrecision,
     InsurancePlan,
     NetworkMembership,
     OncologyCredential,
@@ -64,7 +64,7 @@ RADII = (10.0, 25.0, 50.0)
 FILTERS = ("none", "oncology", "oncology+plan")
 PER_PAGE = 20
 # geopy's great-circle sphere, which the service measures on; the tree works on the unit sphere.
-EARTH_RADIUS_MILES = EARTH_RADIUS / 1.609344
+EARTH_RADIUS_MILES = EARTH_RADIUS / KM_PER_MILE
 ACCEPTANCE_N, ACCEPTANCE_RADIUS, ACCEPTANCE_FILTER = 1_000_000, 25.0, "oncology"
 TARGET_SERVICE_MS, TARGET_TREE_RATIO, TARGET_NAIVE_RATIO = 5.0, 50.0, 1000.0
 WARMUP_QUERIES = 10
@@ -172,21 +172,30 @@ def schema_fingerprint() -> str:
 
 
 def ensure_schema(engine: Engine) -> None:
-    """Create missing tables, and any index the models gained since the cached file was seeded (a new
-    search index then costs seconds, not a reseed). Names are read from sqlite_master because SQLAlchemy
-    does not reflect expression indexes."""
+    """Make the cached file's indexes those the models define now: create the new ones, drop the ones the
+    models no longer have (an index left behind could change the query plan), so that a new search index
+    costs seconds, not a reseed. Names come from sqlite_master: SQLAlchemy does not reflect expression
+    indexes."""
     Base.metadata.create_all(engine)
     if engine.dialect.name != "sqlite":
         return
     with engine.begin() as conn:
-        existing = set(conn.exec_driver_sql("SELECT name FROM sqlite_master WHERE type = 'index'").scalars())
-        for table in Base.metadata.sorted_tables:
-            for index in table.indexes:
-                if index.name not in existing:
-                    started = time.perf_counter()
-                    index.create(conn)
-                    elapsed = time.perf_counter() - started
-                    print(f"  created index {index.name} on the cached file ({elapsed:.1f} s)")
+        existing = dict(
+            conn.exec_driver_sql(
+                "SELECT name, tbl_name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
+            ).all()
+        )
+        wanted = {index.name: index for table in Base.metadata.sorted_tables for index in table.indexes}
+        for name, table in existing.items():
+            if name not in wanted and table in Base.metadata.tables:
+                conn.exec_driver_sql(f'DROP INDEX "{name}"')
+                print(f"  dropped index {name} from the cached file (the models no longer define it)")
+        for name, index in wanted.items():
+            if name not in existing:
+                started = time.perf_counter()
+                index.create(conn)
+                elapsed = time.perf_counter() - started
+                print(f"  created index {name} on the cached file ({elapsed:.1f} s)")
 
 
 def seed(engine: Engine, therapists: int, data_seed: int) -> float:
@@ -311,33 +320,16 @@ def load_dataset(engine: Engine, today: date) -> Dataset:
 @dataclass(frozen=True)
 class Origin:
     zip_code: str
-    place: Any  # massage_booking.geocoding.Place
+    place: geocoding.Place
 
 
 def pick_origins(count: int, query_seed: int) -> list[Origin]:
-    """Centroids of `count` random active STANDARD ZIPs (with repeats if count exceeds them)."""
+    """Centroids of `count` random active STANDARD ZIPs (drawn with replacement), as the geocoder places
+    them: the API is asked with the ZIP, the service and the baselines get the same Place (made untimed)."""
     rng = random.Random(query_seed)
     zips: tuple[ZipPoint, ...] = geography().everywhere
     chosen = [rng.choice(zips) for _ in range(count)]
-    return [Origin(z.zip_code, place_for(z)) for z in chosen]
-
-
-def place_for(z: ZipPoint) -> Any:
-    """The geocoder's Place for the ZIP, as the API would make it (locate is not part of the timing)."""
-    from massage_booking import geocoding
-
-    if hasattr(geocoding, "locate"):
-        return geocoding.locate(z.zip_code)
-    return geocoding.Place(  # type: ignore[attr-defined]
-        latitude=z.latitude,
-        longitude=z.longitude,
-        label=f"{z.city}, {z.state} {z.zip_code}",
-        precision=GeocodePrecision.ZIP,
-        time_zone=z.time_zone,
-        zip_code=z.zip_code,
-        city=z.city,
-        state=z.state,
-    )
+    return [Origin(z.zip_code, geocoding.locate(z.zip_code)) for z in chosen]
 
 
 # ------------------------------------------------------------------------------------------- measuring
@@ -381,7 +373,7 @@ def service_runner(engine: Engine, scenario: Scenario, plan_id: int, today: date
     return call
 
 
-def http_runner(client: Any, scenario: Scenario, plan_id: int) -> Callable[[Origin], int]:
+def http_runner(client: FlaskClient, scenario: Scenario, plan_id: int) -> Callable[[Origin], int]:
     def call(origin: Origin) -> int:
         params = {"near": origin.zip_code, "radius": f"{scenario.radius:g}", "unit": "mi", "page": "1"}
         params["per_page"] = str(PER_PAGE)
@@ -424,7 +416,7 @@ class TreeBaseline:
             if len(nearest) > PER_PAGE:
                 nearest = nearest[np.argpartition(miles[nearest], PER_PAGE - 1)[:PER_PAGE]]
             page = nearest[np.argsort(miles[nearest], kind="stable")]
-            _ = data.therapist_ids[hits][page]
+            data.therapist_ids[hits][page]  # the page's therapist ids, as the service would return
             return len(first)
 
         return call
@@ -453,7 +445,7 @@ class NaiveBaseline:
         self, origins: Sequence[Origin], scenarios: Sequence[Scenario], cells: dict[Scenario, Cell]
     ) -> None:
         distance = self.distance
-        for origin in tqdm(origins, unit=" full scans", desc="  naive scan", mininterval=5):
+        for origin in tqdm(origins, unit=" full scans", desc="  naive scan", mininterval=5, leave=False):
             here = (origin.place.latitude, origin.place.longitude)
             t0 = time.perf_counter()
             miles = [distance(here, (lat, lon)) for _, lat, lon in self.rows]
@@ -607,7 +599,7 @@ def measure(
         )
         cells = {scenario: Cell() for scenario in SCENARIOS}
         client = app.test_client()
-        for scenario in tqdm(SCENARIOS, desc=f"  {backend} scenarios", unit=" scenario"):
+        for scenario in tqdm(SCENARIOS, desc=f"  {backend} scenarios", unit=" scenario", leave=False):
             cell = cells[scenario]
             runners: list[tuple[str, Callable[[Origin], int]]] = [
                 ("tree", tree.runner(scenario)),

@@ -9,8 +9,8 @@ How a search runs, and why it is fast (DESIGN.md, "Known traps: Geo search costs
 2. Python measures each of those rows (`domain.geo.DistanceFrom`, geopy's great-circle formula, about
    1 µs a row; see geo.py for why great-circle rather than geodesic), cuts the box's corners (the radius),
    keeps each therapist's nearest location, sorts, counts and slices the page.
-3. Only the page's therapists (at most `per_page`) are loaded as objects, with everything a result card
-   shows loaded up front in a fixed number of queries (`load_profiles`).
+3. Only the page's therapists (at most `per_page`) are loaded, as read-only cards with everything a result
+   shows, in six fixed Core queries (`services/result_cards.py`; ORM objects cost most of the budget).
 
 Ties in distance (two therapists at the same ZIP centroid) are broken by therapist id, and a therapist's
 two equally near locations by location id, so paging is stable: the pages concatenate to the whole list.
@@ -25,10 +25,9 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Select, bindparam, inspect, literal_column, or_, select
+from sqlalchemy import Select, bindparam, literal_column, or_, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.sql.functions import FunctionElement
 
 from massage_booking import geocoding
@@ -49,13 +48,13 @@ from massage_booking.models import (
     InsurancePlan,
     NetworkMembership,
     OncologyCredential,
-    Payer,
     PracticeLocation,
     TherapistLanguage,
     TherapistModality,
     TherapistProfile,
 )
 from massage_booking.models.therapists import LATITUDE_SLICE, LATITUDE_SLICES_PER_DEGREE
+from massage_booking.services.result_cards import LocationCard, TherapistCard, load_cards
 
 PER_PAGE_DEFAULT = 20
 PER_PAGE_MAX = 100
@@ -121,8 +120,8 @@ class SearchQuery:
 class SearchHit:
     """One therapist in the results, at their practice location nearest the origin."""
 
-    therapist: TherapistProfile
-    location: PracticeLocation
+    therapist: TherapistCard
+    location: LocationCard
     distance: float  # in `unit`, unrounded
     unit: str = MILES
     next_available: datetime | None = None  # filled in by the availability issue
@@ -466,66 +465,15 @@ def _exists(*conditions: Any) -> Any:
 
 
 def _hits(session: Session, window: list[tuple[float, int, int]], unit: str) -> list[SearchHit]:
-    profiles = load_profiles(session, [therapist_id for _, therapist_id, _ in window])
-    hits = []
-    for d, therapist_id, location_id in window:
-        profile = profiles[therapist_id]
-        location = next(loc for loc in profile.locations if loc.id == location_id)
-        hits.append(SearchHit(therapist=profile, location=location, distance=d, unit=unit))
-    return hits
-
-
-def load_profiles(session: Session, therapist_ids: list[int]) -> dict[int, TherapistProfile]:
-    """Therapists by id with every collection a result card shows loaded: seven queries, whatever the count.
-
-    This is `selectinload` on the five collections, plans and payers done by hand, with statements built
-    once. Measured on pages of 20 random therapists at a million: selectinload took 5-6 ms (eight queries,
-    each with the loader's own set-up), this takes about half that, and the whole search has 5 ms. As with
-    selectinload, a collection this session has already loaded is left alone.
-    """
-    if not therapist_ids:
-        return {}
-    profiles = {profile.id: profile for profile in session.scalars(_PROFILES, {"ids": therapist_ids})}
-    unloaded = {pid: inspect(profile).unloaded for pid, profile in profiles.items()}
-    memberships: list[NetworkMembership] = []
-    for key, stmt in _CHILDREN:
-        wanted = [pid for pid in profiles if key in unloaded[pid]]
-        if not wanted:
-            continue
-        found: dict[int, list[Any]] = {pid: [] for pid in wanted}
-        for child in session.scalars(stmt, {"ids": wanted}):
-            found[child.therapist_id].append(child)
-        for pid, children in found.items():
-            set_committed_value(profiles[pid], key, children)
-        if key == "networks":
-            memberships = [m for children in found.values() for m in children]
-
-    # Plans and their payers in one query; setting an already-loaded many-to-one again is harmless.
-    if memberships:
-        plans = {}
-        for plan, payer in session.execute(_PLANS, {"ids": sorted({m.plan_id for m in memberships})}):
-            set_committed_value(plan, "payer", payer)
-            plans[plan.id] = plan
-        for membership in memberships:
-            set_committed_value(membership, "plan", plans[membership.plan_id])
-    return profiles
-
-
-_IDS = bindparam("ids", expanding=True)
-_PROFILES = select(TherapistProfile).where(TherapistProfile.id.in_(_IDS))
-# (relationship, its query): the orders are the relationships' own, so the lists look as if the
-# relationship had loaded them itself.
-_CHILDREN: tuple[tuple[str, Select[Any]], ...] = tuple(
-    (key, select(model).where(model.therapist_id.in_(_IDS)).order_by(*order_by))
-    for key, model, order_by in (
-        ("credentials", OncologyCredential, (OncologyCredential.issued_on.desc(), OncologyCredential.id)),
-        ("locations", PracticeLocation, (PracticeLocation.id,)),
-        ("modalities", TherapistModality, ()),
-        ("languages", TherapistLanguage, ()),
-        ("networks", NetworkMembership, ()),
+    therapists, locations = load_cards(
+        session,
+        [therapist_id for _, therapist_id, _ in window],
+        [location_id for _, _, location_id in window],
     )
-)
-_PLANS = select(InsurancePlan, Payer).join(InsurancePlan.payer).where(InsurancePlan.id.in_(_IDS))
+    return [
+        SearchHit(therapist=therapists[therapist_id], location=locations[location_id], distance=d, unit=unit)
+        for d, therapist_id, location_id in window
+    ]
 
 
 # --- JSON ---------------------------------------------------------------------------------------------
@@ -560,8 +508,8 @@ def therapist_summary_json(hit: SearchHit, today: date) -> dict[str, Any]:
         "insurance": [
             {"plan_id": m.plan.id, "payer": m.plan.payer.name, "plan": m.plan.name} for m in profile.networks
         ],
-        "modalities": profile.modality_names,
-        "languages": profile.language_names,
+        "modalities": list(profile.modality_names),
+        "languages": list(profile.language_names),
         "accepting_new_patients": profile.accepting_new_patients,
         "session_rate": {"amount_cents": profile.session_rate_cents, "currency": profile.currency},
         "license": {"state": profile.license_state},
