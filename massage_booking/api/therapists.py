@@ -9,6 +9,7 @@ from massage_booking.api import bp
 from massage_booking.extensions import db
 from massage_booking.models import TherapistProfile
 from massage_booking.services import therapists
+from massage_booking.services.search import location_json
 
 
 def therapist_json(profile: TherapistProfile, today: date) -> dict[str, Any]:
@@ -29,17 +30,7 @@ def therapist_json(profile: TherapistProfile, today: date) -> dict[str, Any]:
         "accepting_new_patients": profile.accepting_new_patients,
         "modalities": profile.modality_names,
         "languages": profile.language_names,
-        "location": None
-        if location is None
-        else {
-            "city": location.city,
-            "state": location.state,
-            "zip_code": location.zip_code,
-            "lat": location.latitude,
-            "lon": location.longitude,
-            "time_zone": location.time_zone,
-            "precision": location.geocode_precision.value,
-        },
+        "location": None if location is None else location_json(location),
         "oncology_credentials": [
             {
                 "kind": c.kind.value,

@@ -479,6 +479,19 @@ def _hits(session: Session, window: list[tuple[float, int, int]], unit: str) -> 
 # --- JSON ---------------------------------------------------------------------------------------------
 
 
+def location_json(location: PracticeLocation | LocationCard) -> dict[str, Any]:
+    """A practice location as every API response shows it (search results and profiles alike)."""
+    return {
+        "city": location.city,
+        "state": location.state,
+        "zip_code": location.zip_code,
+        "lat": location.latitude,
+        "lon": location.longitude,
+        "time_zone": location.time_zone,
+        "precision": location.geocode_precision.value,
+    }
+
+
 def therapist_summary_json(hit: SearchHit, today: date) -> dict[str, Any]:
     """A result as the API and the map show it; only credentials active on `today` are listed."""
     profile, location = hit.therapist, hit.location
@@ -487,15 +500,7 @@ def therapist_summary_json(hit: SearchHit, today: date) -> dict[str, Any]:
         "name": profile.name,
         "distance": hit.distance,
         "unit": hit.unit,
-        "location": {
-            "city": location.city,
-            "state": location.state,
-            "zip_code": location.zip_code,
-            "lat": location.latitude,
-            "lon": location.longitude,
-            "time_zone": location.time_zone,
-            "precision": location.geocode_precision.value,
-        },
+        "location": location_json(location),
         "oncology_credentials": [
             {
                 "kind": c.kind.value,
