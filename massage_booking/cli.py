@@ -1,4 +1,4 @@
-"""Operator commands: `flask seed-demo` and `flask create-admin`.
+"""Operator commands: `flask seed-demo`, `flask create-admin` and `flask refresh-availability`.
 
 Each command is an edge in the DESIGN.md sense: it owns the transaction (commit on success, rollback on
 error) and turns every expected failure into a one-line `click.ClickException`, never a traceback.
@@ -9,6 +9,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 
 import click
 from flask import Flask, current_app
@@ -20,7 +21,7 @@ from tqdm import tqdm
 from massage_booking.domain.errors import Conflict, DomainError
 from massage_booking.extensions import db
 from massage_booking.models import Role, User
-from massage_booking.services import audit
+from massage_booking.services import audit, availability
 from massage_booking.services.accounts import normalize_email
 from massage_booking.services.demo_data import (
     DEFAULT_SEED,
@@ -36,6 +37,7 @@ from massage_booking.services.passwords import hash_password, password_problem
 def register_cli(app: Flask) -> None:
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(create_admin_command)
+    app.cli.add_command(refresh_availability_command)
 
 
 @contextmanager
@@ -141,3 +143,19 @@ def create_admin_command(email: str, name: str) -> None:
             raise taken from None
         audit.record(session, None, "account.admin_created", "user", user.id)
     click.echo(f"Created administrator {email_norm}.")
+
+
+@click.command("refresh-availability")
+@click.option("--batch", default=500, show_default=True, help="Therapists recomputed per transaction.")
+@with_appcontext
+def refresh_availability_command(batch: int) -> None:
+    """Recompute the soonest free start of every therapist whose cached one has passed; run it on a
+    schedule (every 15 minutes, say) so that "soonest available" searches stay fast."""
+    now = datetime.now(UTC)
+    with _transaction():
+        stale = availability.stale_therapists(db.session, now)
+    for first in range(0, len(stale), max(1, batch)):
+        with _transaction():
+            for therapist_id in stale[first : first + max(1, batch)]:
+                availability.refresh_next_available(db.session, therapist_id, now)
+    click.echo(f"Refreshed the soonest free start of {len(stale):,} therapist(s).")

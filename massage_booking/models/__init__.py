@@ -4,6 +4,15 @@ from massage_booking.models.audit import AuditEvent
 from massage_booking.models.base import Base, UTCDateTime, utcnow
 from massage_booking.models.geocoding import GeocodeCache
 from massage_booking.models.payers import InsurancePlan, Payer, PlanType
+from massage_booking.models.schedules import (
+    OCCUPYING_STATUSES,
+    Appointment,
+    AppointmentStatus,
+    AvailabilitySettings,
+    ExtraHours,
+    TimeOff,
+    WeeklyHours,
+)
 from massage_booking.models.therapists import (
     CredentialKind,
     CredentialStatus,
@@ -18,6 +27,13 @@ from massage_booking.models.therapists import (
 from massage_booking.models.users import ApiToken, LoginSession, Role, User
 
 __all__ = [
+    "OCCUPYING_STATUSES",
+    "Appointment",
+    "AppointmentStatus",
+    "AvailabilitySettings",
+    "ExtraHours",
+    "TimeOff",
+    "WeeklyHours",
     "ApiToken",
     "AuditEvent",
     "Base",

@@ -39,6 +39,7 @@ from massage_booking.domain.errors import Conflict
 from massage_booking.domain.identifiers import US_STATES
 from massage_booking.domain.vocabulary import PRIMARY_LANGUAGE
 from massage_booking.models import (
+    AvailabilitySettings,
     Base,
     CredentialKind,
     CredentialStatus,
@@ -53,7 +54,9 @@ from massage_booking.models import (
     TherapistModality,
     TherapistProfile,
     User,
+    WeeklyHours,
 )
+from massage_booking.services import demo_hours
 from massage_booking.services.demo_catalog import (
     APPROACH_SENTENCES,
     CREDENTIAL_VALID_YEARS,
@@ -403,7 +406,9 @@ _ID_TABLES: tuple[Table, ...] = tuple(
 # Parents before children, so a database that enforces foreign keys accepts every batch.
 _INSERT_ORDER: tuple[Table, ...] = (
     *_ID_TABLES,
-    *map(_table, (TherapistModality, TherapistLanguage, NetworkMembership)),
+    *map(
+        _table, (TherapistModality, TherapistLanguage, NetworkMembership, AvailabilitySettings, WeeklyHours)
+    ),
 )
 
 
@@ -635,12 +640,14 @@ def _add_therapist(index: int, ctx: _Context, ids: _Ids, batch: _Batch) -> None:
         "created_at": ctx.now,
         "updated_at": ctx.now,
     })  # fmt: skip
-    batch.add("practice_locations", _location_row(ctx, ids, profile_id, point))
+    locations = [_location_row(ctx, ids, profile_id, point)]
     if metro is not None and rng.random() < 0.08:
         # A second room in the same metro and state (a licence is valid in one state only).
         others = [p for p in ctx.geo.metro_zips_by_state[(metro, state)] if p.zip_code != point.zip_code]
         if others:
-            batch.add("practice_locations", _location_row(ctx, ids, profile_id, rng.choice(others)))
+            locations.append(_location_row(ctx, ids, profile_id, rng.choice(others)))
+    for location in locations:
+        batch.add("practice_locations", location)
     for modality in modalities:
         batch.add("therapist_modalities", {"therapist_id": profile_id, "modality": modality})
     batch.add("therapist_languages", {"therapist_id": profile_id, "language": PRIMARY_LANGUAGE})
@@ -654,6 +661,12 @@ def _add_therapist(index: int, ctx: _Context, ids: _Ids, batch: _Batch) -> None:
         batch.add(
             "network_memberships", {"therapist_id": profile_id, "plan_id": plan_id, "joined_on": joined}
         )
+    settings, hours = demo_hours.generated_rows(
+        rng, profile_id, [(loc["id"], loc["time_zone"]) for loc in locations], ctx.now
+    )
+    batch.add("availability_settings", settings)
+    for row in hours:
+        batch.add("weekly_hours", row)
 
 
 def generated_therapist_count(session: Session) -> int:
@@ -747,6 +760,17 @@ def seed_demo(
         _ensure_demo_therapist_profile(session, demo_users[Role.THERAPIST], admin, payers, today, now)
     )
     session.flush()
+    demo_profile = session.scalars(
+        select(TherapistProfile).where(TherapistProfile.user_id == demo_users[Role.THERAPIST].id)
+    ).one()
+    demo_hours.ensure_demo_therapist_hours(
+        session,
+        demo_profile.id,
+        demo_profile.locations[0].id,
+        demo_profile.locations[0].time_zone,
+        demo_users[Role.PATIENT].id,
+        now,
+    )
 
     missing = max(0, therapists - generated_therapist_count(session))
     if missing:

@@ -19,11 +19,13 @@ two equally near locations by location id, so paging is stable: the pages concat
 from __future__ import annotations
 
 import functools
+import heapq
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, bindparam, literal_column, or_, select
 from sqlalchemy.ext.compiler import compiles
@@ -54,11 +56,13 @@ from massage_booking.models import (
     TherapistProfile,
 )
 from massage_booking.models.therapists import LATITUDE_SLICE, LATITUDE_SLICES_PER_DEGREE
+from massage_booking.services import availability
 from massage_booking.services.result_cards import LocationCard, TherapistCard, load_cards
 
 PER_PAGE_DEFAULT = 20
 PER_PAGE_MAX = 100
 DEFAULT_RADIUS = 25
+MAX_WITHIN_DAYS = 365
 MAX_RADIUS = {MILES: 250.0, KILOMETERS: 400.0}
 SORTS = ("distance", "soonest")
 FIX_FIELDS = "Please correct the highlighted fields."
@@ -86,9 +90,12 @@ class SearchQuery:
     modality: str | None = None
     language: str | None = None
     accepting_new_patients: bool = False
+    available_within_days: int | None = None
     sort: str = "distance"
     page: int = 1
     per_page: int = PER_PAGE_DEFAULT
+    # The instant "soonest available" is measured from; None means the moment the search runs.
+    now: datetime | None = None
 
     def __post_init__(self) -> None:
         # parse_search_params gives users the friendly messages; these guard programmatic callers.
@@ -100,6 +107,14 @@ class SearchQuery:
             raise ValueError(f"sort must be one of {SORTS}")
         if self.page < 1 or not 1 <= self.per_page <= PER_PAGE_MAX:
             raise ValueError(f"page must be >= 1 and per_page in 1..{PER_PAGE_MAX}")
+        if self.available_within_days is not None and not 1 <= self.available_within_days <= MAX_WITHIN_DAYS:
+            raise ValueError(f"available_within_days must be in 1..{MAX_WITHIN_DAYS}")
+
+    @property
+    def needs_availability(self) -> bool:
+        """Whether every candidate's soonest free start is needed (to sort or filter by it), rather than
+        only the shown page's."""
+        return self.sort == "soonest" or self.available_within_days is not None
 
     @property
     def needs_oncology_training(self) -> bool:
@@ -124,7 +139,7 @@ class SearchHit:
     location: LocationCard
     distance: float  # in `unit`, unrounded
     unit: str = MILES
-    next_available: datetime | None = None  # filled in by the availability issue
+    next_available: datetime | None = None  # soonest free start of the usual session length (UTC)
 
 
 @dataclass(frozen=True)
@@ -152,6 +167,7 @@ class SearchResults:
 # --- parsing ------------------------------------------------------------------------------------------
 
 _Fail = Callable[[str, str], None]  # records a message against a field
+_Row = tuple[float, int, int]  # (distance, therapist id, location id)
 
 
 def parse_search_params(session: Session, params: Mapping[str, str], today: date) -> SearchQuery:
@@ -204,6 +220,15 @@ def parse_search_params(session: Session, params: Mapping[str, str], today: date
     modality = _choice(text("modality"), MODALITIES, "modality", fail)
     language = _choice(text("language"), LANGUAGES, "language", fail)
 
+    within = _parse_int(
+        text("available_within_days"),
+        0,
+        "available_within_days",
+        1,
+        MAX_WITHIN_DAYS,
+        f"Give a number of days from 1 to {MAX_WITHIN_DAYS}.",
+        fail,
+    )
     sort = text("sort").lower() or SORTS[0]
     if sort not in SORTS:
         fail("sort", 'Sort by "distance" or "soonest".')
@@ -232,6 +257,7 @@ def parse_search_params(session: Session, params: Mapping[str, str], today: date
         modality=modality,
         language=language,
         accepting_new_patients=bool(accepting),
+        available_within_days=within or None,
         sort=sort,
         page=page or 1,
         per_page=per_page or PER_PAGE_DEFAULT,
@@ -316,9 +342,10 @@ def _choice(raw: str, choices: tuple[str, ...], name: str, fail: _Fail) -> str |
 def search_therapists(session: Session, query: SearchQuery) -> SearchResults:
     """One page of the therapists with a practice location within `query.radius` of the origin.
 
-    Sort "distance" is nearest first. Sort "soonest" is meant to be earliest free appointment first, but
-    nobody has availability yet (`next_available` is always None until the availability issue), so for
-    now it gives exactly the distance order; both are accepted so clients need not change later.
+    Sort "distance" is nearest first. Sort "soonest" is earliest free start first (of each therapist's
+    usual session length, `services.availability.next_available`), nearest first among equals, and
+    therapists with nothing free within their booking horizon last, by distance.
+    `available_within_days` keeps only therapists free within that many days.
 
     A page past the end is not an error: it has no hits and still reports the true total.
     """
@@ -335,12 +362,21 @@ def search_therapists(session: Session, query: SearchQuery) -> SearchResults:
             if best is None or (d, location_id) < best:
                 nearest[therapist_id] = (d, location_id)
 
-    ranked = sorted((d, therapist_id, location_id) for therapist_id, (d, location_id) in nearest.items())
+    now = query.now or datetime.now(UTC)
     start = (query.page - 1) * query.per_page
+    ranked = sorted((d, therapist_id, location_id) for therapist_id, (d, location_id) in nearest.items())
+    known: dict[int, datetime | None] = {}  # current soonest starts worked out on the way
+    if query.needs_availability:
+        soonest = _Soonest(session, [therapist_id for _, therapist_id, _ in ranked], now)
+        if query.available_within_days is not None:
+            ranked = soonest.within(ranked, now + timedelta(days=query.available_within_days))
+        if query.sort == "soonest":
+            ranked = soonest.first(ranked, start + query.per_page)
+        known = soonest.exact
     window = ranked[start : start + query.per_page]
     return SearchResults(
         query=query,
-        hits=_hits(session, window, query.unit),
+        hits=_hits(session, window, query.unit, known, now),
         total=len(ranked),
         page=query.page,
         per_page=query.per_page,
@@ -464,16 +500,101 @@ def _exists(*conditions: Any) -> Any:
     return select(literal_column("1")).where(*conditions).exists()
 
 
-def _hits(session: Session, window: list[tuple[float, int, int]], unit: str) -> list[SearchHit]:
+class _Soonest:
+    """Each candidate's soonest free start, worked out only as far as a search needs it.
+
+    Cached starts that still hold are exact. A stale one is a lower bound (time passing only removes
+    starts from the front), so sorting by the cached values and recomputing a stale one only when it
+    reaches the front gives the true order while recomputing few (each costs about 1.5 ms, see
+    benchmarks/README.md). The filter recomputes the stale ones whose bound is inside its cutoff.
+    """
+
+    def __init__(self, session: Session, therapist_ids: list[int], now: datetime) -> None:
+        self.session, self.now = session, now
+        self.cached = availability.cached_next_available(session, therapist_ids)
+        self.exact: dict[int, datetime | None] = {}
+        for therapist_id in therapist_ids:
+            at, until = self.cached.get(therapist_id, (None, None))
+            if therapist_id not in self.cached:
+                self.exact[therapist_id] = None  # never saved hours
+            elif until is not None and until >= now:
+                self.exact[therapist_id] = at
+            elif at is None:  # a stale "nothing free" gives no bound to sort by: find out now (rare)
+                self._compute(therapist_id)
+
+    def _compute(self, therapist_id: int) -> datetime | None:
+        cached = self.cached[therapist_id]
+        found = availability.current_next_available(self.session, therapist_id, cached, self.now)
+        self.exact[therapist_id] = found
+        return found
+
+    def _bound(self, therapist_id: int) -> datetime | None:
+        if therapist_id in self.exact:
+            return self.exact[therapist_id]
+        return self.cached[therapist_id][0]
+
+    def within(self, ranked: list[_Row], cutoff: datetime) -> list[_Row]:
+        """The rows whose soonest start is before `cutoff`, in the same order."""
+        kept = []
+        for row in ranked:
+            bound = self._bound(row[1])
+            if bound is None or bound >= cutoff:
+                continue  # exact, or a lower bound already too late
+            if row[1] not in self.exact:
+                bound = self._compute(row[1])
+            if bound is not None and bound < cutoff:
+                kept.append(row)
+        return kept
+
+    def first(self, ranked: list[_Row], count: int) -> list[_Row]:
+        """`ranked` (in distance order) soonest first, exact for the first `count`; therapists with
+        nothing free come last, in distance order."""
+        heap = [self._key(n, row) for n, row in enumerate(ranked)]
+        heapq.heapify(heap)
+        done: list[_Row] = []
+        while heap and len(done) < count:
+            key = heapq.heappop(heap)
+            row = ranked[key[2]]
+            if row[1] in self.exact:
+                done.append(row)
+            else:
+                self._compute(row[1])
+                heapq.heappush(heap, self._key(key[2], row))
+        return done + [ranked[key[2]] for key in sorted(heap)]
+
+    def _key(self, n: int, row: _Row) -> tuple[bool, datetime, int]:
+        bound = self._bound(row[1])
+        return (bound is None, bound or self.now, n)  # n, the distance rank, breaks ties
+
+
+def _hits(
+    session: Session,
+    window: list[_Row],
+    unit: str,
+    known: Mapping[int, datetime | None],
+    now: datetime,
+) -> list[SearchHit]:
     therapists, locations = load_cards(
         session,
         [therapist_id for _, therapist_id, _ in window],
         [location_id for _, _, location_id in window],
     )
-    return [
-        SearchHit(therapist=therapists[therapist_id], location=locations[location_id], distance=d, unit=unit)
-        for d, therapist_id, location_id in window
-    ]
+    hits = []
+    for d, therapist_id, location_id in window:
+        card = therapists[therapist_id]
+        if therapist_id in known:
+            soonest = known[therapist_id]
+        elif not card.has_availability_settings:
+            soonest = None  # never saved hours
+        else:
+            cached = (card.next_available_at, card.next_available_valid_until)
+            soonest = availability.current_next_available(session, therapist_id, cached, now)
+        hits.append(
+            SearchHit(
+                therapist=card, location=locations[location_id], distance=d, unit=unit, next_available=soonest
+            )
+        )
+    return hits
 
 
 # --- JSON ---------------------------------------------------------------------------------------------
@@ -518,7 +639,11 @@ def therapist_summary_json(hit: SearchHit, today: date) -> dict[str, Any]:
         "accepting_new_patients": profile.accepting_new_patients,
         "session_rate": {"amount_cents": profile.session_rate_cents, "currency": profile.currency},
         "license": {"state": profile.license_state},
-        "next_available": hit.next_available.isoformat() if hit.next_available else None,
+        "next_available": (
+            hit.next_available.astimezone(ZoneInfo(location.time_zone)).isoformat()
+            if hit.next_available
+            else None
+        ),
     }
 
 
@@ -540,4 +665,5 @@ def search_results_json(results: SearchResults) -> dict[str, Any]:
         "radius": query.radius,
         "unit": query.unit,
         "sort": query.sort,
+        "available_within_days": query.available_within_days,
     }

@@ -7,4 +7,13 @@ from flask import Blueprint
 bp = Blueprint("web", __name__)
 
 # Imported last: each module registers its routes, filters or context on `bp`.
-from massage_booking.web import admin, evidence, formatting, public, search, therapist  # noqa: E402,F401
+from massage_booking.web import (  # noqa: E402,F401
+    admin,
+    availability,
+    calendar_feed,
+    evidence,
+    formatting,
+    public,
+    search,
+    therapist,
+)

@@ -52,6 +52,20 @@ def time_zone(name: str, now: datetime | None = None) -> str:
     return f"{name} (UTC{sign}{hours:02d}:{mins:02d} today)"
 
 
+@bp.app_template_filter("local_moment")
+def local_moment(moment: datetime | None, zone_name: str) -> str:
+    """ "Tue, Dec 2, 9:00 AM EST": the practice's own clock, with its zone's abbreviation, because the
+    patient travels to the practice (the abbreviation tells them when their clock differs)."""
+    if moment is None:
+        return ""
+    try:
+        local = moment.astimezone(ZoneInfo(zone_name))
+    except (ZoneInfoNotFoundError, ValueError):
+        local = moment.astimezone(UTC)
+    hour, noon = local.hour % 12 or 12, "AM" if local.hour < 12 else "PM"
+    return f"{local:%a}, {local:%b} {local.day}, {hour}:{local:%M} {noon} {local:%Z}"
+
+
 @bp.app_template_filter("credential_kind")
 def credential_kind(kind: CredentialKind | str) -> str:
     try:

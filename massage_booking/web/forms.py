@@ -90,6 +90,12 @@ class SearchForm(FlaskForm):
         validate_choice=False,
     )
     accepting_new_patients = BooleanField("Only therapists accepting new patients", false_values=FALSE_VALUES)
+    available_within_days = SelectField(
+        "Free within",
+        choices=[SelectChoice("", "Any time")]
+        + [SelectChoice(str(days), f"{days} days") for days in (2, 7, 14, 30)],
+        validate_choice=False,
+    )
     sort = SelectField(
         "Sort by",
         choices=[SelectChoice("distance", "Nearest first"), SelectChoice("soonest", "Soonest available")],

@@ -33,6 +33,7 @@ FILTER_PARAMS = (
     "modality",
     "language",
     "accepting_new_patients",
+    "available_within_days",
 )
 
 
@@ -143,6 +144,13 @@ def _empty_state_suggestions(
                 "Include therapists not taking new patients", search_url(args, accepting_new_patients=None)
             )
         )
+    if query.available_within_days is not None:
+        dropping.append(
+            Suggestion(
+                f"Include therapists not free within {query.available_within_days} days",
+                search_url(args, available_within_days=None),
+            )
+        )
     if len(dropping) > 1:
         dropping.append(Suggestion("Drop every filter", search_url(args, **dict.fromkeys(FILTER_PARAMS))))
     return widening + dropping
@@ -165,6 +173,8 @@ def _filters_applied(query: search.SearchQuery, plans: dict[str, InsurancePlan])
         words.append(f"treats in {query.language}")
     if query.accepting_new_patients:
         words.append("accepting new patients")
+    if query.available_within_days is not None:
+        words.append(f"free within {query.available_within_days} days")
     return words
 
 
@@ -181,6 +191,7 @@ def _show_query_in_form(form: SearchForm, query: search.SearchQuery) -> None:
     form.insurance.data = "" if query.plan_id is None else str(query.plan_id)
     form.unit.data = query.unit
     form.sort.data = query.sort
+    form.available_within_days.data = str(query.available_within_days or "")
 
 
 @bp.get("/therapists", endpoint="therapists")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import zoneinfo
 from collections import Counter
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import zipcodes
@@ -22,7 +22,9 @@ from massage_booking.domain.errors import Conflict
 from massage_booking.domain.identifiers import is_valid_npi
 from massage_booking.domain.vocabulary import PRIMARY_LANGUAGE
 from massage_booking.models import (
+    Appointment,
     AuditEvent,
+    AvailabilitySettings,
     Base,
     CredentialKind,
     CredentialStatus,
@@ -37,8 +39,9 @@ from massage_booking.models import (
     TherapistModality,
     TherapistProfile,
     User,
+    WeeklyHours,
 )
-from massage_booking.services import accounts
+from massage_booking.services import accounts, availability
 from massage_booking.services.demo_catalog import (
     KAISER_STATES,
     METRO_RADIUS_MILES,
@@ -472,3 +475,33 @@ def test_cli_create_admin_explains_bad_input_without_a_traceback(runner, db):
     for result in (bad_email, taken, mismatch):
         assert "Traceback" not in result.output
     assert db.scalar(select(func.count(User.id))) == 1
+
+
+def test_every_demo_therapist_has_hours_and_the_demo_therapist_has_sessions(session):
+    seed_demo(session, therapists=40, today=date.today())
+    profiles = session.scalars(select(TherapistProfile)).all()
+    with_hours = set(
+        session.scalars(
+            select(PracticeLocation.therapist_id).join(
+                WeeklyHours, WeeklyHours.location_id == PracticeLocation.id
+            )
+        )
+    )
+    assert with_hours == {p.id for p in profiles}
+    now = datetime.now(UTC)
+    # The soonest start stored for search is the one the slot engine finds from the stored hours.
+    for settings in session.scalars(select(AvailabilitySettings)).all()[:15]:
+        assert settings.next_available_at is not None
+        if settings.next_available_valid_until > now:
+            assert availability.compute_next_available(session, settings.therapist_id, now)[0] == (
+                settings.next_available_at
+            )
+    demo = session.scalars(select(TherapistProfile).join(User).where(User.email.like("therapist@%"))).one()
+    upcoming = session.scalars(
+        select(Appointment).where(Appointment.therapist_id == demo.id, Appointment.starts_at > now)
+    ).all()
+    assert len(upcoming) == 5
+    slots = availability.free_slots(session, demo.id, now, now + timedelta(days=7), 60, now)
+    assert slots and not any(a.starts_at <= s.start < a.ends_at for a in upcoming for s in slots)
+    seed_demo(session, therapists=40, today=date.today())  # again: nothing doubles
+    assert session.scalar(select(func.count()).select_from(Appointment)) == 5

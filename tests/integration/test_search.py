@@ -407,7 +407,8 @@ def test_a_page_costs_the_same_few_queries_however_many_results(db, world):
     assert len(rendered) == 20
     assert rendered[0]["insurance"] and rendered[0]["languages"] == ["English", "Spanish"]
     assert len(rendered[0]["oncology_credentials"]) == 1  # the expired one is not shown
-    # candidates, then the cards: credentials, modalities, languages, plans with payers, profiles, locations
+    # candidates, then the cards: credentials, modalities, languages, plans with payers, profiles (with
+    # their cached soonest free start), locations
     assert len(statements) == 7, statements
 
 

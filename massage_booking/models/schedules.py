@@ -1,0 +1,152 @@
+"""Schedules: a therapist's availability settings, weekly hours, extra hours, time off, and appointments.
+
+Hours are stored as local wall-clock times (a therapist works 9 to 5 in their own time zone, summer and
+winter alike) and turned into instants only by `domain.scheduling`, with the location's IANA zone.
+Time off and appointments are instants (UTC), because they happen once: a vacation does not move when
+the clocks change.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime, time
+
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Time
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from massage_booking.models.base import Base, portable_enum, utcnow
+from massage_booking.models.therapists import PracticeLocation, TherapistProfile
+from massage_booking.models.users import User
+
+DEFAULT_SESSION_LENGTHS = [60, 90]
+
+
+class AvailabilitySettings(Base):
+    """One row per therapist: the rules every slot obeys, the calendar-feed secret, and the cached
+    soonest free start that search sorts by (see services/availability.py, "next available")."""
+
+    __tablename__ = "availability_settings"
+    __table_args__ = (
+        CheckConstraint("buffer_before_minutes BETWEEN 0 AND 240", name="buffer_before_range"),
+        CheckConstraint("buffer_after_minutes BETWEEN 0 AND 240", name="buffer_after_range"),
+        CheckConstraint("min_notice_hours BETWEEN 0 AND 720", name="notice_range"),
+        CheckConstraint("horizon_days BETWEEN 1 AND 365", name="horizon_range"),
+        CheckConstraint("slot_step_minutes IN (5, 10, 15, 20, 30, 60)", name="slot_step_choice"),
+    )
+
+    therapist_id: Mapped[int] = mapped_column(
+        ForeignKey("therapist_profiles.id", ondelete="CASCADE"), primary_key=True
+    )
+    buffer_before_minutes: Mapped[int] = mapped_column(default=0)
+    buffer_after_minutes: Mapped[int] = mapped_column(default=15)
+    min_notice_hours: Mapped[int] = mapped_column(default=24)
+    horizon_days: Mapped[int] = mapped_column(default=90)
+    slot_step_minutes: Mapped[int] = mapped_column(default=15)
+    session_lengths: Mapped[list[int]] = mapped_column(JSON, default=lambda: list(DEFAULT_SESSION_LENGTHS))
+    # The iCal feed's secret is shown once and kept only as a SHA-256 digest (like API tokens).
+    feed_token_digest: Mapped[str | None] = mapped_column(String(64), unique=True)
+    feed_token_created_at: Mapped[datetime | None]
+    # Search's cache of the soonest free start (None: nothing free within the horizon). It stays right
+    # until `next_available_valid_until`, or until hours, time off or bookings change (which recompute it).
+    next_available_at: Mapped[datetime | None]
+    # Indexed for `flask refresh-availability`, which looks for the ones about to go stale.
+    next_available_valid_until: Mapped[datetime | None] = mapped_column(index=True)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    therapist: Mapped[TherapistProfile] = relationship()
+
+
+class WeeklyHours(Base):
+    """A recurring working interval at one practice location: weekday (0 = Monday) and local times."""
+
+    __tablename__ = "weekly_hours"
+    __table_args__ = (
+        CheckConstraint("weekday BETWEEN 0 AND 6", name="weekday_range"),
+        CheckConstraint("ends_at > starts_at", name="ends_after_start"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    location_id: Mapped[int] = mapped_column(
+        ForeignKey("practice_locations.id", ondelete="CASCADE"), index=True
+    )
+    weekday: Mapped[int]
+    starts_at: Mapped[time] = mapped_column(Time)
+    ends_at: Mapped[time] = mapped_column(Time)
+
+    location: Mapped[PracticeLocation] = relationship()
+
+
+class ExtraHours(Base):
+    """Hours added on one local date (a date override), e.g. a Saturday clinic once a month."""
+
+    __tablename__ = "extra_hours"
+    __table_args__ = (CheckConstraint("ends_at > starts_at", name="ends_after_start"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    location_id: Mapped[int] = mapped_column(
+        ForeignKey("practice_locations.id", ondelete="CASCADE"), index=True
+    )
+    day: Mapped[date]
+    starts_at: Mapped[time] = mapped_column(Time)
+    ends_at: Mapped[time] = mapped_column(Time)
+
+    location: Mapped[PracticeLocation] = relationship()
+
+
+class TimeOff(Base):
+    """Time the therapist is away, at every location: whole days or part of one, as UTC instants."""
+
+    __tablename__ = "time_off"
+    __table_args__ = (
+        CheckConstraint("ends_at > starts_at", name="ends_after_start"),
+        Index("ix_time_off_therapist_ends", "therapist_id", "ends_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    therapist_id: Mapped[int] = mapped_column(ForeignKey("therapist_profiles.id", ondelete="CASCADE"))
+    starts_at: Mapped[datetime]
+    ends_at: Mapped[datetime]
+    reason: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AppointmentStatus(enum.StrEnum):
+    BOOKED = "booked"
+    CANCELLED = "cancelled"
+    COMPLETED = "completed"
+    NO_SHOW = "no_show"
+
+
+# Statuses whose time the therapist cannot give to anyone else.
+OCCUPYING_STATUSES = (AppointmentStatus.BOOKED, AppointmentStatus.COMPLETED, AppointmentStatus.NO_SHOW)
+
+
+class Appointment(Base):
+    """One session with a patient. Courses of care (issue 5) group them; the availability pages, the
+    slot engine and the calendar feed only need the time, the place and the status."""
+
+    __tablename__ = "appointments"
+    __table_args__ = (
+        CheckConstraint("ends_at > starts_at", name="ends_after_start"),
+        Index("ix_appointments_therapist_starts", "therapist_id", "starts_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    therapist_id: Mapped[int] = mapped_column(ForeignKey("therapist_profiles.id", ondelete="CASCADE"))
+    location_id: Mapped[int] = mapped_column(ForeignKey("practice_locations.id", ondelete="RESTRICT"))
+    patient_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"), index=True)
+    starts_at: Mapped[datetime]
+    ends_at: Mapped[datetime]
+    status: Mapped[AppointmentStatus] = mapped_column(
+        portable_enum(AppointmentStatus, "appointment_status"), default=AppointmentStatus.BOOKED
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    therapist: Mapped[TherapistProfile] = relationship()
+    location: Mapped[PracticeLocation] = relationship()
+    patient: Mapped[User] = relationship()
+
+    @property
+    def minutes(self) -> int:
+        return int((self.ends_at - self.starts_at).total_seconds() // 60)

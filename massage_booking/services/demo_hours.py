@@ -1,0 +1,156 @@
+"""Working hours for demo therapists, so that slots, "soonest available" and calendars show something real.
+
+Generated therapists get one of a few common practice weeks and settings; their soonest free start is
+computed here with the slot engine (they have no bookings or time off yet), once per distinct
+(week, settings, time zone), which keeps seeding a million therapists to seconds of extra work.
+The demo therapist also gets a few booked sessions with the demo patient, so their calendar, the iCal
+feed and the slot gaps can be seen at once.
+"""
+
+from __future__ import annotations
+
+import functools
+import random
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from massage_booking.domain import scheduling
+from massage_booking.models import Appointment, AvailabilitySettings, WeeklyHours
+from massage_booking.services import availability
+
+FAR_FUTURE = datetime(9999, 1, 1, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class PracticeWeek:
+    hours: tuple[tuple[int, time, time], ...]  # (weekday, start, end), local
+    notice_hours: int
+    step_minutes: int
+    lengths: tuple[int, ...]
+
+
+def _days(days: range | tuple[int, ...], start: int, end: int) -> tuple[tuple[int, time, time], ...]:
+    return tuple((day, time(start), time(end)) for day in days)
+
+
+WEEKS = (
+    PracticeWeek(_days(range(5), 9, 17), 24, 15, (60, 90)),  # office hours
+    PracticeWeek(_days(range(1, 6), 10, 18), 24, 30, (60, 90)),  # Tuesday to Saturday
+    PracticeWeek(_days((0, 2, 4), 8, 14) + _days((1, 3), 12, 20), 48, 30, (30, 60, 90)),  # split week
+    PracticeWeek(_days(range(5), 8, 12) + _days(range(5), 13, 18), 24, 15, (60,)),  # lunch break
+    PracticeWeek(_days((0, 1, 2, 3), 11, 19), 72, 60, (60, 90)),  # four long days, booked ahead
+)
+BUFFER_AFTER_MINUTES = 15
+
+
+def rules(week: PracticeWeek, zone: str) -> scheduling.Rules:
+    return scheduling.Rules(
+        time_zone=zone,
+        weekly=tuple(scheduling.WeeklyInterval(day, start, end) for day, start, end in week.hours),
+        buffer_after=timedelta(minutes=BUFFER_AFTER_MINUTES),
+        notice=timedelta(hours=week.notice_hours),
+        horizon=timedelta(days=90),
+        step=timedelta(minutes=week.step_minutes),
+    )
+
+
+@functools.lru_cache(maxsize=1024)
+def _soonest(week_index: int, zone: str, now: datetime) -> datetime | None:
+    week = WEEKS[week_index]
+    duration = timedelta(minutes=60 if 60 in week.lengths else min(week.lengths))
+    found = scheduling.next_free_slot(rules(week, zone), duration=duration, now=now)
+    return None if found is None else found.astimezone(UTC)
+
+
+def generated_rows(
+    rng: random.Random, therapist_id: int, locations: list[tuple[int, str]], now: datetime
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The availability_settings row and weekly_hours rows of one generated therapist.
+
+    `locations` are (location id, IANA zone); every location gets the same week (a therapist with two
+    rooms works in the first; the second is for the odd day, which the demo does not model).
+    """
+    index = rng.randrange(len(WEEKS))
+    week = WEEKS[index]
+    first_location, zone = locations[0]
+    soonest = _soonest(index, zone, now)
+    settings = {
+        "therapist_id": therapist_id,
+        "buffer_before_minutes": 0,
+        "buffer_after_minutes": BUFFER_AFTER_MINUTES,
+        "min_notice_hours": week.notice_hours,
+        "horizon_days": 90,
+        "slot_step_minutes": week.step_minutes,
+        "session_lengths": list(week.lengths),
+        "next_available_at": soonest,
+        "next_available_valid_until": (
+            soonest - timedelta(hours=week.notice_hours) if soonest is not None else now + timedelta(days=1)
+        ),
+        "updated_at": now,
+    }
+    hours = [
+        {"location_id": first_location, "weekday": day, "starts_at": start, "ends_at": end}
+        for day, start, end in week.hours
+    ]
+    return settings, hours
+
+
+DEMO_WEEK = _days(range(5), 9, 17) + _days((5,), 10, 14)
+# (days from now, local hour) of the demo therapist's booked sessions with the demo patient.
+DEMO_BOOKINGS = ((2, 10), (4, 14), (9, 10), (11, 14), (16, 10))
+
+
+def ensure_demo_therapist_hours(
+    session: Session, therapist_id: int, location_id: int, zone: str, patient_id: int, now: datetime
+) -> bool:
+    """Hours Monday to Friday 9-5 and Saturday 10-2, and five 60-minute sessions with the demo patient;
+    only the first time (a therapist who has changed their hours keeps them)."""
+    if session.get(AvailabilitySettings, therapist_id) is not None:
+        return False
+    session.add(
+        AvailabilitySettings(
+            therapist_id=therapist_id,
+            buffer_before_minutes=0,
+            buffer_after_minutes=BUFFER_AFTER_MINUTES,
+            min_notice_hours=24,
+            horizon_days=90,
+            slot_step_minutes=15,
+            session_lengths=[60, 90],
+        )
+    )
+    session.add_all(
+        WeeklyHours(location_id=location_id, weekday=day, starts_at=start, ends_at=end)
+        for day, start, end in DEMO_WEEK
+    )
+    tz = ZoneInfo(zone)
+    today = now.astimezone(tz).date()
+    taken = set(
+        session.scalars(select(Appointment.starts_at).where(Appointment.therapist_id == therapist_id))
+    )
+    for offset, hour in DEMO_BOOKINGS:
+        day = _next_working_day(today + timedelta(days=offset))
+        start = datetime.combine(day, time(hour), tz).astimezone(UTC)
+        if start not in taken:
+            session.add(
+                Appointment(
+                    therapist_id=therapist_id,
+                    location_id=location_id,
+                    patient_id=patient_id,
+                    starts_at=start,
+                    ends_at=start + timedelta(minutes=60),
+                )
+            )
+    session.flush()
+    availability.refresh_next_available(session, therapist_id, now)
+    return True
+
+
+def _next_working_day(day: date) -> date:
+    while day.weekday() == 6:  # the demo week has no Sunday hours
+        day += timedelta(days=1)
+    return day
