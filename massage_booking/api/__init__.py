@@ -6,4 +6,12 @@ from flask import Blueprint
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
-from massage_booking.api import auth, availability, conditions, geocode, search, therapists  # noqa: E402,F401  (routes)
+from massage_booking.api import (  # noqa: E402,F401  (routes)
+    auth,
+    availability,
+    conditions,
+    courses,
+    geocode,
+    search,
+    therapists,
+)

@@ -2,6 +2,7 @@
 
 from massage_booking.models.audit import AuditEvent
 from massage_booking.models.base import Base, UTCDateTime, utcnow
+from massage_booking.models.courses import Course, CourseStatus, Intake
 from massage_booking.models.geocoding import GeocodeCache
 from massage_booking.models.payers import InsurancePlan, Payer, PlanType
 from massage_booking.models.schedules import (
@@ -27,6 +28,9 @@ from massage_booking.models.therapists import (
 from massage_booking.models.users import ApiToken, LoginSession, Role, User
 
 __all__ = [
+    "Course",
+    "CourseStatus",
+    "Intake",
     "OCCUPYING_STATUSES",
     "Appointment",
     "AppointmentStatus",

@@ -11,7 +11,7 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime, time
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Time
+from sqlalchemy import DDL, JSON, CheckConstraint, ForeignKey, Index, String, Time, event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from massage_booking.models.base import Base, portable_enum, utcnow
@@ -135,6 +135,8 @@ class Appointment(Base):
     therapist_id: Mapped[int] = mapped_column(ForeignKey("therapist_profiles.id", ondelete="CASCADE"))
     location_id: Mapped[int] = mapped_column(ForeignKey("practice_locations.id", ondelete="RESTRICT"))
     patient_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"), index=True)
+    course_id: Mapped[int | None] = mapped_column(ForeignKey("courses.id", ondelete="CASCADE"), index=True)
+    session_number: Mapped[int | None]
     starts_at: Mapped[datetime]
     ends_at: Mapped[datetime]
     status: Mapped[AppointmentStatus] = mapped_column(
@@ -146,7 +148,33 @@ class Appointment(Base):
     therapist: Mapped[TherapistProfile] = relationship()
     location: Mapped[PracticeLocation] = relationship()
     patient: Mapped[User] = relationship()
+    course: Mapped[Course | None] = relationship()
 
     @property
     def minutes(self) -> int:
         return int((self.ends_at - self.starts_at).total_seconds() // 60)
+
+
+# The database's own guarantee that a therapist is never double-booked (DESIGN.md, "Invariants"), on
+# PostgreSQL: no two occupying appointments of one therapist overlap. Written as DDL on table creation
+# (and in migration 0005) because it needs the btree_gist extension; SQLite has no equivalent, so there
+# booking relies on its single writer (services/courses.py takes the write lock before checking).
+NO_OVERLAP_CONSTRAINT = "appointments_no_overlap"
+_OCCUPYING_SQL = ", ".join(f"'{status.value}'" for status in OCCUPYING_STATUSES)
+event.listen(
+    Appointment.__table__,
+    "before_create",
+    DDL("CREATE EXTENSION IF NOT EXISTS btree_gist").execute_if(dialect="postgresql"),
+)
+event.listen(
+    Appointment.__table__,
+    "after_create",
+    DDL(
+        f"ALTER TABLE appointments ADD CONSTRAINT {NO_OVERLAP_CONSTRAINT} EXCLUDE USING gist "
+        "(therapist_id WITH =, tstzrange(starts_at, ends_at, '[)') WITH &&) "
+        f"WHERE (status IN ({_OCCUPYING_SQL}))"
+    ).execute_if(dialect="postgresql"),
+)
+
+
+from massage_booking.models.courses import Course  # noqa: E402  (resolves the forward reference)

@@ -53,6 +53,9 @@ class TherapistProfile(Base):
     session_rate_cents: Mapped[int] = mapped_column(Integer)
     currency: Mapped[str] = mapped_column(String(3), default="USD")
     accepting_new_patients: Mapped[bool] = mapped_column(default=True, index=True)
+    # Bumped by every booking as its first write: the lock that serialises one therapist's bookings
+    # (services/courses.py).
+    bookings_version: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

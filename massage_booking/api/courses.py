@@ -1,0 +1,168 @@
+"""Intakes and courses over the API (patients), and a course as its therapist sees it.
+
+POST /api/v1/intakes                 patient: record an intake -> 201 with the gates it implies
+GET  /api/v1/intakes/{id}            the patient's own (404 otherwise; every read audited)
+POST /api/v1/courses/plan            preview: the plan laid out, each session checked; writes nothing
+POST /api/v1/courses                 book every session or none: 201, 409 with conflicts, 422
+GET  /api/v1/courses/{id}            the patient's or the therapist's own course with its sessions
+POST /api/v1/courses/{id}/cancel     cancel some sessions (`appointment_ids`) or every upcoming one
+GET  /api/v1/me/courses              the patient's courses
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from massage_booking.api import bp
+from massage_booking.api.support import json_object, keeps_denials, token_required
+from massage_booking.domain import evidence
+from massage_booking.domain.errors import ValidationFailed
+from massage_booking.extensions import db
+from massage_booking.models import Appointment, Course, Role, User
+from massage_booking.services import courses, intake
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def session_json(appointment: Appointment, zone: ZoneInfo) -> dict[str, Any]:
+    return {
+        "id": appointment.id,
+        "number": appointment.session_number,
+        "start": appointment.starts_at.astimezone(zone).isoformat(),
+        "end": appointment.ends_at.astimezone(zone).isoformat(),
+        "status": appointment.status.value,
+    }
+
+
+def course_json(course: Course, sessions: list[Appointment]) -> dict[str, Any]:
+    zone = ZoneInfo(course.location.time_zone)
+    citation = evidence.citation(course.citation_id)
+    return {
+        "id": course.id,
+        "status": course.status.value,
+        "condition": course.condition_id,
+        "therapist": {"id": course.therapist_id, "name": course.therapist.name},
+        "location": {"id": course.location_id, "city": course.location.city, "state": course.location.state},
+        "time_zone": course.location.time_zone,
+        "session_minutes": course.session_minutes,
+        "sessions_per_week": course.sessions_per_week,
+        "total_sessions": course.total_sessions,
+        "citation": {"id": course.citation_id, "label": citation.short if citation else course.citation_id},
+        "warnings": course.warnings,
+        "session_notes": course.session_notes,
+        "clearance_needed": course.clearance_needed,
+        "sessions": [session_json(a, zone) for a in sessions],
+    }
+
+
+def preview_json(preview: courses.CoursePreview) -> dict[str, Any]:
+    plan, decision = preview.plan, preview.decision
+    citation = evidence.citation(plan.citation_id)
+    return {
+        "plan": {
+            "condition": plan.condition_id,
+            "session_minutes": plan.session_minutes,
+            "sessions_per_week": plan.sessions_per_week,
+            "total_sessions": plan.total_sessions,
+            "weeks": plan.weeks,
+            "citation": {"id": plan.citation_id, "label": citation.short if citation else plan.citation_id},
+            "warnings": [
+                {"code": w.code, "fields": list(w.fields), "message": w.message} for w in plan.warnings
+            ],
+        },
+        "therapist": {"id": preview.therapist.id, "name": preview.therapist.name},
+        "time_zone": preview.location.time_zone,
+        "sessions": [
+            {
+                "number": s.number,
+                "start": s.start.isoformat(),
+                "end": s.end.isoformat(),
+                "free": s.free,
+                "alternatives": [a.isoformat() for a in s.alternatives],
+            }
+            for s in preview.sessions
+        ],
+        "bookable": not preview.conflicts and decision.can_book,
+        "gates": {
+            "requires_oncology_trained": decision.requires_oncology_trained,
+            "therapist_oncology_trained": bool(preview.therapist.active_oncology_credentials(_now().date())),
+            "clearance_needed": [{"code": g.code, "message": g.message} for g in decision.clearance_needed],
+            "deferred": [{"code": g.code, "message": g.message} for g in decision.deferred],
+        },
+        "session_notes": list(decision.session_notes),
+    }
+
+
+@bp.post("/intakes")
+@token_required(Role.PATIENT)
+def create_intake(user: User) -> Any:
+    today = date.today()
+    row = intake.record_intake(db.session, user, json_object(), today)
+    db.session.commit()
+    return intake.intake_json(row, today), 201
+
+
+@bp.get("/intakes/<int:intake_id>")
+@token_required()
+@keeps_denials
+def show_intake(intake_id: int, user: User) -> Any:
+    row = intake.read_intake(db.session, user, intake_id)
+    db.session.commit()
+    return intake.intake_json(row, date.today())
+
+
+@bp.post("/courses/plan")
+@token_required(Role.PATIENT)
+@keeps_denials
+def plan_course(user: User) -> Any:
+    request = courses.parse_course_request(json_object())
+    preview = courses.preview_course(db.session, user, request, _now())
+    db.session.commit()  # the audit record of the intake read
+    return preview_json(preview)
+
+
+@bp.post("/courses")
+@token_required(Role.PATIENT)
+@keeps_denials
+def book_course(user: User) -> Any:
+    request = courses.parse_course_request(json_object())
+    course = courses.book_course(db.session, user, request, _now())
+    db.session.commit()
+    return course_json(course, courses.sessions_of(db.session, course)), 201
+
+
+@bp.get("/courses/<int:course_id>")
+@token_required()
+@keeps_denials
+def show_course(course_id: int, user: User) -> Any:
+    course = courses.get_course(db.session, user, course_id)
+    db.session.commit()
+    return course_json(course, courses.sessions_of(db.session, course))
+
+
+@bp.post("/courses/<int:course_id>/cancel")
+@token_required(Role.PATIENT, Role.THERAPIST)
+@keeps_denials
+def cancel_course_sessions(course_id: int, user: User) -> Any:
+    body = json_object()
+    ids = body.get("appointment_ids")
+    if ids is not None and (not isinstance(ids, list) or not all(type(i) is int for i in ids)):
+        raise ValidationFailed.for_field("appointment_ids", "Give the sessions to cancel as a list of ids.")
+    course = courses.get_course(db.session, user, course_id)
+    cancelled = courses.cancel_appointments(db.session, user, course, ids, _now())
+    db.session.commit()
+    body = course_json(course, courses.sessions_of(db.session, course))
+    body["cancelled"] = [a.id for a in cancelled]
+    return body
+
+
+@bp.get("/me/courses")
+@token_required(Role.PATIENT)
+def my_courses(user: User) -> Any:
+    found = courses.my_courses(db.session, user)
+    db.session.commit()
+    return {"courses": [course_json(c, courses.sessions_of(db.session, c)) for c in found]}

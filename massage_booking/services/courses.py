@@ -1,0 +1,433 @@
+"""Courses of care: preview a plan as concrete sessions, then book every session in one transaction.
+
+No double booking, by the database rather than by luck (DESIGN.md, "Known traps"):
+- Booking first takes the therapist's booking lock: an UPDATE of their `bookings_version`, the first write
+  of the transaction. PostgreSQL holds that row lock until commit; SQLite holds its single write lock, and
+  its other writers wait (busy_timeout). Only then are existing bookings read and the sessions checked,
+  so two bookers cannot both see the same time as free (check-then-insert is safe inside the lock).
+- On PostgreSQL an exclusion constraint (`appointments_no_overlap`, migrations 0005) is the backstop: two
+  occupying appointments of one therapist can never overlap, whatever code wrote them.
+- Every session is checked before any is written, and they are written in the same transaction: a course
+  with one impossible session books nothing (409 with the conflicts and their nearest free alternatives).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session, selectinload
+
+from massage_booking.domain import courses as plans
+from massage_booking.domain import evidence
+from massage_booking.domain.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
+from massage_booking.domain.intake import IntakeDecision
+from massage_booking.models import (
+    Appointment,
+    AppointmentStatus,
+    Course,
+    CourseStatus,
+    Intake,
+    PracticeLocation,
+    Role,
+    TherapistProfile,
+    User,
+)
+from massage_booking.services import audit, availability
+from massage_booking.services import intake as intakes
+
+FIX_FIELDS = "Please correct the highlighted fields."
+MAX_EXPLICIT_SESSIONS = plans.MAX_TOTAL_SESSIONS
+
+
+class BookingDeferred(DomainError):
+    """The intake says not to book now (fever, signs of an undiagnosed clot)."""
+
+    code = "booking_deferred"
+    status = 422
+
+
+class OncologyTrainingRequired(DomainError):
+    """The patient needs an oncology-trained therapist and this one holds no verified, current credential."""
+
+    code = "oncology_training_required"
+    status = 422
+
+
+class SessionsConflict(Conflict):
+    """Some sessions cannot be booked as laid out; `details["conflicts"]` lists them with alternatives."""
+
+    code = "sessions_conflict"
+
+
+@dataclass(frozen=True)
+class CourseRequest:
+    intake_id: int
+    therapist_id: int
+    first_start: datetime | None
+    session_minutes: int | None = None
+    sessions_per_week: float | None = None
+    total_sessions: int | None = None
+    # Each session's start, when the patient has moved some to alternatives; overrides the layout.
+    starts: tuple[datetime, ...] | None = None
+
+
+def parse_course_request(raw: Any) -> CourseRequest:
+    """The JSON body of POST /api/v1/courses[/plan]: one ValidationFailed naming every bad field."""
+    if not isinstance(raw, Mapping):
+        raise ValidationFailed("Send the course as a JSON object.")
+    errors: dict[str, list[str]] = {}
+
+    def bad(field: str, message: str) -> None:
+        errors.setdefault(field, []).append(message)
+
+    def whole(name: str, required: bool) -> int | None:
+        value = raw.get(name)
+        if value is None:
+            if required:
+                bad(name, f"Give the {name.replace('_', ' ')} as a whole number.")
+            return None
+        if type(value) is not int or not 1 <= value <= 2**31 - 1:
+            bad(name, f"Give the {name.replace('_', ' ')} as a whole number.")
+            return None
+        return value
+
+    intake_id = whole("intake_id", True)
+    therapist_id = whole("therapist_id", True)
+    session_minutes = whole("session_minutes", False)
+    total_sessions = whole("total_sessions", False)
+    per_week = raw.get("sessions_per_week")
+    if per_week is not None and (type(per_week) not in (int, float) or isinstance(per_week, bool)):
+        bad("sessions_per_week", "Give sessions per week as a number, like 2 or 1.5.")
+        per_week = None
+    first_start = _instant(raw.get("first_start"), "first_start", bad, required="starts" not in raw)
+    starts: tuple[datetime, ...] | None = None
+    if "starts" in raw:
+        items = raw["starts"]
+        if not isinstance(items, list) or not 1 <= len(items) <= MAX_EXPLICIT_SESSIONS:
+            bad("starts", f"Give between 1 and {MAX_EXPLICIT_SESSIONS} session starts as a list.")
+        else:
+            parsed = [_instant(item, f"starts[{n}]", bad, required=True) for n, item in enumerate(items)]
+            if all(p is not None for p in parsed):
+                starts = tuple(p for p in parsed if p is not None)
+    if errors:
+        raise ValidationFailed(
+            FIX_FIELDS if len(errors) > 1 else next(iter(errors.values()))[0], {"fields": errors}
+        )
+    assert intake_id is not None and therapist_id is not None
+    return CourseRequest(
+        intake_id=intake_id,
+        therapist_id=therapist_id,
+        first_start=first_start or (starts[0] if starts else None),
+        session_minutes=session_minutes,
+        sessions_per_week=None if per_week is None else float(per_week),
+        total_sessions=total_sessions,
+        starts=starts,
+    )
+
+
+def _instant(value: Any, field: str, bad: Any, *, required: bool) -> datetime | None:
+    if value is None and not required:
+        return None
+    if not isinstance(value, str) or len(value) > 40:
+        bad(field, 'Give the time as ISO 8601 with its offset, like "2026-12-01T10:00:00-05:00".')
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        parsed = None
+    if parsed is None or parsed.tzinfo is None:
+        bad(field, 'Give the time as ISO 8601 with its offset, like "2026-12-01T10:00:00-05:00".')
+        return None
+    return parsed
+
+
+@dataclass(frozen=True)
+class CoursePreview:
+    """A course as it would be booked now: the plan, each session checked, and the intake's gates."""
+
+    intake: Intake
+    decision: IntakeDecision
+    therapist: TherapistProfile
+    location: PracticeLocation
+    plan: plans.CoursePlan
+    sessions: list[plans.PlannedSession]
+
+    @property
+    def conflicts(self) -> list[plans.PlannedSession]:
+        return [s for s in self.sessions if not s.free]
+
+
+def _therapist(session: Session, therapist_id: int) -> TherapistProfile:
+    found = session.scalar(
+        select(TherapistProfile)
+        .where(TherapistProfile.id == therapist_id)
+        .options(selectinload(TherapistProfile.locations), selectinload(TherapistProfile.credentials))
+    )
+    if found is None or not found.locations:
+        raise NotFound("No bookable therapist has that id.")
+    return found
+
+
+def _plan(intake_row: Intake, request: CourseRequest) -> plans.CoursePlan:
+    condition = evidence.condition(intake_row.condition_id)
+    if condition is None:  # the registry dropped a condition an old intake named
+        raise ValidationFailed.for_field(
+            "intake_id", "This intake's condition is no longer listed; fill in a new one."
+        )
+    return plans.custom_plan(
+        condition,
+        session_minutes=request.session_minutes,
+        sessions_per_week=request.sessions_per_week,
+        total_sessions=request.total_sessions,
+    )
+
+
+def _layout(plan: plans.CoursePlan, request: CourseRequest, zone: str) -> list[tuple[datetime, datetime]]:
+    tz = ZoneInfo(zone)
+    if request.starts is not None:
+        if len(request.starts) != plan.total_sessions:
+            raise ValidationFailed.for_field(
+                "starts", f"Give one start for each of the {plan.total_sessions} sessions."
+            )
+        return [(s.astimezone(tz), s.astimezone(tz) + plan.duration) for s in sorted(request.starts)]
+    assert request.first_start is not None
+    return plans.lay_out(plan, request.first_start.astimezone(tz), zone)
+
+
+def _check(
+    session: Session,
+    therapist: TherapistProfile,
+    location: PracticeLocation,
+    sessions: Sequence[tuple[datetime, datetime]],
+    now: datetime,
+) -> list[plans.PlannedSession]:
+    start = min(s for s, _ in sessions) - timedelta(days=8)
+    end = max(e for _, e in sessions) + timedelta(days=8)
+    calendar = availability.load_calendar(session, therapist.id, start, end)
+    rules = calendar.rules[location.id]
+    return plans.check_sessions(
+        sessions, rules, now=now, time_off=calendar.time_off, bookings=calendar.bookings
+    )
+
+
+def _require_patient(actor: User) -> None:
+    if actor.role is not Role.PATIENT:
+        raise Forbidden("Only patients book courses.")
+
+
+def preview_course(session: Session, actor: User, request: CourseRequest, now: datetime) -> CoursePreview:
+    """What booking would do, without writing anything but the audit record of the intake read."""
+    _require_patient(actor)
+    intake_row = intakes.read_intake(session, actor, request.intake_id, purpose="plan")
+    therapist = _therapist(session, request.therapist_id)
+    location = therapist.locations[0]
+    plan = _plan(intake_row, request)
+    sessions = _layout(plan, request, location.time_zone)
+    return CoursePreview(
+        intake=intake_row,
+        decision=intakes.decision_of(intake_row, now.date()),
+        therapist=therapist,
+        location=location,
+        plan=plan,
+        sessions=_check(session, therapist, location, sessions, now),
+    )
+
+
+def suggest_oncology_trained(
+    session: Session, therapist: TherapistProfile, today: date
+) -> list[TherapistProfile]:
+    """Oncology-trained therapists near this one, nearest first: what to offer instead."""
+    from massage_booking import geocoding
+    from massage_booking.services import search
+
+    location = therapist.locations[0]
+    origin = geocoding.Place(
+        latitude=location.latitude,
+        longitude=location.longitude,
+        label=f"{location.city}, {location.state}",
+        precision=location.geocode_precision,
+        time_zone=location.time_zone,
+    )
+    results = search.search_therapists(
+        session,
+        search.SearchQuery(
+            origin=origin, radius=50, unit="mi", today=today, oncology_trained=True, per_page=6
+        ),
+    )
+    ids = [hit.therapist.id for hit in results.hits if hit.therapist.id != therapist.id][:5]
+    found = {p.id: p for p in session.scalars(select(TherapistProfile).where(TherapistProfile.id.in_(ids)))}
+    return [found[i] for i in ids if i in found]
+
+
+def book_course(session: Session, actor: User, request: CourseRequest, now: datetime) -> Course:
+    """Book the whole course or nothing. Raises BookingDeferred, OncologyTrainingRequired (with
+    suggestions), ValidationFailed, or SessionsConflict (with each conflict's alternatives)."""
+    _require_patient(actor)
+    intake_row = intakes.read_intake(session, actor, request.intake_id, purpose="book")
+    decision = intakes.decision_of(intake_row, now.date())
+    if decision.deferred:
+        raise BookingDeferred(
+            " ".join(g.message for g in decision.deferred),
+            {"deferred": [{"code": g.code, "message": g.message} for g in decision.deferred]},
+        )
+    therapist = _therapist(session, request.therapist_id)
+    if decision.requires_oncology_trained and not therapist.active_oncology_credentials(now.date()):
+        suggestions = suggest_oncology_trained(session, therapist, now.date())
+        raise OncologyTrainingRequired(
+            f"{therapist.name} has no verified, current oncology massage training. Because of your cancer "
+            "history, book a therapist who has; these are nearby.",
+            {"suggestions": [{"id": p.id, "name": p.name} for p in suggestions]},
+        )
+    location = therapist.locations[0]
+    plan = _plan(intake_row, request)
+    sessions = _layout(plan, request, location.time_zone)
+
+    _lock_bookings(session, therapist.id)
+    checked = _check(session, therapist, location, sessions, now)
+    conflicts = [s for s in checked if not s.free]
+    if conflicts:
+        raise SessionsConflict(
+            f"{len(conflicts)} of the {len(checked)} sessions cannot be booked at those times; "
+            "nothing was booked.",
+            {"conflicts": [conflict_json(s) for s in conflicts]},
+        )
+    course = Course(
+        patient_id=actor.id,
+        therapist_id=therapist.id,
+        location_id=location.id,
+        intake_id=intake_row.id,
+        condition_id=plan.condition_id,
+        session_minutes=plan.session_minutes,
+        sessions_per_week=plan.sessions_per_week,
+        total_sessions=plan.total_sessions,
+        citation_id=plan.citation_id,
+        warnings=[{"code": w.code, "fields": list(w.fields), "message": w.message} for w in plan.warnings],
+        session_notes=list(decision.session_notes),
+        clearance_needed=[{"code": g.code, "message": g.message} for g in decision.clearance_needed],
+    )
+    session.add(course)
+    session.flush()
+    session.add_all(
+        Appointment(
+            therapist_id=therapist.id,
+            location_id=location.id,
+            patient_id=actor.id,
+            course_id=course.id,
+            session_number=s.number,
+            starts_at=s.start,
+            ends_at=s.end,
+        )
+        for s in checked
+    )
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError as error:  # PostgreSQL's exclusion constraint: a writer that skipped the lock
+        raise SessionsConflict("Another booking took one of these times; nothing was booked.") from error
+    availability.refresh_next_available(session, therapist.id, now)
+    audit.record(session, actor, "course.booked", "course", course.id, sessions=len(checked))
+    return course
+
+
+def _lock_bookings(session: Session, therapist_id: int) -> None:
+    """Serialise bookings of one therapist (see the module docstring): the first write of the booking."""
+    try:
+        session.execute(
+            update(TherapistProfile)
+            .where(TherapistProfile.id == therapist_id)
+            .values(bookings_version=TherapistProfile.bookings_version + 1)
+            .execution_options(synchronize_session=False)
+        )
+    except OperationalError as error:  # SQLite's busy_timeout ran out: too many bookers at once
+        raise Conflict("The calendar is busy; please try again in a moment.") from error
+
+
+def conflict_json(planned: plans.PlannedSession) -> dict[str, Any]:
+    return {
+        "number": planned.number,
+        "start": planned.start.isoformat(),
+        "end": planned.end.isoformat(),
+        "alternatives": [a.isoformat() for a in planned.alternatives],
+    }
+
+
+# --- reading and cancelling -----------------------------------------------------------------------------
+
+
+def get_course(session: Session, actor: User, course_id: int) -> Course:
+    """The actor's own course (the patient's, or the therapist's); anyone else: not found, audited."""
+    course = session.scalar(
+        select(Course)
+        .where(Course.id == course_id)
+        .options(selectinload(Course.therapist), selectinload(Course.location))
+    )
+    allowed = course is not None and (
+        course.patient_id == actor.id
+        or (actor.role is Role.THERAPIST and course.therapist.user_id == actor.id)
+    )
+    if not allowed:
+        audit.record(session, actor, "course.read_denied", "course", course_id)
+        raise NotFound("You have no course with that id.")
+    assert course is not None
+    audit.record(session, actor, "course.read", "course", course.id)
+    return course
+
+
+def sessions_of(session: Session, course: Course) -> list[Appointment]:
+    return list(
+        session.scalars(
+            select(Appointment).where(Appointment.course_id == course.id).order_by(Appointment.session_number)
+        )
+    )
+
+
+def my_courses(session: Session, actor: User) -> list[Course]:
+    _require_patient(actor)
+    found = list(
+        session.scalars(
+            select(Course)
+            .where(Course.patient_id == actor.id)
+            .options(selectinload(Course.therapist), selectinload(Course.location))
+            .order_by(Course.created_at.desc(), Course.id.desc())
+        )
+    )
+    audit.record(session, actor, "course.listed", "patient", actor.id, count=len(found))
+    return found
+
+
+CANCEL_NOTICE = timedelta(hours=24)
+
+
+def cancel_appointments(
+    session: Session, actor: User, course: Course, appointment_ids: Sequence[int] | None, now: datetime
+) -> list[Appointment]:
+    """Cancel some sessions of the actor's course (None: every future one). Within CANCEL_NOTICE of a
+    session only the therapist may cancel it (the policy patients agree to when booking)."""
+    booked = [
+        a for a in sessions_of(session, course) if a.status is AppointmentStatus.BOOKED and a.starts_at > now
+    ]
+    chosen = booked if appointment_ids is None else [a for a in booked if a.id in set(appointment_ids)]
+    if appointment_ids is not None and len(chosen) != len(set(appointment_ids)):
+        raise NotFound("Some of those sessions are not upcoming sessions of this course.")
+    is_therapist = actor.role is Role.THERAPIST
+    late = [a for a in chosen if a.starts_at - now < CANCEL_NOTICE]
+    if late and not is_therapist:
+        raise ValidationFailed(
+            "Sessions less than 24 hours away can only be cancelled by your therapist; please contact them.",
+            {"late": [a.id for a in late]},
+        )
+    for appointment in chosen:
+        appointment.status = AppointmentStatus.CANCELLED
+    statuses = {a.status for a in sessions_of(session, course)}
+    if statuses == {AppointmentStatus.CANCELLED}:  # nothing left and nothing was held: the course is off
+        course.status = CourseStatus.CANCELLED
+    session.flush()
+    availability.refresh_next_available(session, course.therapist_id, now)
+    audit.record(session, actor, "course.sessions_cancelled", "course", course.id, count=len(chosen))
+    return chosen

@@ -1,0 +1,107 @@
+"""Intakes: a patient's health answers before a course. Every read and write is checked and audited.
+
+Only the patient who gave an intake may read it through this module; anyone else gets "not found" (not
+"forbidden": that would confirm the record exists) and the attempt is audited too. The audit log keeps
+identifiers and action names only, never the answers (models/audit.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from massage_booking.domain import intake as rules
+from massage_booking.domain.errors import Forbidden, NotFound
+from massage_booking.models import Intake, Role, User
+from massage_booking.services import audit
+
+NOT_FOUND = "You have no intake with that id."
+
+
+def record_intake(session: Session, actor: User, raw: Mapping[str, Any], today: date) -> Intake:
+    """Validate and store a new intake (a ValidationFailed names each bad field; nothing is stored)."""
+    if actor.role is not Role.PATIENT:
+        raise Forbidden("Only patients fill in an intake.")
+    answers = rules.validate_answers(raw, today=today)
+    row = Intake(
+        patient_id=actor.id,
+        condition_id=answers.condition_id,
+        cancer_history=answers.cancer_history,
+        treatment_phase=answers.treatment_phase,
+        precautions=sorted(answers.precautions),
+        referral_name=answers.referral_name,
+        referral_npi=answers.referral_npi,
+        referral_date=answers.referral_date,
+    )
+    session.add(row)
+    session.flush()
+    audit.record(session, actor, "intake.created", "intake", row.id)
+    return row
+
+
+def read_intake(session: Session, actor: User, intake_id: int, *, purpose: str = "view") -> Intake:
+    """The actor's own intake. Every call is audited, allowed or not (`purpose` says why it was read)."""
+    row = session.get(Intake, intake_id)
+    if row is None or row.patient_id != actor.id:
+        audit.record(session, actor, "intake.read_denied", "intake", intake_id, purpose=purpose)
+        raise NotFound(NOT_FOUND)
+    audit.record(session, actor, "intake.read", "intake", intake_id, purpose=purpose)
+    return row
+
+
+def latest_intake(session: Session, actor: User) -> Intake | None:
+    """The actor's newest intake, to start the booking wizard from (audited when one exists)."""
+    row = session.scalar(
+        select(Intake)
+        .where(Intake.patient_id == actor.id)
+        .order_by(Intake.created_at.desc(), Intake.id.desc())
+    )
+    if row is not None:
+        audit.record(session, actor, "intake.read", "intake", row.id, purpose="resume")
+    return row
+
+
+def answers_of(row: Intake) -> rules.IntakeAnswers:
+    return rules.IntakeAnswers(
+        condition_id=row.condition_id,
+        cancer_history=row.cancer_history,
+        treatment_phase=row.treatment_phase,
+        precautions=frozenset(row.precautions),
+        referral_name=row.referral_name,
+        referral_npi=row.referral_npi,
+        referral_date=row.referral_date,
+    )
+
+
+def decision_of(row: Intake, today: date) -> rules.IntakeDecision:
+    return rules.assess(answers_of(row), today)
+
+
+def intake_json(row: Intake, today: date) -> dict[str, Any]:
+    decision = decision_of(row, today)
+    return {
+        "id": row.id,
+        "condition": row.condition_id,
+        "cancer_history": row.cancer_history,
+        "treatment_phase": row.treatment_phase,
+        "precautions": list(row.precautions),
+        "referral": None
+        if row.referral_name is None
+        else {
+            "name": row.referral_name,
+            "npi": row.referral_npi,
+            "date": row.referral_date.isoformat() if row.referral_date else None,
+        },
+        "created_at": row.created_at.isoformat(),
+        "decision": {
+            "requires_oncology_trained": decision.requires_oncology_trained,
+            "can_book": decision.can_book,
+            "clearance_needed": [{"code": g.code, "message": g.message} for g in decision.clearance_needed],
+            "deferred": [{"code": g.code, "message": g.message} for g in decision.deferred],
+            "session_notes": list(decision.session_notes),
+        },
+    }

@@ -1,0 +1,346 @@
+"""Booking a course over the API: the evidence plan, the intake's gates, whole-or-nothing booking, privacy.
+
+The therapist works every day 08:00-20:00 in New York with no minimum notice, so the plan lays out on
+real dates a week or more ahead; expectations come from zoneinfo, so they hold in summer and winter.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import func, select
+
+from massage_booking.models import (
+    Appointment,
+    AppointmentStatus,
+    AuditEvent,
+    AvailabilitySettings,
+    Course,
+    CredentialKind,
+    CredentialStatus,
+    GeocodePrecision,
+    OncologyCredential,
+    PracticeLocation,
+    TherapistProfile,
+    WeeklyHours,
+)
+
+NEW_YORK = ZoneInfo("America/New_York")
+NECK = {
+    "condition": "chronic neck pain",
+    "cancer_history": False,
+    "treatment_phase": "none",
+    "precautions": [],
+}
+
+
+def _therapist(auth, db, name: str, *, trained: bool, zip_code: str = "10001", lat: float = 40.7506) -> int:
+    user = auth.create_user("therapist", display_name=name)
+    today = date.today()
+    profile = TherapistProfile(
+        user_id=user.id,
+        name=name,
+        license_number="MT-9",
+        license_state="NY",
+        license_expires_on=today + timedelta(days=365),
+        session_rate_cents=12000,
+    )
+    location = PracticeLocation(
+        city="New York",
+        state="NY",
+        zip_code=zip_code,
+        latitude=lat,
+        longitude=-73.9972,
+        time_zone="America/New_York",
+        geocode_precision=GeocodePrecision.ZIP,
+    )
+    profile.locations.append(location)
+    if trained:
+        profile.credentials.append(
+            OncologyCredential(
+                kind=CredentialKind.S4OM_FOUNDATIONAL,
+                issuer="Society for Oncology Massage",
+                training_hours=32,
+                issued_on=today - timedelta(days=100),
+                expires_on=today + timedelta(days=600),
+                status=CredentialStatus.VERIFIED,
+            )
+        )
+    db.add(profile)
+    db.flush()
+    db.add(
+        AvailabilitySettings(
+            therapist_id=profile.id,
+            min_notice_hours=0,
+            buffer_after_minutes=15,
+            slot_step_minutes=15,
+            session_lengths=[30, 60, 90],
+        )
+    )
+    db.add_all(
+        WeeklyHours(location_id=location.id, weekday=d, starts_at=time(8), ends_at=time(20)) for d in range(7)
+    )
+    db.commit()
+    return profile.id
+
+
+@pytest.fixture
+def patient(auth):
+    user = auth.create_user("patient", display_name="Pat Kim")
+    return user, {"Authorization": f"Bearer {auth.api_token(user.email)}"}
+
+
+def _monday_10() -> datetime:
+    today = datetime.now(NEW_YORK).date()
+    monday = today + timedelta(days=7 + (7 - today.weekday()) % 7)
+    return datetime.combine(monday, time(10), NEW_YORK)
+
+
+def _intake(client, headers, answers=NECK) -> int:
+    response = client.post("/api/v1/intakes", json=answers, headers=headers)
+    assert response.status_code == 201, response.get_data(as_text=True)
+    return response.get_json()["id"]
+
+
+def _course(intake_id: int, therapist_id: int, **extra) -> dict:
+    return {
+        "intake_id": intake_id,
+        "therapist_id": therapist_id,
+        "first_start": _monday_10().isoformat(),
+        **extra,
+    }
+
+
+def test_neck_pain_defaults_to_the_sherman_plan_and_books_all_eight(client, auth, db, patient):
+    _, headers = patient
+    therapist_id = _therapist(auth, db, "Dana Reyes", trained=False)
+    intake_id = _intake(client, headers)
+    preview = client.post(
+        "/api/v1/courses/plan", json=_course(intake_id, therapist_id), headers=headers
+    ).get_json()
+    assert preview["plan"]["session_minutes"] == 60
+    assert preview["plan"]["sessions_per_week"] == 2 and preview["plan"]["weeks"] == 4
+    assert preview["plan"]["total_sessions"] == 8 and "Sherman" in preview["plan"]["citation"]["label"]
+    assert preview["bookable"] and all(s["free"] for s in preview["sessions"])
+    assert db.scalar(select(func.count()).select_from(Course)) == 0  # a preview books nothing
+
+    response = client.post("/api/v1/courses", json=_course(intake_id, therapist_id), headers=headers)
+    assert response.status_code == 201, response.get_data(as_text=True)
+    course = response.get_json()
+    starts = [datetime.fromisoformat(s["start"]) for s in course["sessions"]]
+    first = _monday_10()
+    expected_days = [first.date() + timedelta(days=d) for d in (0, 3, 7, 10, 14, 17, 21, 24)]
+    assert [s.astimezone(NEW_YORK).date() for s in starts] == expected_days
+    assert all(s.astimezone(NEW_YORK).time() == time(10) for s in starts)  # the same local time, DST or not
+    assert [s["number"] for s in course["sessions"]] == list(range(1, 9))
+    # Booked times are no longer offered to anyone.
+    slots = client.get(
+        f"/api/v1/therapists/{therapist_id}/slots",
+        query_string={"from": first.date().isoformat(), "to": (first.date() + timedelta(days=1)).isoformat()},
+    ).get_json()["slots"]
+    assert first.isoformat() not in [s["start"] for s in slots]
+
+
+def test_a_course_with_one_impossible_session_books_nothing_and_offers_alternatives(
+    client, auth, db, patient
+):
+    _, headers = patient
+    therapist_id = _therapist(auth, db, "Dana Reyes", trained=False)
+    other = auth.create_user("patient")
+    third = _monday_10() + timedelta(days=7)  # session 3 of a Mon/Thu course
+    db.add(
+        Appointment(
+            therapist_id=therapist_id,
+            location_id=db.scalar(select(PracticeLocation.id)),
+            patient_id=other.id,
+            starts_at=third,
+            ends_at=third + timedelta(minutes=60),
+        )
+    )
+    db.commit()
+    intake_id = _intake(client, headers)
+    response = client.post("/api/v1/courses", json=_course(intake_id, therapist_id), headers=headers)
+    assert response.status_code == 409
+    error = response.get_json()["error"]
+    assert error["code"] == "sessions_conflict" and "nothing was booked" in error["message"]
+    [conflict] = error["details"]["conflicts"]
+    assert conflict["number"] == 3 and conflict["alternatives"]
+    assert all(
+        datetime.fromisoformat(a).isocalendar()[1] == third.isocalendar()[1] for a in conflict["alternatives"]
+    )
+    assert db.scalar(select(func.count()).select_from(Course)) == 0
+    assert db.scalar(select(func.count()).select_from(Appointment)) == 1
+
+    # Taking an alternative for that session books the course.
+    starts = [
+        s["start"]
+        for s in client.post(
+            "/api/v1/courses/plan", json=_course(intake_id, therapist_id), headers=headers
+        ).get_json()["sessions"]
+    ]
+    starts[2] = conflict["alternatives"][0]
+    booked = client.post(
+        "/api/v1/courses",
+        json={"intake_id": intake_id, "therapist_id": therapist_id, "starts": starts},
+        headers=headers,
+    )
+    assert booked.status_code == 201, booked.get_data(as_text=True)
+
+
+def test_a_thirty_minute_neck_plan_is_booked_with_a_warning_citing_the_trial(client, auth, db, patient):
+    _, headers = patient
+    therapist_id = _therapist(auth, db, "Dana Reyes", trained=False)
+    intake_id = _intake(client, headers)
+    response = client.post(
+        "/api/v1/courses", json=_course(intake_id, therapist_id, session_minutes=30), headers=headers
+    )
+    assert response.status_code == 201
+    [warning] = response.get_json()["warnings"]
+    assert warning["code"] == "below_minimum_dose" and "Sherman 2014" in warning["message"]
+    assert all(s["end"] > s["start"] for s in response.get_json()["sessions"])
+    first = response.get_json()["sessions"][0]
+    assert datetime.fromisoformat(first["end"]) - datetime.fromisoformat(first["start"]) == timedelta(
+        minutes=30
+    )
+
+
+def test_a_cancer_history_needs_an_oncology_trained_therapist(client, auth, db, patient):
+    _, headers = patient
+    untrained = _therapist(auth, db, "Una Trained", trained=False)
+    trained = _therapist(auth, db, "Tess Oncology", trained=True, zip_code="10002", lat=40.7157)
+    intake_id = _intake(client, headers, {**NECK, "cancer_history": True, "treatment_phase": "survivorship"})
+    response = client.post("/api/v1/courses", json=_course(intake_id, untrained), headers=headers)
+    assert response.status_code == 422
+    error = response.get_json()["error"]
+    assert error["code"] == "oncology_training_required" and "oncology" in error["message"]
+    assert [s["id"] for s in error["details"]["suggestions"]] == [trained]
+    assert db.scalar(select(func.count()).select_from(Appointment)) == 0
+    assert (
+        client.post("/api/v1/courses", json=_course(intake_id, trained), headers=headers).status_code == 201
+    )
+
+
+def test_a_fever_defers_booking_with_the_reason(client, auth, db, patient):
+    _, headers = patient
+    therapist_id = _therapist(auth, db, "Tess Oncology", trained=True)
+    intake_id = _intake(
+        client,
+        headers,
+        {**NECK, "cancer_history": True, "treatment_phase": "active_treatment", "precautions": ["fever"]},
+    )
+    response = client.post("/api/v1/courses", json=_course(intake_id, therapist_id), headers=headers)
+    assert response.status_code == 422
+    error = response.get_json()["error"]
+    assert error["code"] == "booking_deferred" and "fever" in error["message"].lower()
+    assert db.scalar(select(func.count()).select_from(Course)) == 0
+
+
+def test_precautions_travel_with_the_course_to_the_therapist(client, auth, db, patient):
+    _, headers = patient
+    therapist_id = _therapist(auth, db, "Tess Oncology", trained=True)
+    answers = {
+        **NECK,
+        "cancer_history": True,
+        "treatment_phase": "survivorship",
+        "precautions": ["bone_metastases"],
+    }
+    intake_id = _intake(client, headers, answers)
+    course = client.post("/api/v1/courses", json=_course(intake_id, therapist_id), headers=headers).get_json()
+    assert any("bone" in note.lower() for note in course["session_notes"])
+    therapist_user = db.get(TherapistProfile, therapist_id).user
+    token = auth.api_token(therapist_user.email)
+    seen = client.get(f"/api/v1/courses/{course['id']}", headers={"Authorization": f"Bearer {token}"})
+    assert seen.status_code == 200 and seen.get_json()["session_notes"] == course["session_notes"]
+
+
+def test_another_patients_course_and_intake_are_404_and_audited(client, auth, db, patient):
+    _, headers = patient
+    therapist_id = _therapist(auth, db, "Dana Reyes", trained=False)
+    intake_id = _intake(client, headers)
+    course_id = client.post(
+        "/api/v1/courses", json=_course(intake_id, therapist_id), headers=headers
+    ).get_json()["id"]
+    stranger = auth.create_user("patient")
+    other = {"Authorization": f"Bearer {auth.api_token(stranger.email)}"}
+    assert client.get(f"/api/v1/courses/{course_id}", headers=other).status_code == 404
+    assert client.get(f"/api/v1/intakes/{intake_id}", headers=other).status_code == 404
+    assert (
+        client.post("/api/v1/courses", json=_course(intake_id, therapist_id), headers=other).status_code
+        == 404
+    )
+    denied = db.scalars(
+        select(AuditEvent.action).where(AuditEvent.actor_id == stranger.id, AuditEvent.action.like("%denied"))
+    ).all()
+    assert sorted(denied) == ["course.read_denied", "intake.read_denied", "intake.read_denied"]
+    # The owner's reads are all in the log too (planning, booking, viewing).
+    assert client.get(f"/api/v1/intakes/{intake_id}", headers=headers).status_code == 200
+    reads = db.scalars(select(AuditEvent.action).where(AuditEvent.action.like("intake.%"))).all()
+    assert reads.count("intake.read") == 2 and reads.count("intake.created") == 1
+
+
+def test_cancelling_one_session_ahead_and_refusing_a_late_one(client, auth, db, patient):
+    _, headers = patient
+    therapist_id = _therapist(auth, db, "Dana Reyes", trained=False)
+    intake_id = _intake(client, headers)
+    course = client.post("/api/v1/courses", json=_course(intake_id, therapist_id), headers=headers).get_json()
+    second = course["sessions"][1]["id"]
+    response = client.post(
+        f"/api/v1/courses/{course['id']}/cancel", json={"appointment_ids": [second]}, headers=headers
+    )
+    assert response.status_code == 200
+    statuses = {s["id"]: s["status"] for s in response.get_json()["sessions"]}
+    assert statuses[second] == "cancelled" and list(statuses.values()).count("booked") == 7
+    # A session inside 24 hours is the therapist's to cancel.
+    soon = db.get(Appointment, course["sessions"][0]["id"])
+    soon.starts_at = datetime.now(UTC) + timedelta(hours=3)
+    soon.ends_at = soon.starts_at + timedelta(minutes=60)
+    db.commit()
+    late = client.post(
+        f"/api/v1/courses/{course['id']}/cancel", json={"appointment_ids": [soon.id]}, headers=headers
+    )
+    assert late.status_code == 422 and "24 hours" in late.get_json()["error"]["message"]
+    db.expire_all()
+    assert db.get(Appointment, soon.id).status is AppointmentStatus.BOOKED
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"therapist_id": 1, "first_start": "2030-01-07T10:00:00-05:00"}, "intake_id"),
+        ({"intake_id": 1, "therapist_id": "one", "first_start": "2030-01-07T10:00:00-05:00"}, "therapist_id"),
+        ({"intake_id": 1, "therapist_id": 1, "first_start": "next monday"}, "first_start"),
+        ({"intake_id": 1, "therapist_id": 1, "first_start": "2030-01-07T10:00:00"}, "first_start"),
+        ({"intake_id": 1, "therapist_id": 1, "starts": []}, "starts"),
+    ],
+)
+def test_bad_course_requests_are_422(client, patient, body, field):
+    _, headers = patient
+    response = client.post("/api/v1/courses", json=body, headers=headers)
+    assert response.status_code == 422
+    assert field in response.get_json()["error"]["details"]["fields"]
+
+
+def test_bad_plan_changes_and_unknown_records(client, auth, db, patient):
+    _, headers = patient
+    therapist_id = _therapist(auth, db, "Dana Reyes", trained=False)
+    intake_id = _intake(client, headers)
+    bad = client.post(
+        "/api/v1/courses", json=_course(intake_id, therapist_id, session_minutes=50), headers=headers
+    )
+    assert bad.status_code == 422 and "session_minutes" in bad.get_json()["error"]["details"]["fields"]
+    assert client.post("/api/v1/courses", json=_course(intake_id, 999999), headers=headers).status_code == 404
+    assert (
+        client.post("/api/v1/courses", json=_course(999999, therapist_id), headers=headers).status_code == 404
+    )
+    unknown = client.post("/api/v1/intakes", json={**NECK, "condition": "Z99.99"}, headers=headers)
+    assert unknown.status_code == 422 and "condition" in unknown.get_json()["error"]["details"]["fields"]
+    therapist_token = auth.api_token(db.get(TherapistProfile, therapist_id).user.email)
+    as_therapist = client.post(
+        "/api/v1/courses",
+        json=_course(intake_id, therapist_id),
+        headers={"Authorization": f"Bearer {therapist_token}"},
+    )
+    assert as_therapist.status_code == 403
+    assert db.scalar(select(func.count()).select_from(Course)) == 0
