@@ -13,5 +13,6 @@ from massage_booking.api import (  # noqa: E402,F401  (routes)
     courses,
     geocode,
     search,
+    therapist_sessions,
     therapists,
 )

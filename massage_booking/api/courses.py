@@ -7,6 +7,8 @@ POST /api/v1/courses                 book every session or none: 201, 409 with c
 GET  /api/v1/courses/{id}            the patient's or the therapist's own course with its sessions
 POST /api/v1/courses/{id}/cancel     cancel some sessions (`appointment_ids`) or every upcoming one
 GET  /api/v1/me/courses              the patient's courses
+POST /api/v1/appointments/{id}/reschedule   move one session (`start`), within policy: 200, 409, 422
+POST /api/v1/appointments/{id}/cancel       cancel one session within policy: 200, 422
 """
 
 from __future__ import annotations
@@ -166,3 +168,28 @@ def my_courses(user: User) -> Any:
     found = courses.my_courses(db.session, user)
     db.session.commit()
     return {"courses": [course_json(c, courses.sessions_of(db.session, c)) for c in found]}
+
+
+def appointment_json(appointment: Appointment) -> dict[str, Any]:
+    body = session_json(appointment, ZoneInfo(appointment.location.time_zone))
+    body["course_id"] = appointment.course_id
+    return body
+
+
+@bp.post("/appointments/<int:appointment_id>/reschedule")
+@token_required(Role.PATIENT, Role.THERAPIST)
+@keeps_denials
+def reschedule_appointment(appointment_id: int, user: User) -> Any:
+    new_start = courses.parse_new_start(json_object())
+    moved = courses.reschedule_appointment(db.session, user, appointment_id, new_start, _now())
+    db.session.commit()
+    return appointment_json(moved)
+
+
+@bp.post("/appointments/<int:appointment_id>/cancel")
+@token_required(Role.PATIENT, Role.THERAPIST)
+@keeps_denials
+def cancel_appointment(appointment_id: int, user: User) -> Any:
+    cancelled = courses.cancel_appointment(db.session, user, appointment_id, _now())
+    db.session.commit()
+    return appointment_json(cancelled)

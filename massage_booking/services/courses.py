@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -24,7 +24,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, selectinload
 
 from massage_booking.domain import courses as plans
-from massage_booking.domain import evidence
+from massage_booking.domain import evidence, scheduling
 from massage_booking.domain.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
 from massage_booking.domain.intake import IntakeDecision
 from massage_booking.models import (
@@ -265,18 +265,31 @@ def suggest_oncology_trained(
     return [found[i] for i in ids if i in found]
 
 
-def book_course(session: Session, actor: User, request: CourseRequest, now: datetime) -> Course:
-    """Book the whole course or nothing. Raises BookingDeferred, OncologyTrainingRequired (with
-    suggestions), ValidationFailed, or SessionsConflict (with each conflict's alternatives)."""
+@dataclass(frozen=True)
+class TherapistChoice:
+    """An intake and a therapist that passed the booking gates: nothing deferred, training where needed."""
+
+    intake: Intake
+    decision: IntakeDecision
+    therapist: TherapistProfile
+
+
+def choose_therapist(
+    session: Session, actor: User, intake_id: int, therapist_id: int, now: datetime, *, purpose: str = "plan"
+) -> TherapistChoice:
+    """Apply the intake's gates to one therapist before any time is picked, so the booking wizard can
+    say "not now" or "not this therapist" at once rather than after the patient has chosen a time.
+    Raises BookingDeferred or OncologyTrainingRequired (with nearby trained therapists as suggestions);
+    book_course applies the very same gates again at the moment of booking."""
     _require_patient(actor)
-    intake_row = intakes.read_intake(session, actor, request.intake_id, purpose="book")
+    intake_row = intakes.read_intake(session, actor, intake_id, purpose=purpose)
     decision = intakes.decision_of(intake_row, now.date())
     if decision.deferred:
         raise BookingDeferred(
             " ".join(g.message for g in decision.deferred),
             {"deferred": [{"code": g.code, "message": g.message} for g in decision.deferred]},
         )
-    therapist = _therapist(session, request.therapist_id)
+    therapist = _therapist(session, therapist_id)
     if decision.requires_oncology_trained and not therapist.active_oncology_credentials(now.date()):
         suggestions = suggest_oncology_trained(session, therapist, now.date())
         raise OncologyTrainingRequired(
@@ -284,6 +297,14 @@ def book_course(session: Session, actor: User, request: CourseRequest, now: date
             "history, book a therapist who has; these are nearby.",
             {"suggestions": [{"id": p.id, "name": p.name} for p in suggestions]},
         )
+    return TherapistChoice(intake_row, decision, therapist)
+
+
+def book_course(session: Session, actor: User, request: CourseRequest, now: datetime) -> Course:
+    """Book the whole course or nothing. Raises BookingDeferred, OncologyTrainingRequired (with
+    suggestions), ValidationFailed, or SessionsConflict (with each conflict's alternatives)."""
+    choice = choose_therapist(session, actor, request.intake_id, request.therapist_id, now, purpose="book")
+    intake_row, decision, therapist = choice.intake, choice.decision, choice.therapist
     location = therapist.locations[0]
     plan = _plan(intake_row, request)
     sessions = _layout(plan, request, location.time_zone)
@@ -431,3 +452,208 @@ def cancel_appointments(
     availability.refresh_next_available(session, course.therapist_id, now)
     audit.record(session, actor, "course.sessions_cancelled", "course", course.id, count=len(chosen))
     return chosen
+
+
+def late_sessions(appointments: Sequence[Appointment], now: datetime) -> set[int]:
+    """Ids of the upcoming booked sessions a patient can no longer cancel or move (within CANCEL_NOTICE):
+    pages show "contact your therapist" for them instead of the buttons that would be refused."""
+    return {
+        a.id
+        for a in appointments
+        if a.status is AppointmentStatus.BOOKED and now < a.starts_at and a.starts_at - now < CANCEL_NOTICE
+    }
+
+
+# --- one session: read, cancel, move ----------------------------------------------------------------------
+
+APPOINTMENT_NOT_FOUND = "You have no session with that id."
+
+
+def get_appointment(
+    session: Session, actor: User, appointment_id: int, *, purpose: str = "view"
+) -> Appointment:
+    """The actor's own session (the patient's, or the therapist's); anyone else: not found, audited,
+    because who is booked with whom is health information (it says a person receives care)."""
+    found = session.scalar(
+        select(Appointment)
+        .where(Appointment.id == appointment_id)
+        .options(
+            selectinload(Appointment.therapist),
+            selectinload(Appointment.location),
+            selectinload(Appointment.course),
+        )
+    )
+    allowed = found is not None and (
+        found.patient_id == actor.id or (actor.role is Role.THERAPIST and found.therapist.user_id == actor.id)
+    )
+    if not allowed:
+        audit.record(
+            session, actor, "appointment.read_denied", "appointment", appointment_id, purpose=purpose
+        )
+        raise NotFound(APPOINTMENT_NOT_FOUND)
+    assert found is not None
+    audit.record(session, actor, "appointment.read", "appointment", found.id, purpose=purpose)
+    return found
+
+
+def _require_changeable(appointment: Appointment, actor: User, now: datetime, verb: str) -> None:
+    """Only an upcoming booked session can change; a patient's must be CANCEL_NOTICE or more ahead
+    (the policy they agree to when booking), while the therapist may still change a later one."""
+    if appointment.status is not AppointmentStatus.BOOKED:
+        raise ValidationFailed(
+            f"This session is {appointment.status.value.replace('_', ' ')}; it cannot be {verb}."
+        )
+    if appointment.starts_at <= now:
+        raise ValidationFailed(f"This session has already started; it cannot be {verb}.")
+    if actor.role is not Role.THERAPIST and appointment.starts_at - now < CANCEL_NOTICE:
+        raise ValidationFailed(
+            f"Sessions less than 24 hours away can only be {verb} by your therapist; please contact them.",
+            {"late": [appointment.id]},
+        )
+
+
+def cancel_appointment(session: Session, actor: User, appointment_id: int, now: datetime) -> Appointment:
+    """Cancel one of the actor's sessions within policy (see cancel_appointments for a course's)."""
+    appointment = get_appointment(session, actor, appointment_id, purpose="cancel")
+    _require_changeable(appointment, actor, now, "cancelled")
+    if appointment.course is not None:
+        cancel_appointments(session, actor, appointment.course, [appointment.id], now)
+        return appointment
+    appointment.status = AppointmentStatus.CANCELLED
+    session.flush()
+    availability.refresh_next_available(session, appointment.therapist_id, now)
+    audit.record(session, actor, "appointment.cancelled", "appointment", appointment.id)
+    return appointment
+
+
+def parse_new_start(raw: Any) -> datetime:
+    """The body of POST /api/v1/appointments/{id}/reschedule: `{"start": ISO 8601 with offset}`."""
+    if not isinstance(raw, Mapping):
+        raise ValidationFailed("Send the new time as a JSON object.")
+    errors: dict[str, list[str]] = {}
+
+    def bad(field: str, message: str) -> None:
+        errors.setdefault(field, []).append(message)
+
+    start = _instant(raw.get("start"), "start", bad, required=True)
+    if start is None:
+        raise ValidationFailed(errors["start"][0], {"fields": errors})
+    return start
+
+
+def _calendar_without(
+    session: Session, appointment: Appointment, start: datetime, end: datetime
+) -> tuple[scheduling.Rules, list[scheduling.Busy], list[scheduling.Busy]]:
+    """(rules, time off, bookings) of the session's practice around [start, end), without the session
+    itself: a session may move into time its own old slot (and buffers) would otherwise block."""
+    calendar = availability.load_calendar(session, appointment.therapist_id, start, end)
+    rules = calendar.rules.get(appointment.location_id) or next(iter(calendar.rules.values()))
+    own = (appointment.starts_at, appointment.ends_at)
+    bookings = [b for b in calendar.bookings if (b.start, b.end) != own]
+    return rules, list(calendar.time_off), bookings
+
+
+@dataclass(frozen=True)
+class RescheduleOptions:
+    """Where one session can move: its free starts for its length over one local week (Monday to Sunday)
+    in the practice's zone, and which weeks a page may offer next."""
+
+    appointment: Appointment
+    zone: ZoneInfo
+    late: bool  # within CANCEL_NOTICE for a patient: only the therapist can move it now
+    monday: date
+    starts: list[datetime]
+    earlier: date | None  # the Monday before, when that week is not wholly past
+    later: date | None  # the Monday after, when it is inside the booking horizon
+
+
+def reschedule_options(
+    session: Session, actor: User, appointment_id: int, monday: date | None, now: datetime
+) -> RescheduleOptions:
+    """The free starts a session could move to in the week of `monday` (default: the session's own week),
+    its own time left out. A session that cannot move (not booked, or past) raises ValidationFailed; one
+    too close for a patient comes back `late`, so the page can say whom to contact instead."""
+    appointment = get_appointment(session, actor, appointment_id, purpose="reschedule")
+    zone = ZoneInfo(appointment.location.time_zone)
+    own_day = appointment.starts_at.astimezone(zone).date()
+    first = monday or own_day
+    first -= timedelta(days=first.weekday())
+    this_monday = now.astimezone(zone).date() - timedelta(days=now.astimezone(zone).weekday())
+    first = max(first, this_monday)
+    late = actor.role is not Role.THERAPIST and appointment.id in late_sessions([appointment], now)
+    if late:
+        return RescheduleOptions(appointment, zone, True, first, [], None, None)
+    _require_changeable(appointment, actor, now, "moved")
+    start = datetime.combine(first, datetime.min.time(), zone)
+    end = datetime.combine(first + timedelta(days=7), datetime.min.time(), zone)
+    rules, time_off, bookings = _calendar_without(session, appointment, start, end)
+    slots = scheduling.free_slots(
+        rules,
+        duration=appointment.ends_at - appointment.starts_at,
+        now=now,
+        start=start,
+        end=end,
+        time_off=time_off,
+        bookings=bookings,
+    )
+    horizon_end = (now + rules.horizon).astimezone(zone).date()
+    return RescheduleOptions(
+        appointment,
+        zone,
+        False,
+        first,
+        [s.astimezone(zone) for s in slots if s != appointment.starts_at],
+        first - timedelta(days=7) if first > this_monday else None,
+        first + timedelta(days=7) if first + timedelta(days=7) <= horizon_end else None,
+    )
+
+
+def reschedule_appointment(
+    session: Session, actor: User, appointment_id: int, new_start: datetime, now: datetime
+) -> Appointment:
+    """Move one of the actor's booked sessions to `new_start`, keeping its length.
+
+    Patients may move a session only CANCEL_NOTICE or more ahead; its therapist may move later ones.
+    The new start must be a free slot now: the therapist's booking lock is taken first (as for booking),
+    then the time is checked against hours, notice, time off and every other booking with its buffers,
+    with the moved session itself left out. A taken time raises SessionsConflict with the nearest free
+    alternatives, and nothing changes."""
+    appointment = get_appointment(session, actor, appointment_id, purpose="reschedule")
+    _require_changeable(appointment, actor, now, "moved")
+    if new_start.tzinfo is None or new_start.utcoffset() is None:
+        raise ValidationFailed.for_field("start", "Give the new time with its UTC offset.")
+    if new_start == appointment.starts_at:
+        raise ValidationFailed.for_field("start", "That is the session's current time; choose another.")
+    duration = appointment.ends_at - appointment.starts_at
+    zone = ZoneInfo(appointment.location.time_zone)
+    wanted = new_start.astimezone(zone)
+
+    _lock_bookings(session, appointment.therapist_id)
+    window = timedelta(days=8)
+    rules, time_off, bookings = _calendar_without(session, appointment, wanted - window, wanted + window)
+    [checked] = plans.check_sessions(
+        [(wanted, wanted + duration)], rules, now=now, time_off=time_off, bookings=bookings
+    )
+    if not checked.free:
+        raise SessionsConflict(
+            "That time is not free (outside the therapist's hours, too soon, or taken); nothing was changed.",
+            {"conflicts": [conflict_json(checked)]},
+        )
+    old_start = appointment.starts_at
+    appointment.starts_at, appointment.ends_at = wanted, wanted + duration
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError as error:  # PostgreSQL's exclusion constraint: a writer that skipped the lock
+        raise SessionsConflict("Another booking took that time; nothing was changed.") from error
+    availability.refresh_next_available(session, appointment.therapist_id, now)
+    audit.record(
+        session,
+        actor,
+        "appointment.rescheduled",
+        "appointment",
+        appointment.id,
+        course_id=appointment.course_id,
+        moved_from=old_start.astimezone(UTC).isoformat(),
+    )
+    return appointment

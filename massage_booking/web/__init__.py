@@ -11,9 +11,11 @@ from massage_booking.web import (  # noqa: E402,F401
     admin,
     availability,
     calendar_feed,
+    care,
     evidence,
     formatting,
     public,
     search,
     therapist,
+    therapist_sessions,
 )

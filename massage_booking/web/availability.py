@@ -704,6 +704,7 @@ class CalendarEntry:
     text: str  # the rest, after the time
     label: str  # the whole entry as one sentence, for screen readers
     status: str = ""
+    appointment_id: int | None = None  # links the entry to its session page (web/therapist_sessions.py)
 
 
 @dataclass
@@ -764,7 +765,7 @@ def _calendar_days(
                 status = status_text(a)
                 text = f"{a.minutes} min, {a.patient.display_name}, {status}"
                 label = describe_appointment(a, zone)
-                entries.append((local, CalendarEntry("appointment", span, text, label, status)))
+                entries.append((local, CalendarEntry("appointment", span, text, label, status, a.id)))
         entries.sort(key=lambda pair: (pair[0], pair[1].kind != "time-off"))
         days.append(
             CalendarDay(

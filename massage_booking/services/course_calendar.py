@@ -1,0 +1,72 @@
+"""A patient's course as an iCalendar file (RFC 5545), to add every session to their own calendar app.
+
+The file leaves our hands for good: calendar apps sync it to phones, share it with family, show it on
+lock screens. So it holds only what an appointment card would: when, where, with whom, and which session
+of how many. No condition, no precautions, no intake answer; the patient reads those on the site.
+
+Reading it is reading the course, so it goes through `courses.get_course`: the patient's own course only
+(anyone else gets "not found", audited).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from icalendar import CLASS, STATUS, TRANSP, Calendar, Event
+from sqlalchemy.orm import Session
+
+from massage_booking.models import Appointment, AppointmentStatus, Course, PracticeLocation, User
+from massage_booking.services import courses
+from massage_booking.services.calendar_feed import UID_DOMAIN
+
+PRODID = "-//massage_booking//Course of care//EN"
+DESCRIPTION = (
+    "Booked through massage_booking. To cancel or move a session, use My care on the site at least "
+    "24 hours ahead; later than that, contact your therapist."
+)
+
+
+def address(location: PracticeLocation) -> str:
+    """The practice's address as a map app can find it: street lines (when given), city, state, ZIP."""
+    street = [part for part in (location.address_line1, location.address_line2) if part]
+    parts = [*street, location.city, f"{location.state} {location.zip_code}".strip()]
+    return ", ".join(part for part in parts if part)
+
+
+def _event(course: Course, appointment: Appointment, now: datetime, url: str | None) -> Event:
+    """One session. Cancelled ones stay in as STATUS:CANCELLED, so a re-imported file strikes them."""
+    cancelled = appointment.status is AppointmentStatus.CANCELLED
+    event = Event.new(
+        uid=f"appointment-{appointment.id}@{UID_DOMAIN}",
+        stamp=now,
+        start=appointment.starts_at,
+        end=appointment.ends_at,
+        last_modified=appointment.updated_at,
+        summary=(
+            f"Massage session {appointment.session_number} of {course.total_sessions}"
+            f" with {course.therapist.name}"
+        ),
+        location=address(appointment.location),
+        description=DESCRIPTION,
+        status=STATUS.CANCELLED if cancelled else STATUS.CONFIRMED,
+        transparency=TRANSP.TRANSPARENT if cancelled else TRANSP.OPAQUE,
+        classification=CLASS.PRIVATE,
+    )
+    if url:
+        event.add("URL", url)
+    return event
+
+
+def course_ics(session: Session, actor: User, course_id: int, now: datetime, url: str | None = None) -> bytes:
+    """The actor's course as a VCALENDAR, one VEVENT per session (times in UTC, as calendar_feed.py
+    writes them); `url` is the course page, linked from each event."""
+    course = courses.get_course(session, actor, course_id)
+    calendar = Calendar.new(
+        prodid=PRODID,
+        uid=f"course-{course.id}@{UID_DOMAIN}",
+        name=f"Massage with {course.therapist.name}",
+    )
+    calendar.add("X-WR-TIMEZONE", course.location.time_zone)
+    for appointment in courses.sessions_of(session, course):
+        calendar.add_component(_event(course, appointment, now, url))
+    return calendar.to_ical()

@@ -1,0 +1,754 @@
+"""The patient's pages: the booking wizard and "My care" (issue 5).
+
+The wizard is five steps, each a page of its own:
+
+1. /care/start      the intake (condition, cancer history, precautions, referral), stored at once
+2. /care/plan       the evidence plan for the condition, with the length, count and cadence to change
+3. /care/therapist  search near a place (only oncology-trained therapists when the intake needs it),
+                    pick a therapist, then a first session from their free starts
+4. /care/review     every session laid out and checked; conflicts offer their alternatives
+5. POST /care/book  book the whole course, or say why not
+
+Where the wizard is lives in the URL (`intake`, `therapist`, the plan's numbers, `first_start` or each
+session's start as `s1`..`sN`), never in the cookie session: a step can be bookmarked, reloaded, opened
+in two tabs or sent back with the Back button, and the server keeps no half-finished booking. The intake
+is the one thing stored early, because the gates (defer, clearance, oncology training) come from it and
+every read of it is audited (services/intake.py). The URL carries only its id; the answers stay on the
+server and only their owner can open them (anyone else: 404, audited).
+
+Every page works without JavaScript: choices are radio buttons and links, confirmations are pages.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from functools import wraps
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
+
+from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from massage_booking.domain import courses as plans
+from massage_booking.domain import evidence
+from massage_booking.domain import intake as intake_rules
+from massage_booking.domain.errors import NotFound, ValidationFailed
+from massage_booking.extensions import db
+from massage_booking.models import Appointment, AppointmentStatus, Course, Role
+from massage_booking.services import availability, course_calendar, courses, intake, search, therapists
+from massage_booking.web import bp
+from massage_booking.web.formatting import local_moment
+from massage_booking.web.session_auth import roles_required
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+PLAN_KEYS = ("session_minutes", "sessions_per_week", "total_sessions")
+CARRY_KEYS = ("intake", "therapist", *PLAN_KEYS)
+SEARCH_KEYS = ("near", "radius", "insurance")
+SLOT_DAYS = 7
+RADIUS_CHOICES = (5, 10, 25, 50, 100)
+STEPS = ("About you", "Your plan", "Therapist and time", "Review and book")
+INTAKE_LABELS = {
+    "condition": "Condition",
+    "cancer_history": "Have you ever had cancer?",
+    "treatment_phase": "Where are you in cancer treatment?",
+    "precautions": "Do any of these apply to you now?",
+    "referral_name": "Referring physician's name",
+    "referral_npi": "Physician's NPI",
+    "referral_date": "Date of the referral",
+}
+PER_WEEK_LABELS = {
+    0.5: "Every two weeks",
+    1.0: "Once a week",
+    1.5: "Three every two weeks",
+    2.0: "Twice a week",
+    3.0: "Three times a week",
+    4.0: "Four times a week",
+    5.0: "Five times a week",
+}
+_NUMBER = re.compile(r"^\d{1,9}$")
+_DECIMAL = re.compile(r"^\d{1,3}\.\d{1,3}$")
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _keeps_denials(view: F) -> F:
+    """Commit before a NotFound leaves the view, so the audit record of a refused read of someone else's
+    intake, course or session survives the error handler's rollback (as api/support.py does). The
+    services raise NotFound before they change anything but the audit log."""
+
+    @wraps(view)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return view(*args, **kwargs)
+        except NotFound:
+            db.session.commit()
+            raise
+
+    return wrapped  # type: ignore[return-value]
+
+
+# --- the wizard's state, in the URL ---------------------------------------------------------------------
+
+
+def carry(values: Mapping[str, str], **changes: Any) -> dict[str, str]:
+    """The wizard's parameters from `values` (query string or form), with `changes` (None removes one)."""
+    params = {k: str(values.get(k, "")).strip() for k in CARRY_KEYS if str(values.get(k, "")).strip()}
+    for key, value in changes.items():
+        if value is None:
+            params.pop(key, None)
+        else:
+            params[key] = str(value)
+    return params
+
+
+def _whole(raw: str | None) -> int | None:
+    text = (raw or "").strip()
+    return int(text) if _NUMBER.match(text) and 0 < int(text) < 2**31 else None
+
+
+def _number(raw: str) -> int | float | str:
+    """A typed number as int or float, or the text itself so that the service says what is wrong."""
+    text = raw.strip()
+    if _NUMBER.match(text):
+        return int(text)
+    if _DECIMAL.match(text):
+        return float(text)
+    return text
+
+
+def _intake_id() -> int:
+    found = _whole(request.args.get("intake"))
+    if found is None:
+        abort(404, description="That link has no intake in it. Start a new booking from step 1.")
+    return found
+
+
+def plan_numbers(values: Mapping[str, str]) -> tuple[dict[str, Any], dict[str, list[str]]]:
+    """The plan changes in `values` for `plans.custom_plan`, and a message for each unreadable one."""
+    numbers: dict[str, Any] = {}
+    errors: dict[str, list[str]] = {}
+    for name in PLAN_KEYS:
+        raw = str(values.get(name, "")).strip()
+        if not raw:
+            continue
+        value = _number(raw)
+        if isinstance(value, str):
+            errors[name] = [f"{raw[:20]!r} is not a number; the plan's own value is shown."]
+        else:
+            numbers[name] = value
+    return numbers, errors
+
+
+def course_request(values: Mapping[str, str]) -> courses.CourseRequest:
+    """The wizard's parameters as the API's course document, parsed by the API's own parser, so a page
+    and a client cannot book different things from the same choices."""
+    raw: dict[str, Any] = {
+        "intake_id": _number(str(values.get("intake", ""))),
+        "therapist_id": _number(str(values.get("therapist", ""))),
+    }
+    for name in PLAN_KEYS:
+        if str(values.get(name, "")).strip():
+            raw[name] = _number(str(values[name]))
+    starts = [str(values.get(f"s{n}", "")).strip() for n in range(1, plans.MAX_TOTAL_SESSIONS + 1)]
+    if any(starts):
+        last = max(n for n, s in enumerate(starts) if s)
+        raw["starts"] = [s or None for s in starts[: last + 1]]
+    else:
+        raw["first_start"] = str(values.get("first_start", "")).strip() or None
+    return courses.parse_course_request(raw)
+
+
+def _steps(current: int) -> list[tuple[int, str, bool]]:
+    return [(n, label, n == current) for n, label in enumerate(STEPS, start=1)]
+
+
+# --- how times read -------------------------------------------------------------------------------------
+
+
+def clock(moment: datetime) -> str:
+    """ "9:00 AM EST": the practice's clock, with its zone's abbreviation (it changes with DST)."""
+    hour, noon = moment.hour % 12 or 12, "AM" if moment.hour < 12 else "PM"
+    return f"{hour}:{moment:%M} {noon} {moment:%Z}"
+
+
+def day_heading(day: date) -> str:
+    return f"{day:%A}, {day:%B} {day.day}"
+
+
+@dataclass(frozen=True)
+class SlotDay:
+    heading: str
+    times: list[tuple[str, str]]  # (ISO 8601 with offset, "9:00 AM EST")
+
+
+def slot_days(starts: list[datetime], zone: ZoneInfo) -> list[SlotDay]:
+    by_day: dict[date, list[tuple[str, str]]] = {}
+    for start in starts:
+        local = start.astimezone(zone)
+        by_day.setdefault(local.date(), []).append((local.isoformat(), clock(local)))
+    return [SlotDay(day_heading(day), times) for day, times in sorted(by_day.items())]
+
+
+def _week_from(raw: str | None, today: date) -> date:
+    """The first day of the slot list: `raw` (a date) if it reads and is not past, else today."""
+    try:
+        return max(date.fromisoformat((raw or "").strip()), today)
+    except ValueError:
+        return today
+
+
+# --- step 1: about you ----------------------------------------------------------------------------------
+
+
+def _precaution_choices() -> list[tuple[str, str]]:
+    """(answer id, plain-language label): the registry's precautions, then the clot-sign screen."""
+    return [(p.id, p.name) for p in evidence.precautions()] + [
+        (intake_rules.CLOT_SIGNS_UNDIAGNOSED, intake_rules.CLOT_SIGNS_LABEL)
+    ]
+
+
+def _intake_document(form: Mapping[str, Any]) -> dict[str, Any]:
+    """The form as the intake document `validate_answers` reads (the API's POST /intakes body)."""
+    code = str(form.get("condition_code", "")).strip()
+    history = {"yes": True, "no": False}.get(str(form.get("cancer_history", "")))
+    getlist = getattr(form, "getlist", None)
+    return {
+        "condition": code or str(form.get("condition", "")).strip(),
+        "cancer_history": history,
+        "treatment_phase": str(form.get("treatment_phase", "")).strip(),
+        "precautions": list(getlist("precautions")) if getlist else [],
+        **{name: str(form.get(name, "")).strip() for name in intake_rules.REFERRAL_FIELDS},
+    }
+
+
+def _start_page(values: Mapping[str, Any], errors: dict[str, list[str]], status: int = 200) -> Any:
+    getlist = getattr(values, "getlist", None)
+    summary = [(name, INTAKE_LABELS.get(name, name), " ".join(msgs)) for name, msgs in errors.items()]
+    return (
+        render_template(
+            "web/care/start.html",
+            steps=_steps(1),
+            values=values,
+            chosen_precautions=set(getlist("precautions")) if getlist else set(),
+            errors=errors,
+            summary=summary,
+            conditions=evidence.conditions(),
+            phases=intake_rules.TREATMENT_PHASE_LABELS,
+            precaution_choices=_precaution_choices(),
+            therapist_id=_whole(values.get("therapist")),
+            today=date.today().isoformat(),
+        ),
+        status,
+    )
+
+
+@bp.get("/care/start")
+@roles_required(Role.PATIENT)
+def care_start() -> Any:
+    """Step 1: the questions that decide who may treat you, what must happen first and what the therapist
+    must adapt. `?therapist=` (from a profile's "Book a course" link) is carried to step 3."""
+    return _start_page(request.args, {})
+
+
+@bp.post("/care/start")
+@roles_required(Role.PATIENT)
+def care_start_submit() -> Any:
+    """Store the intake (audited) and go on to the plan; errors beside their questions and a 422."""
+    try:
+        row = intake.record_intake(db.session, current_user, _intake_document(request.form), date.today())
+    except ValidationFailed as exc:
+        db.session.rollback()
+        return _start_page(request.form, exc.details.get("fields", {"condition": [exc.message]}), 422)
+    db.session.commit()
+    return redirect(url_for("web.care_plan", **carry(request.form, intake=row.id)))
+
+
+# --- step 2: the plan -----------------------------------------------------------------------------------
+
+
+def _deferred_page(messages: list[str]) -> Any:
+    """The stop page: why booking must wait and what to do now. Nothing is booked."""
+    return render_template("web/care/deferred.html", steps=_steps(1), messages=messages), 422
+
+
+@bp.get("/care/plan")
+@roles_required(Role.PATIENT)
+@_keeps_denials
+def care_plan() -> Any:
+    """Step 2: the plan the evidence supports for the condition, with its citation; the patient may change
+    the length, count or cadence, and a dose below what worked in the trial is named, never refused."""
+    now = _now()
+    row = intake.read_intake(db.session, current_user, _intake_id(), purpose="plan")
+    decision = intake.decision_of(row, now.date())
+    db.session.commit()  # the audit record of the read
+    if decision.deferred:
+        return _deferred_page([g.message for g in decision.deferred])
+    condition = evidence.condition(row.condition_id)
+    if condition is None:
+        raise ValidationFailed("This intake's condition is no longer listed; start again from step 1.")
+    numbers, errors = plan_numbers(request.args)
+    try:
+        plan = plans.custom_plan(condition, **numbers)
+    except ValidationFailed as exc:
+        for name, messages in exc.details.get("fields", {}).items():
+            errors.setdefault(name, []).extend(messages)
+        plan = plans.custom_plan(
+            condition, **{k: v for k, v in numbers.items() if k not in exc.details.get("fields", {})}
+        )
+    return (
+        render_template(
+            "web/care/plan.html",
+            steps=_steps(2),
+            intake_row=row,
+            decision=decision,
+            condition=condition,
+            default=plans.default_plan(condition),
+            plan=plan,
+            citation=evidence.citation(plan.citation_id),
+            errors=errors,
+            params=carry(request.args),
+            minute_choices=plans.SESSION_MINUTES,
+            per_week_choices=[
+                (v, PER_WEEK_LABELS.get(float(v), f"{v:g} a week")) for v in plans.SESSIONS_PER_WEEK
+            ],
+            max_sessions=plans.MAX_TOTAL_SESSIONS,
+        ),
+        422 if errors else 200,
+    )
+
+
+# --- step 3: therapist and first session ----------------------------------------------------------------
+
+
+def _oncology_page(message: str, suggestions: list[dict[str, Any]], params: dict[str, str]) -> Any:
+    """The answer when the chosen therapist lacks the training this patient needs: why, and nearby
+    trained therapists as links that carry the wizard on with each of them."""
+    return (
+        render_template(
+            "web/care/oncology_required.html",
+            steps=_steps(3),
+            message=message,
+            suggestions=suggestions,
+            params=params,
+            search_params={k: v for k, v in params.items() if k != "therapist"},
+        ),
+        422,
+    )
+
+
+@bp.get("/care/therapist")
+@roles_required(Role.PATIENT)
+@_keeps_denials
+def care_therapist() -> Any:
+    """Step 3. Without `therapist`: search near a place, limited to oncology-trained therapists when the
+    intake says so. With one: that therapist's free starts for the plan's session length, a week at a time."""
+    intake_id = _intake_id()
+    if _whole(request.args.get("therapist")) is None:
+        return _therapist_search(intake_id)
+    return _therapist_slots(intake_id, _whole(request.args.get("therapist")) or 0)
+
+
+def _therapist_search(intake_id: int) -> Any:
+    now = _now()
+    today = now.date()
+    row = intake.read_intake(db.session, current_user, intake_id, purpose="plan")
+    decision = intake.decision_of(row, today)
+    plans_list = therapists.all_plans(db.session)
+    results, errors, status = None, {}, 200
+    values = {k: (request.args.get(k) or "").strip() for k in SEARCH_KEYS}
+    if "near" in request.args:
+        params = {
+            **values,
+            "oncology_trained": "true" if decision.requires_oncology_trained else "",
+            "page": (request.args.get("page") or "").strip(),
+            "per_page": "10",
+        }
+        try:
+            query = search.parse_search_params(db.session, params, today)
+            results = search.search_therapists(db.session, query)
+        except ValidationFailed as exc:
+            errors = exc.details.get("fields") or {"near": [exc.message]}
+            status = 422
+    db.session.commit()
+    if decision.deferred:
+        return _deferred_page([g.message for g in decision.deferred])
+    return (
+        render_template(
+            "web/care/therapist_search.html",
+            steps=_steps(3),
+            decision=decision,
+            results=results,
+            errors=errors,
+            values=values,
+            insurance_plans=plans_list,
+            radius_choices=RADIUS_CHOICES,
+            params=carry(request.args, therapist=None),
+            today=today,
+        ),
+        status,
+    )
+
+
+def _therapist_slots(intake_id: int, therapist_id: int) -> Any:
+    now = _now()
+    params = carry(request.args)
+    try:
+        choice = courses.choose_therapist(db.session, current_user, intake_id, therapist_id, now)
+    except courses.BookingDeferred as exc:
+        db.session.commit()
+        return _deferred_page([d["message"] for d in exc.details.get("deferred", [])])
+    except courses.OncologyTrainingRequired as exc:
+        db.session.commit()
+        return _oncology_page(exc.message, exc.details.get("suggestions", []), params)
+    condition = evidence.condition(choice.intake.condition_id)
+    if condition is None:
+        raise ValidationFailed("This intake's condition is no longer listed; start again from step 1.")
+    numbers, _ = plan_numbers(request.args)
+    plan = plans.custom_plan(condition, **numbers)
+    location = choice.therapist.locations[0]
+    zone = ZoneInfo(location.time_zone)
+    today = now.astimezone(zone).date()
+    first = _week_from(request.args.get("from"), today)
+    start = max(datetime.combine(first, time(0), zone), now)
+    end = datetime.combine(first + timedelta(days=SLOT_DAYS), time(0), zone)
+    slots = availability.free_slots(db.session, therapist_id, start, end, plan.session_minutes, now)
+    horizon = availability.settings_for(db.session, therapist_id).horizon_days
+    db.session.commit()
+    later = first + timedelta(days=SLOT_DAYS)
+    return render_template(
+        "web/care/therapist_slots.html",
+        steps=_steps(3),
+        therapist=choice.therapist,
+        location=location,
+        decision=choice.decision,
+        plan=plan,
+        days=slot_days([s.start for s in slots], zone),
+        zone_name=location.time_zone,
+        first=first,
+        last=first + timedelta(days=SLOT_DAYS - 1),
+        earlier=None if first <= today else max(first - timedelta(days=SLOT_DAYS), today).isoformat(),
+        later=later.isoformat() if later <= today + timedelta(days=horizon) else None,
+        params=params,
+        search_params=carry(request.args, therapist=None),
+        per_week=PER_WEEK_LABELS.get(plan.sessions_per_week or 0.0),
+        today=now.date(),
+    )
+
+
+# --- step 4: review, and step 5: book -------------------------------------------------------------------
+
+
+def _review_page(
+    preview: courses.CoursePreview, values: Mapping[str, str], problem: str | None, status: int
+) -> Any:
+    zone = ZoneInfo(preview.location.time_zone)
+    explicit = any(str(values.get(f"s{n}", "")).strip() for n in range(1, plans.MAX_TOTAL_SESSIONS + 1))
+    return (
+        render_template(
+            "web/care/review.html",
+            steps=_steps(4),
+            preview=preview,
+            zone=zone,
+            zone_name=preview.location.time_zone,
+            condition=evidence.condition(preview.plan.condition_id),
+            citation=evidence.citation(preview.plan.citation_id),
+            params=carry(values),
+            first_start=str(values.get("first_start", "")).strip(),
+            explicit=explicit,
+            problem=problem,
+            clock=clock,
+            day_heading=day_heading,
+            address=course_calendar.address(preview.location),
+        ),
+        status,
+    )
+
+
+@bp.get("/care/review")
+@roles_required(Role.PATIENT)
+@_keeps_denials
+def care_review() -> Any:
+    """Step 4: every session as it would be booked, each checked now. A session whose time is taken offers
+    its nearest free alternatives; choosing them re-checks the course with each session's start explicit."""
+    now = _now()
+    preview = courses.preview_course(db.session, current_user, course_request(request.args), now)
+    db.session.commit()  # the audit record of the intake read
+    trained = bool(preview.therapist.active_oncology_credentials(now.date()))
+    if preview.decision.deferred or (preview.decision.requires_oncology_trained and not trained):
+        # Step 3 says why, with the therapists who can be booked instead.
+        return redirect(url_for("web.care_therapist", **carry(request.args)))
+    return _review_page(preview, request.args, None, 200)
+
+
+@bp.post("/care/book")
+@roles_required(Role.PATIENT)
+@_keeps_denials
+def care_book() -> Any:
+    """Step 5: book every session or none, then show the course."""
+    now = _now()
+    wanted = course_request(request.form)
+    try:
+        course = courses.book_course(db.session, current_user, wanted, now)
+    except courses.SessionsConflict as exc:
+        db.session.rollback()
+        preview = courses.preview_course(db.session, current_user, wanted, now)
+        db.session.commit()
+        problem = (
+            f"{exc.message} Someone else booked one of these times while you were choosing: pick another "
+            "time for each session marked below."
+        )
+        return _review_page(preview, request.form, problem, 409)
+    except courses.OncologyTrainingRequired as exc:
+        db.session.rollback()
+        return _oncology_page(exc.message, exc.details.get("suggestions", []), carry(request.form))
+    except courses.BookingDeferred as exc:
+        db.session.rollback()
+        return _deferred_page([d["message"] for d in exc.details.get("deferred", [])])
+    db.session.commit()
+    flash(
+        f"Booked: {course.total_sessions} sessions with {course.therapist.name}. "
+        "Add them to your calendar below.",
+        "success",
+    )
+    return redirect(url_for("web.care_course", course_id=course.id))
+
+
+# --- My care --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CourseRow:
+    """A course on "My care": what it is, how far along, and what is next."""
+
+    course: Course
+    condition_name: str
+    done: int
+    cancelled: int
+    total: int
+    next_session: Appointment | None
+    zone_name: str
+
+    @classmethod
+    def of(cls, course: Course, sessions: list[Appointment], now: datetime) -> CourseRow:
+        """Done: completed, or booked and already over (the therapist marks sessions afterwards)."""
+        done = sum(
+            1
+            for a in sessions
+            if a.status is AppointmentStatus.COMPLETED
+            or (a.status is AppointmentStatus.BOOKED and a.ends_at <= now)
+        )
+        cancelled = sum(1 for a in sessions if a.status is AppointmentStatus.CANCELLED)
+        upcoming = [a for a in sessions if a.status is AppointmentStatus.BOOKED and a.starts_at > now]
+        condition = evidence.condition(course.condition_id)
+        return cls(
+            course=course,
+            condition_name=condition.name if condition else course.condition_id.replace("_", " "),
+            done=done,
+            cancelled=cancelled,
+            total=len(sessions),
+            next_session=min(upcoming, key=lambda a: a.starts_at) if upcoming else None,
+            zone_name=course.location.time_zone,
+        )
+
+
+@bp.get("/care")
+@roles_required(Role.PATIENT)
+def my_care() -> Any:
+    """The patient's courses, newest first, each with its progress and next session."""
+    now = _now()
+    found = courses.my_courses(db.session, current_user)
+    rows = [CourseRow.of(c, courses.sessions_of(db.session, c), now) for c in found]
+    db.session.commit()  # the audit record of the listing
+    return render_template("web/care/index.html", rows=rows)
+
+
+def _course_page(course_id: int) -> tuple[Course, list[Appointment]]:
+    course = courses.get_course(db.session, current_user, course_id)
+    return course, courses.sessions_of(db.session, course)
+
+
+@bp.get("/care/courses/<int:course_id>")
+@roles_required(Role.PATIENT)
+@_keeps_denials
+def care_course(course_id: int) -> Any:
+    """One course: its sessions with what can still be done to each, the notes the therapist works from,
+    the clearance still owed, and the calendar file."""
+    now = _now()
+    course, sessions = _course_page(course_id)
+    db.session.commit()  # the audit record of the read
+    condition = evidence.condition(course.condition_id)
+    return render_template(
+        "web/care/course.html",
+        course=course,
+        row=CourseRow.of(course, sessions, now),
+        sessions=sessions,
+        condition=condition,
+        citation=evidence.citation(course.citation_id),
+        zone_name=course.location.time_zone,
+        late=courses.late_sessions(sessions, now),
+        now=now,
+        booked=AppointmentStatus.BOOKED,
+        address=course_calendar.address(course.location),
+        per_week=PER_WEEK_LABELS.get(course.sessions_per_week or 0.0),
+    )
+
+
+@bp.get("/care/courses/<int:course_id>/cancel")
+@roles_required(Role.PATIENT)
+@_keeps_denials
+def care_cancel_confirm(course_id: int) -> Any:
+    """The confirmation page for cancelling one session (`?session=`) or the rest of the course."""
+    now = _now()
+    course, sessions = _course_page(course_id)
+    db.session.commit()
+    upcoming = [a for a in sessions if a.status is AppointmentStatus.BOOKED and a.starts_at > now]
+    late = courses.late_sessions(upcoming, now)
+    session_id = _whole(request.args.get("session"))
+    if request.args.get("session") is not None:
+        chosen = [a for a in upcoming if a.id == session_id]
+        if not chosen:
+            abort(404, description="That is not an upcoming session of this course.")
+    else:
+        chosen = upcoming
+    return render_template(
+        "web/care/cancel.html",
+        course=course,
+        single=request.args.get("session") is not None,
+        cancellable=[a for a in chosen if a.id not in late],
+        late=[a for a in chosen if a.id in late],
+        zone_name=course.location.time_zone,
+    )
+
+
+@bp.post("/care/courses/<int:course_id>/cancel")
+@roles_required(Role.PATIENT)
+@_keeps_denials
+def care_cancel(course_id: int) -> Any:
+    """Cancel the sessions the confirmation page listed (all or none), then back to the course."""
+    now = _now()
+    ids = [i for i in (_whole(v) for v in request.form.getlist("appointment")) if i is not None]
+    if not ids:
+        flash("Choose the sessions to cancel.", "error")
+        return redirect(url_for("web.care_course", course_id=course_id))
+    course = courses.get_course(db.session, current_user, course_id)
+    try:
+        cancelled = courses.cancel_appointments(db.session, current_user, course, ids, now)
+    except ValidationFailed as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+        return redirect(url_for("web.care_course", course_id=course_id))
+    db.session.commit()
+    zone = course.location.time_zone
+    if len(cancelled) == 1:
+        only = cancelled[0]
+        flash(
+            f"Session {only.session_number} ({local_moment(only.starts_at, zone)}) is cancelled.", "success"
+        )
+    else:
+        flash(f"{len(cancelled)} sessions are cancelled.", "success")
+    return redirect(url_for("web.care_course", course_id=course_id))
+
+
+@bp.get("/care/courses/<int:course_id>.ics")
+@roles_required(Role.PATIENT)
+@_keeps_denials
+def care_course_ics(course_id: int) -> Any:
+    """The course's sessions as a calendar file: times, place and therapist only (see course_calendar)."""
+    body = course_calendar.course_ics(
+        db.session,
+        current_user,
+        course_id,
+        _now(),
+        url=url_for("web.care_course", course_id=course_id, _external=True),
+    )
+    db.session.commit()
+    return Response(
+        body,
+        mimetype="text/calendar",
+        headers={
+            "Content-Disposition": f'attachment; filename="massage-course-{course_id}.ics"',
+            "Cache-Control": "private, no-store",
+        },
+    )
+
+
+# --- moving one session ---------------------------------------------------------------------------------
+
+
+def _reschedule_page(
+    appointment_id: int,
+    now: datetime,
+    *,
+    error: str | None = None,
+    status: int = 200,
+    offered: list[datetime] | None = None,
+) -> Any:
+    monday = None
+    raw = (request.values.get("week") or "").strip()
+    if raw:
+        try:
+            monday = date.fromisoformat(raw)
+        except ValueError:
+            error = error or f'"{raw[:20]}" is not a date like 2026-12-01, so this is the session\'s week.'
+    options = courses.reschedule_options(db.session, current_user, appointment_id, monday, now)
+    db.session.commit()
+    appointment = options.appointment
+    starts = offered if offered is not None else options.starts
+    return (
+        render_template(
+            "web/care/reschedule.html",
+            options=options,
+            appointment=appointment,
+            course=appointment.course,
+            zone_name=appointment.location.time_zone,
+            days=slot_days(starts, options.zone),
+            offered_alternatives=offered is not None,
+            error=error,
+            week_end=options.monday + timedelta(days=6),
+        ),
+        status,
+    )
+
+
+@bp.get("/care/sessions/<int:appointment_id>/reschedule")
+@roles_required(Role.PATIENT)
+@_keeps_denials
+def care_reschedule_form(appointment_id: int) -> Any:
+    """Free starts to move one session to, a week at a time (the session's own week first)."""
+    return _reschedule_page(appointment_id, _now())
+
+
+@bp.post("/care/sessions/<int:appointment_id>/reschedule")
+@roles_required(Role.PATIENT)
+@_keeps_denials
+def care_reschedule(appointment_id: int) -> Any:
+    """Move the session to the chosen start, or say why not (with other times when it was just taken)."""
+    now = _now()
+    try:
+        new_start = courses.parse_new_start({"start": request.form.get("start") or None})
+        moved = courses.reschedule_appointment(db.session, current_user, appointment_id, new_start, now)
+    except courses.SessionsConflict as exc:
+        db.session.rollback()
+        alternatives = [
+            datetime.fromisoformat(a) for c in exc.details.get("conflicts", []) for a in c["alternatives"]
+        ]
+        return _reschedule_page(
+            appointment_id, now, error=exc.message, status=409, offered=alternatives or None
+        )
+    except ValidationFailed as exc:
+        db.session.rollback()
+        message = "Choose a new time." if "start" in exc.details.get("fields", {}) else exc.message
+        return _reschedule_page(appointment_id, now, error=message, status=422)
+    db.session.commit()
+    when = local_moment(moved.starts_at, moved.location.time_zone)
+    number = f" {moved.session_number}" if moved.session_number else ""
+    flash(f"Session{number} moved to {when}.", "success")
+    if moved.course_id is None:
+        return redirect(url_for("web.my_care"))
+    return redirect(url_for("web.care_course", course_id=moved.course_id))
