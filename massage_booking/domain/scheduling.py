@@ -1,6 +1,6 @@
 """The slot engine: when a session of a given length may start, from a therapist's hours and bookings.
 
-Pure Python (datetime, zoneinfo, bisect), so it can be proved against a brute-force minute scan
+Pure Python (datetime, zoneinfo, bisect), so it can be checked against a brute-force minute scan
 (tests/unit/test_scheduling.py) and timed on its own (benchmarks/slots.py).
 
 What a slot is. A start instant s is offered iff all of these hold:

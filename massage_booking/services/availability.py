@@ -557,6 +557,8 @@ def free_slots(
     can only be in one place; booking then happens there)."""
     calendar = load_calendar(session, therapist_id, start, end)
     duration = timedelta(minutes=minutes)
+    # Keyed, sorted and added up in UTC: two datetimes in one zone compare and add by wall clock, so in
+    # the repeated fall-back hour 01:00 EDT and 01:00 EST would be "equal" and one slot would vanish.
     found: dict[datetime, Slot] = {}
     for location_id in sorted(calendar.rules):
         for moment in scheduling.free_slots(
@@ -568,8 +570,10 @@ def free_slots(
             time_off=calendar.time_off,
             bookings=calendar.bookings,
         ):
-            found.setdefault(moment, Slot(moment, moment + duration, location_id))
-    return [found[moment] for moment in sorted(found)]
+            instant = moment.astimezone(UTC)
+            end = (instant + duration).astimezone(moment.tzinfo)
+            found.setdefault(instant, Slot(moment, end, location_id))
+    return [found[instant] for instant in sorted(found)]
 
 
 @dataclass(frozen=True)

@@ -195,7 +195,9 @@ def _layout(plan: plans.CoursePlan, request: CourseRequest, zone: str) -> list[t
             raise ValidationFailed.for_field(
                 "starts", f"Give one start for each of the {plan.total_sessions} sessions."
             )
-        return [(s.astimezone(tz), s.astimezone(tz) + plan.duration) for s in sorted(request.starts)]
+        # Added up in UTC: a zoned datetime adds by wall clock, which is wrong across a DST change.
+        instants = sorted(s.astimezone(UTC) for s in request.starts)
+        return [(s.astimezone(tz), (s + plan.duration).astimezone(tz)) for s in instants]
     assert request.first_start is not None
     return plans.lay_out(plan, request.first_start.astimezone(tz), zone)
 

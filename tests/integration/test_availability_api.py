@@ -456,3 +456,32 @@ def test_what_get_returns_can_be_put_back_unchanged(client, db, therapist):
     strip = lambda items: [{k: v for k, v in i.items() if k != "id"} for i in items]  # noqa: E731
     assert strip(again.get_json()["weekly_hours"]) == strip(body["weekly_hours"])
     assert strip(again.get_json()["extra_hours"]) == strip(body["extra_hours"])
+
+
+def test_the_repeated_fall_back_hour_gives_two_distinct_slots_with_true_end_times(client, therapist):
+    profile, token = therapist
+    fall_back = date(2027, 11, 7)  # a Sunday: 02:00 EDT becomes 01:00 EST
+    response = _put(
+        client,
+        token,
+        {
+            "extra_hours": [{"date": fall_back.isoformat(), "start": "00:00", "end": "04:00"}],
+            "settings": {"slot_step_minutes": 60, "horizon_days": 365, "buffer_after_minutes": 0},
+        },
+    )
+    assert response.status_code == 200
+    body = client.get(
+        f"/api/v1/therapists/{profile.id}/slots",
+        query_string={"from": fall_back.isoformat(), "to": (fall_back + timedelta(days=1)).isoformat()},
+    ).get_json()
+    starts = [s["start"] for s in body["slots"]]
+    assert starts == [
+        "2027-11-07T00:00:00-04:00",
+        "2027-11-07T01:00:00-04:00",
+        "2027-11-07T01:00:00-05:00",  # the same wall time an hour later: not a duplicate
+        "2027-11-07T02:00:00-05:00",
+        "2027-11-07T03:00:00-05:00",
+    ]
+    for slot in body["slots"]:  # every session is 60 real minutes, across the change too
+        elapsed = datetime.fromisoformat(slot["end"]) - datetime.fromisoformat(slot["start"])
+        assert elapsed == timedelta(minutes=60), slot

@@ -610,6 +610,10 @@ def offset_minutes(low_days: float, high_days: float) -> st.SearchStrategy[timed
     ).map(minutes)
 
 
+# Half a window: whole days drawn apart from minutes, because Hypothesis favours the ends of a range and
+# one range of minutes would give mostly windows of a few minutes.
+half_windows = st.builds(lambda d, m: d * DAY + m, st.integers(0, 3), offset_minutes(0.02, 1))
+
 # Mostly whole minutes (what a booking form makes), sometimes ragged instants (what `now` usually is).
 ragged = st.one_of(
     st.just(timedelta(0)),
@@ -631,8 +635,12 @@ def wall(minute_of_day: int) -> time:
 @st.composite
 def hours_of_day(draw: st.DrawFn) -> list[tuple[time, time]]:
     """One interval of hours, or two that touch (09:00-12:00 + 12:00-17:00), which must act as one."""
-    if draw(st.booleans()):  # across 02:00, where the DST changes are
+    kind = draw(st.sampled_from(("across 02:00", "from the spring-forward gap", "any")))
+    if kind == "across 02:00":  # where the DST changes are
         a, b = draw(st.integers(0, 119)), draw(st.integers(121, 400))
+    elif kind == "from the spring-forward gap":  # 02:30-03:10 there is an end before its start
+        a = draw(st.integers(121, 179))
+        b = draw(st.integers(a + 2, 240))
     else:
         a = draw(wall_minutes)
         b = a + draw(st.one_of(st.integers(2, 1439 - a), st.integers(2, min(300, 1439 - a))))
@@ -685,30 +693,38 @@ def anchors(draw: st.DrawFn, tz: str) -> datetime:
     return datetime.combine(day, time(2), tzinfo=zone)
 
 
+def grid_starts_in_hours(
+    weekly: list[WeeklyInterval], anchor: datetime, step: timedelta, duration: timedelta
+) -> list[datetime]:
+    """Starts on the grid inside the anchor's day's weekly hours, as UTC instants: where a slot is likely,
+    so that a window, notice or horizon ending exactly there puts a rule's edge on a real slot."""
+    zone, day, step_minutes = anchor.tzinfo, anchor.date(), step // MINUTE
+    starts = []
+    for hours in weekly:
+        if hours.weekday == day.weekday():
+            first = hours.start.hour * 60 + hours.start.minute
+            last = hours.end.hour * 60 + hours.end.minute - duration // MINUTE
+            first += -first % step_minutes
+            starts += [
+                datetime.combine(day, wall(m), tzinfo=zone).astimezone(UTC)
+                for m in range(first, last + 1, step_minutes)
+            ]
+    return starts
+
+
 @st.composite
 def cases(draw: st.DrawFn) -> Case:
-    """A window of up to 7 days around an anchor, `now` up to 36 hours before it, rules and calendars.
+    """A window of up to 7 days around an anchor, `now` up to 36 hours before its start, rules, calendars.
 
-    Now and then the notice or the horizon ends exactly on a quarter hour near the anchor, where the hours
-    are, so that a start exactly at either edge is common enough to be checked.
+    In most cases one of the window's start or end, now + notice or now + horizon is exactly a start on
+    the grid inside the anchor day's hours, so that each rule's edge (<= or <) is met on real slots.
     """
     tz = draw(st.sampled_from(ZONES))
     zone = ZoneInfo(tz)
     anchor = draw(anchors(tz))
-    start = draw(instants_near(zone, anchor, -3.5, -0.02))
-    end = draw(instants_near(zone, anchor, 0.02, 3.5))
-    days = (end - start) / DAY
-    now = draw(instants_near(zone, start, -1.5, 0.25))
-    # A quarter hour near the anchor, as a time from now.
-    edges = st.integers(-24, 24).map(lambda k: anchor.astimezone(UTC) + 15 * k * MINUTE - now.astimezone(UTC))
-    notices = (st.just(timedelta(0)), offset_minutes(0, 0.5), offset_minutes(0, 3), edges)
-    notice = min(max(draw(st.one_of(notices)), timedelta(0)), 3 * DAY)
-    since_now = start.astimezone(UTC) - now.astimezone(UTC)
-    inside = offset_minutes(0, days).map(lambda m: since_now + m)  # ends inside the window
-    horizons = (offset_minutes(1, 30), offset_minutes(5, 30), inside, edges)
-    horizon = min(max(draw(st.one_of(horizons)), DAY), 30 * DAY)
-    anchor_weekday = anchor.weekday()
-    weekdays = st.one_of(st.just(anchor_weekday), st.integers(0, 6))
+    step = minutes(draw(st.sampled_from(STEPS)))
+    duration = minutes(draw(st.sampled_from(DURATIONS)))
+    weekdays = st.one_of(st.just(anchor.weekday()), st.integers(0, 6))
     weekly = [
         WeeklyInterval(day, a, b)
         for day, hours in draw(st.lists(st.tuples(weekdays, hours_of_day()), min_size=2, max_size=10))
@@ -720,6 +736,29 @@ def cases(draw: st.DrawFn) -> Case:
         for day, hours in draw(st.lists(st.tuples(dates, hours_of_day()), max_size=3))
         for a, b in hours
     ]
+    likely = grid_starts_in_hours(weekly, anchor, step, duration)
+    edge = draw(st.sampled_from(likely)) if likely else anchor.astimezone(UTC)
+    at_edge = draw(st.sampled_from(("start", "end", "notice", "horizon", None)))
+    around = anchor.astimezone(UTC)
+    start = edge if at_edge == "start" else around - draw(half_windows) - draw(ragged)
+    end = edge if at_edge == "end" else around + draw(half_windows) + draw(ragged)
+    if end < start:  # an edge early on the anchor's day
+        start, end = end, start
+    start, end = (t.astimezone(draw(zones_to_give(zone))) for t in (start, end))
+    days = -(-(end - start) // DAY)  # whole days, so that the cached strategies are few
+    now = draw(instants_near(zone, start, -1.5, 0.25))
+    since_now = start.astimezone(UTC) - now.astimezone(UTC)
+    to_edge = edge - now.astimezone(UTC)
+    if at_edge == "notice" and timedelta(0) <= to_edge <= 3 * DAY:
+        notice = to_edge
+    else:
+        notice = draw(st.one_of(st.just(timedelta(0)), offset_minutes(0, 0.5), offset_minutes(0, 3)))
+    if at_edge == "horizon" and DAY <= to_edge <= 30 * DAY:
+        horizon = to_edge
+    else:
+        inside = offset_minutes(0, days).map(lambda m: since_now + m)  # ends inside the window
+        horizon = draw(st.one_of(offset_minutes(1, 30), offset_minutes(5, 30), inside))
+        horizon = min(max(horizon, DAY), 30 * DAY)
     buffers = st.one_of(st.just(0), st.integers(0, 60), st.sampled_from((15, 30)))
     rules = Rules(
         tz,
@@ -729,11 +768,10 @@ def cases(draw: st.DrawFn) -> Case:
         buffer_after=minutes(draw(buffers)),
         notice=notice,
         horizon=horizon,
-        step=minutes(draw(st.sampled_from(STEPS))),
+        step=step,
     )
     nearby = busy_near(zone, start, days, 180)
     bookings = draw(st.lists(st.one_of(nearby, busy_near(zone, anchor - DAY / 4, 0.5, 180)), max_size=12))
-    duration = minutes(draw(st.sampled_from(DURATIONS)))
     if draw(st.booleans()):
         exact_fit = duration + 2 * (rules.buffer_before + rules.buffer_after)
         bookings += draw(booked_run(zone, anchor, exact_fit))
