@@ -571,8 +571,8 @@ def free_slots(
             bookings=calendar.bookings,
         ):
             instant = moment.astimezone(UTC)
-            end = (instant + duration).astimezone(moment.tzinfo)
-            found.setdefault(instant, Slot(moment, end, location_id))
+            finish = (instant + duration).astimezone(moment.tzinfo)
+            found.setdefault(instant, Slot(moment, finish, location_id))
     return [found[instant] for instant in sorted(found)]
 
 
