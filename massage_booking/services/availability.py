@@ -37,7 +37,7 @@ from massage_booking.services import audit
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 SLOT_STEPS = (5, 10, 15, 20, 30, 60)
 SESSION_LENGTH_CHOICES = (30, 45, 60, 75, 90, 120)
-MAX_SLOT_WINDOW = timedelta(days=31)  # one request's slot window: a month, like a booking calendar shows
+MAX_SLOT_WINDOW = timedelta(days=31)  # one call's slot window: a month, like a booking calendar shows
 MAX_INTERVALS = 100  # weekly or extra intervals in one save; a real week has a handful
 FIX_FIELDS = "Please correct the highlighted fields."
 # When nothing is free within the horizon, how far past it to look for the start that will come into
@@ -369,7 +369,7 @@ def _parse_date(raw: Any) -> date | None:
 
 
 def parse_time_off(data: Any, zone: str, now: datetime) -> tuple[datetime, datetime, str]:
-    """The (start, end, reason) of a time-off request, from whole local dates or exact times.
+    """The (start, end, reason) of a time-off entry, from whole local dates or exact times.
 
     Whole days: `{"start_date": "2026-12-24", "end_date": "2026-12-26"}` (end inclusive; `date` alone
     for one day) runs from local midnight to the midnight after the last day. Part of a day: `{"start":

@@ -174,7 +174,7 @@ def _therapist(session: Session, therapist_id: int) -> TherapistProfile:
     return found
 
 
-def _plan(intake_row: Intake, request: CourseRequest) -> plans.CoursePlan:
+def _plan(intake_row: Intake, wanted: CourseRequest) -> plans.CoursePlan:
     condition = evidence.condition(intake_row.condition_id)
     if condition is None:  # the registry dropped a condition an old intake named
         raise ValidationFailed.for_field(
@@ -182,24 +182,24 @@ def _plan(intake_row: Intake, request: CourseRequest) -> plans.CoursePlan:
         )
     return plans.custom_plan(
         condition,
-        session_minutes=request.session_minutes,
-        sessions_per_week=request.sessions_per_week,
-        total_sessions=request.total_sessions,
+        session_minutes=wanted.session_minutes,
+        sessions_per_week=wanted.sessions_per_week,
+        total_sessions=wanted.total_sessions,
     )
 
 
-def _layout(plan: plans.CoursePlan, request: CourseRequest, zone: str) -> list[tuple[datetime, datetime]]:
+def _layout(plan: plans.CoursePlan, wanted: CourseRequest, zone: str) -> list[tuple[datetime, datetime]]:
     tz = ZoneInfo(zone)
-    if request.starts is not None:
-        if len(request.starts) != plan.total_sessions:
+    if wanted.starts is not None:
+        if len(wanted.starts) != plan.total_sessions:
             raise ValidationFailed.for_field(
                 "starts", f"Give one start for each of the {plan.total_sessions} sessions."
             )
         # Added up in UTC: a zoned datetime adds by wall clock, which is wrong across a DST change.
-        instants = sorted(s.astimezone(UTC) for s in request.starts)
+        instants = sorted(s.astimezone(UTC) for s in wanted.starts)
         return [(s.astimezone(tz), (s + plan.duration).astimezone(tz)) for s in instants]
-    assert request.first_start is not None
-    return plans.lay_out(plan, request.first_start.astimezone(tz), zone)
+    assert wanted.first_start is not None
+    return plans.lay_out(plan, wanted.first_start.astimezone(tz), zone)
 
 
 def _check(
@@ -223,14 +223,14 @@ def _require_patient(actor: User) -> None:
         raise Forbidden("Only patients book courses.")
 
 
-def preview_course(session: Session, actor: User, request: CourseRequest, now: datetime) -> CoursePreview:
+def preview_course(session: Session, actor: User, wanted: CourseRequest, now: datetime) -> CoursePreview:
     """What booking would do, without writing anything but the audit record of the intake read."""
     _require_patient(actor)
-    intake_row = intakes.read_intake(session, actor, request.intake_id, purpose="plan")
-    therapist = _therapist(session, request.therapist_id)
+    intake_row = intakes.read_intake(session, actor, wanted.intake_id, purpose="plan")
+    therapist = _therapist(session, wanted.therapist_id)
     location = therapist.locations[0]
-    plan = _plan(intake_row, request)
-    sessions = _layout(plan, request, location.time_zone)
+    plan = _plan(intake_row, wanted)
+    sessions = _layout(plan, wanted, location.time_zone)
     return CoursePreview(
         intake=intake_row,
         decision=intakes.decision_of(intake_row, now.date()),
@@ -302,14 +302,14 @@ def choose_therapist(
     return TherapistChoice(intake_row, decision, therapist)
 
 
-def book_course(session: Session, actor: User, request: CourseRequest, now: datetime) -> Course:
+def book_course(session: Session, actor: User, wanted: CourseRequest, now: datetime) -> Course:
     """Book the whole course or nothing. Raises BookingDeferred, OncologyTrainingRequired (with
     suggestions), ValidationFailed, or SessionsConflict (with each conflict's alternatives)."""
-    choice = choose_therapist(session, actor, request.intake_id, request.therapist_id, now, purpose="book")
+    choice = choose_therapist(session, actor, wanted.intake_id, wanted.therapist_id, now, purpose="book")
     intake_row, decision, therapist = choice.intake, choice.decision, choice.therapist
     location = therapist.locations[0]
-    plan = _plan(intake_row, request)
-    sessions = _layout(plan, request, location.time_zone)
+    plan = _plan(intake_row, wanted)
+    sessions = _layout(plan, wanted, location.time_zone)
 
     _lock_bookings(session, therapist.id)
     checked = _check(session, therapist, location, sessions, now)

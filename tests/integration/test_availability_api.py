@@ -18,12 +18,12 @@ from massage_booking.models import (
     AuditEvent,
     AvailabilitySettings,
     ExtraHours,
-    GeocodePrecision,
     PracticeLocation,
     TherapistProfile,
     TimeOff,
     WeeklyHours,
 )
+from tests.practices import practice_therapist
 
 NEW_YORK = ZoneInfo("America/New_York")
 WEEKDAYS_9_TO_5 = [
@@ -42,28 +42,7 @@ def _local(day: date, hour: int, minute: int = 0) -> datetime:
 
 
 def _make_therapist(auth, db, name: str = "Dana Reyes") -> tuple[TherapistProfile, str]:
-    user = auth.create_user("therapist", display_name=name)
-    profile = TherapistProfile(
-        user_id=user.id,
-        name=name,
-        license_number="MT-1",
-        license_state="NY",
-        license_expires_on=date.today() + timedelta(days=365),
-        session_rate_cents=12000,
-    )
-    profile.locations.append(
-        PracticeLocation(
-            city="New York",
-            state="NY",
-            zip_code="10001",
-            latitude=40.7506,
-            longitude=-73.9972,
-            time_zone="America/New_York",
-            geocode_precision=GeocodePrecision.ZIP,
-        )
-    )
-    db.add(profile)
-    db.commit()
+    profile, user = practice_therapist(auth, db, name)
     return profile, auth.api_token(user.email)
 
 

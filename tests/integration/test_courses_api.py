@@ -6,7 +6,7 @@ real dates a week or more ahead; expectations come from zoneinfo, so they hold i
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -18,14 +18,11 @@ from massage_booking.models import (
     AuditEvent,
     AvailabilitySettings,
     Course,
-    CredentialKind,
-    CredentialStatus,
-    GeocodePrecision,
-    OncologyCredential,
     PracticeLocation,
     TherapistProfile,
     WeeklyHours,
 )
+from tests.practices import practice_therapist
 
 NEW_YORK = ZoneInfo("America/New_York")
 NECK = {
@@ -37,39 +34,9 @@ NECK = {
 
 
 def _therapist(auth, db, name: str, *, trained: bool, zip_code: str = "10001", lat: float = 40.7506) -> int:
-    user = auth.create_user("therapist", display_name=name)
-    today = date.today()
-    profile = TherapistProfile(
-        user_id=user.id,
-        name=name,
-        license_number="MT-9",
-        license_state="NY",
-        license_expires_on=today + timedelta(days=365),
-        session_rate_cents=12000,
-    )
-    location = PracticeLocation(
-        city="New York",
-        state="NY",
-        zip_code=zip_code,
-        latitude=lat,
-        longitude=-73.9972,
-        time_zone="America/New_York",
-        geocode_precision=GeocodePrecision.ZIP,
-    )
-    profile.locations.append(location)
-    if trained:
-        profile.credentials.append(
-            OncologyCredential(
-                kind=CredentialKind.S4OM_FOUNDATIONAL,
-                issuer="Society for Oncology Massage",
-                training_hours=32,
-                issued_on=today - timedelta(days=100),
-                expires_on=today + timedelta(days=600),
-                status=CredentialStatus.VERIFIED,
-            )
-        )
-    db.add(profile)
-    db.flush()
+    """A practice open every day 08:00-20:00 with no notice, offering 30, 60 and 90 minutes."""
+    profile, _ = practice_therapist(auth, db, name, trained=trained, zip_code=zip_code, latitude=lat)
+    location_id = profile.locations[0].id
     db.add(
         AvailabilitySettings(
             therapist_id=profile.id,
@@ -80,7 +47,7 @@ def _therapist(auth, db, name: str, *, trained: bool, zip_code: str = "10001", l
         )
     )
     db.add_all(
-        WeeklyHours(location_id=location.id, weekday=d, starts_at=time(8), ends_at=time(20)) for d in range(7)
+        WeeklyHours(location_id=location_id, weekday=d, starts_at=time(8), ends_at=time(20)) for d in range(7)
     )
     db.commit()
     return profile.id

@@ -8,38 +8,18 @@ hours and time off at once, and never be reported once it has passed into the no
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from massage_booking.models import AvailabilitySettings, GeocodePrecision, PracticeLocation, TherapistProfile
+from massage_booking.models import AvailabilitySettings
+from tests.practices import practice_therapist
 
 NEW_YORK = ZoneInfo("America/New_York")
 EVERY_DAY = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 
 def _therapist(auth, db, name: str) -> tuple[int, str]:
-    user = auth.create_user("therapist", display_name=name)
-    profile = TherapistProfile(
-        user_id=user.id,
-        name=name,
-        license_number="MT-2",
-        license_state="NY",
-        license_expires_on=date.today() + timedelta(days=365),
-        session_rate_cents=11000,
-    )
-    profile.locations.append(
-        PracticeLocation(
-            city="New York",
-            state="NY",
-            zip_code="10001",
-            latitude=40.7506,
-            longitude=-73.9972,
-            time_zone="America/New_York",
-            geocode_precision=GeocodePrecision.ZIP,
-        )
-    )
-    db.add(profile)
-    db.commit()
+    profile, user = practice_therapist(auth, db, name)
     return profile.id, auth.api_token(user.email)
 
 
