@@ -767,8 +767,7 @@ def seed_demo(
         session,
         demo_profile.id,
         demo_profile.locations[0].id,
-        demo_profile.locations[0].time_zone,
-        demo_users[Role.PATIENT].id,
+        demo_users[Role.PATIENT],
         now,
     )
 

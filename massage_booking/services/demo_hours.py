@@ -3,8 +3,8 @@
 Generated therapists get one of a few common practice weeks and settings; their soonest free start is
 computed here with the slot engine (they have no bookings or time off yet), once per distinct
 (week, settings, time zone), which keeps seeding a million therapists to seconds of extra work.
-The demo therapist also gets a few booked sessions with the demo patient, so their calendar, the iCal
-feed and the slot gaps can be seen at once.
+The demo therapist also gets the demo patient's course of care (eight sessions, booked through the real
+booking service), so My care, the therapist's sessions, the calendar and the iCal feed can be seen at once.
 """
 
 from __future__ import annotations
@@ -12,16 +12,15 @@ from __future__ import annotations
 import functools
 import random
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from massage_booking.domain import scheduling
-from massage_booking.models import Appointment, AvailabilitySettings, WeeklyHours
-from massage_booking.services import availability
+from massage_booking.models import AvailabilitySettings, TherapistProfile, User, WeeklyHours
+from massage_booking.services import availability, courses, intake
 
 FAR_FUTURE = datetime(9999, 1, 1, tzinfo=UTC)
 
@@ -101,15 +100,22 @@ def generated_rows(
 
 
 DEMO_WEEK = _days(range(5), 9, 17) + _days((5,), 10, 14)
-# (days from now, local hour) of the demo therapist's booked sessions with the demo patient.
-DEMO_BOOKINGS = ((2, 10), (4, 14), (9, 10), (11, 14), (16, 10))
+# The demo patient's intake: a breast cancer survivor with chronic neck pain and an at-risk arm, so the
+# course needs an oncology-trained therapist and carries a precaution to every session.
+DEMO_INTAKE = {
+    "condition": "chronic_neck_pain",
+    "cancer_history": True,
+    "treatment_phase": "survivorship",
+    "precautions": ["lymphedema_risk"],
+}
 
 
 def ensure_demo_therapist_hours(
-    session: Session, therapist_id: int, location_id: int, zone: str, patient_id: int, now: datetime
+    session: Session, therapist_id: int, location_id: int, patient: User, now: datetime
 ) -> bool:
-    """Hours Monday to Friday 9-5 and Saturday 10-2, and five 60-minute sessions with the demo patient;
-    only the first time (a therapist who has changed their hours keeps them)."""
+    """Hours Monday to Friday 9-5 and Saturday 10-2, and the demo patient's course of care with them
+    (booked through the real service, so My care, the therapist's sessions, the calendar and the feeds
+    all have something to show); only the first time, so a therapist who changed their hours keeps them."""
     if session.get(AvailabilitySettings, therapist_id) is not None:
         return False
     session.add(
@@ -127,30 +133,24 @@ def ensure_demo_therapist_hours(
         WeeklyHours(location_id=location_id, weekday=day, starts_at=start, ends_at=end)
         for day, start, end in DEMO_WEEK
     )
-    tz = ZoneInfo(zone)
-    today = now.astimezone(tz).date()
-    taken = set(
-        session.scalars(select(Appointment.starts_at).where(Appointment.therapist_id == therapist_id))
-    )
-    for offset, hour in DEMO_BOOKINGS:
-        day = _next_working_day(today + timedelta(days=offset))
-        start = datetime.combine(day, time(hour), tz).astimezone(UTC)
-        if start not in taken:
-            session.add(
-                Appointment(
-                    therapist_id=therapist_id,
-                    location_id=location_id,
-                    patient_id=patient_id,
-                    starts_at=start,
-                    ends_at=start + timedelta(minutes=60),
-                )
-            )
     session.flush()
+    _book_demo_course(session, therapist_id, patient, now)
     availability.refresh_next_available(session, therapist_id, now)
     return True
 
 
-def _next_working_day(day: date) -> date:
-    while day.weekday() == 6:  # the demo week has no Sunday hours
-        day += timedelta(days=1)
-    return day
+def _book_demo_course(session: Session, therapist_id: int, patient: User, now: datetime) -> None:
+    """Eight 60-minute sessions (the neck-pain plan, Sherman 2014) on Mondays and Thursdays at 10:00,
+    from the Monday at least two days ahead."""
+    zone = ZoneInfo(session.get(TherapistProfile, therapist_id).locations[0].time_zone)
+    today = now.astimezone(zone).date()
+    monday = today + timedelta(days=(7 - today.weekday()) % 7 or 7)
+    if (monday - today).days < 2:
+        monday += timedelta(days=7)
+    intake_row = intake.record_intake(session, patient, DEMO_INTAKE, today)
+    wanted = courses.CourseRequest(
+        intake_id=intake_row.id,
+        therapist_id=therapist_id,
+        first_start=datetime.combine(monday, time(10), zone),
+    )
+    courses.book_course(session, patient, wanted, now)

@@ -26,6 +26,7 @@ from massage_booking.models import (
     AuditEvent,
     AvailabilitySettings,
     Base,
+    Course,
     CredentialKind,
     CredentialStatus,
     GeocodePrecision,
@@ -477,7 +478,7 @@ def test_cli_create_admin_explains_bad_input_without_a_traceback(runner, db):
     assert db.scalar(select(func.count(User.id))) == 1
 
 
-def test_every_demo_therapist_has_hours_and_the_demo_therapist_has_sessions(session):
+def test_every_demo_therapist_has_hours_and_the_demo_patient_has_a_course(session):
     seed_demo(session, therapists=40, today=date.today())
     profiles = session.scalars(select(TherapistProfile)).all()
     with_hours = set(
@@ -500,8 +501,12 @@ def test_every_demo_therapist_has_hours_and_the_demo_therapist_has_sessions(sess
     upcoming = session.scalars(
         select(Appointment).where(Appointment.therapist_id == demo.id, Appointment.starts_at > now)
     ).all()
-    assert len(upcoming) == 5
+    # The demo patient's course, booked through the real service: the neck-pain plan, 8 sessions.
+    course = session.scalars(select(Course)).one()
+    assert (course.therapist_id, course.total_sessions, course.session_minutes) == (demo.id, 8, 60)
+    assert course.patient.email.startswith("patient@") and course.session_notes
+    assert len(upcoming) == 8 and {a.course_id for a in upcoming} == {course.id}
     slots = availability.free_slots(session, demo.id, now, now + timedelta(days=7), 60, now)
     assert slots and not any(a.starts_at <= s.start < a.ends_at for a in upcoming for s in slots)
     seed_demo(session, therapists=40, today=date.today())  # again: nothing doubles
-    assert session.scalar(select(func.count()).select_from(Appointment)) == 5
+    assert session.scalar(select(func.count()).select_from(Appointment)) == 8
