@@ -71,6 +71,14 @@ class Config:
         # Map tiles for the search page; empty means no tiles (the map still shows markers and the circle).
         self.MAP_TILE_URL = env.get("MAP_TILE_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png")
         self.MAP_TILE_ATTRIBUTION = env.get("MAP_TILE_ATTRIBUTION", "&copy; OpenStreetMap contributors")
+        # Card payments (massage_booking/payments.py). No secret key: "pay at the visit". STRIPE_API_BASE
+        # points the SDK at a localstripe server in development and tests; STRIPE_JS_URL is where the
+        # browser loads Stripe.js from (Stripe's own by default, localstripe's copy in development).
+        self.STRIPE_SECRET_KEY = env.get("STRIPE_SECRET_KEY") or None
+        self.STRIPE_PUBLISHABLE_KEY = env.get("STRIPE_PUBLISHABLE_KEY") or None
+        self.STRIPE_WEBHOOK_SECRET = env.get("STRIPE_WEBHOOK_SECRET") or None
+        self.STRIPE_API_BASE = env.get("STRIPE_API_BASE") or None
+        self.STRIPE_JS_URL = env.get("STRIPE_JS_URL") or None
 
     def validate(self) -> None:
         """Nothing to check outside production."""
@@ -93,6 +101,10 @@ class TestingConfig(Config):
         self.RATELIMIT_ENABLED = False
         self.GEOCODER = "offline"  # tests never reach the network
         self.MAP_TILE_URL = ""
+        # Tests that take payments point at their own localstripe (tests/integration/conftest.py); a
+        # developer's Stripe keys in the environment must never be used by a test run.
+        for name in ("SECRET_KEY", "PUBLISHABLE_KEY", "WEBHOOK_SECRET", "API_BASE", "JS_URL"):
+            setattr(self, f"STRIPE_{name}", None)
 
 
 class ProductionConfig(Config):
@@ -109,6 +121,13 @@ class ProductionConfig(Config):
             )
         if len(self.SECRET_KEY) < 32:
             raise ConfigError("SECRET_KEY must be at least 32 characters in production.")
+        if self.STRIPE_SECRET_KEY and not (self.STRIPE_PUBLISHABLE_KEY and self.STRIPE_WEBHOOK_SECRET):
+            # Without the webhook secret no payment could ever be confirmed; without the publishable key
+            # the browser cannot load the card form.
+            raise ConfigError(
+                "With STRIPE_SECRET_KEY set, production also needs STRIPE_PUBLISHABLE_KEY and "
+                "STRIPE_WEBHOOK_SECRET. See the configuration table in README.md."
+            )
 
 
 CONFIGS: dict[str, type[Config]] = {

@@ -13,6 +13,7 @@ def create_app(config_name: str | None = None, overrides: dict[str, Any] | None 
     from config import config_for
     from massage_booking import database
     from massage_booking.extensions import csrf, db, limiter, login_manager, migrate
+    from massage_booking.payments import StripePayments
     from massage_booking.web import errors, security, session_auth
 
     config = config_for(config_name)
@@ -47,6 +48,9 @@ def create_app(config_name: str | None = None, overrides: dict[str, Any] | None 
     session_auth.init_app(app)
     security.init_app(app)
     errors.init_app(app)
+    # One Stripe adapter per app, read by views as app.extensions["payments"]; disabled (pay at the
+    # visit) when no secret key is configured.
+    app.extensions["payments"] = StripePayments.from_config(app.config)
 
     from massage_booking.api import bp as api_bp
     from massage_booking.auth import bp as auth_bp
