@@ -19,6 +19,9 @@ class DomainError(Exception):
         self.details = details or {}
 
 
+FIX_FIELDS = "Please correct the highlighted fields."
+
+
 class ValidationFailed(DomainError):
     """Input that is well-formed but breaks a rule; `details` maps each field to its messages."""
 
@@ -28,6 +31,13 @@ class ValidationFailed(DomainError):
     @classmethod
     def for_field(cls, field: str, message: str) -> ValidationFailed:
         return cls(message, {"fields": {field: [message]}})
+
+    @classmethod
+    def for_fields(cls, errors: dict[str, list[str]], **details: Any) -> ValidationFailed:
+        """Every bad field at once; the message is the field's own when only one is wrong (a form or an
+        API client then reads one sentence), else a summary that points at the fields."""
+        message = next(iter(errors.values()))[0] if len(errors) == 1 else FIX_FIELDS
+        return cls(message, {"fields": errors, **details})
 
 
 class Conflict(DomainError):

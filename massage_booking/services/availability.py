@@ -39,7 +39,6 @@ SLOT_STEPS = (5, 10, 15, 20, 30, 60)
 SESSION_LENGTH_CHOICES = (30, 45, 60, 75, 90, 120)
 MAX_SLOT_WINDOW = timedelta(days=31)  # one call's slot window: a month, like a booking calendar shows
 MAX_INTERVALS = 100  # weekly or extra intervals in one save; a real week has a handful
-FIX_FIELDS = "Please correct the highlighted fields."
 # When nothing is free within the horizon, how far past it to look for the start that will come into
 # reach (so the cached "nothing free" knows when it stops being true).
 _LOOKAHEAD_PAST_HORIZON = timedelta(days=14)
@@ -181,9 +180,7 @@ def update_availability(
     weekly = _parse_weekly(data["weekly_hours"], locations, bad) if "weekly_hours" in data else None
     extra = _parse_extra(data["extra_hours"], locations, today, bad) if "extra_hours" in data else None
     if errors:
-        raise ValidationFailed(
-            FIX_FIELDS if len(errors) > 1 else next(iter(errors.values()))[0], {"fields": errors}
-        )
+        raise ValidationFailed.for_fields(errors)
 
     settings = _ensure_settings(session, profile.id)
     for name, value in (settings_values or {}).items():
@@ -419,9 +416,7 @@ def parse_time_off(data: Any, zone: str, now: datetime) -> tuple[datetime, datet
     if start and end and end <= now:
         bad("end" if "end" in data else "end_date", "This time has already passed.")
     if errors:
-        raise ValidationFailed(
-            FIX_FIELDS if len(errors) > 1 else next(iter(errors.values()))[0], {"fields": errors}
-        )
+        raise ValidationFailed.for_fields(errors)
     assert start is not None and end is not None
     return start.astimezone(UTC), end.astimezone(UTC), reason.strip()
 
@@ -612,9 +607,7 @@ def parse_window(
         elif end - start > limit:
             errors["to"] = [f"Ask for at most {limit.days} days at a time."]
     if errors:
-        raise ValidationFailed(
-            FIX_FIELDS if len(errors) > 1 else next(iter(errors.values()))[0], {"fields": errors}
-        )
+        raise ValidationFailed.for_fields(errors)
     assert start is not None and end is not None
     return start, end
 

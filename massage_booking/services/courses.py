@@ -41,7 +41,6 @@ from massage_booking.models import (
 from massage_booking.services import audit, availability
 from massage_booking.services import intake as intakes
 
-FIX_FIELDS = "Please correct the highlighted fields."
 MAX_EXPLICIT_SESSIONS = plans.MAX_TOTAL_SESSIONS
 
 
@@ -116,9 +115,7 @@ def parse_course_request(raw: Any) -> CourseRequest:
             if all(p is not None for p in parsed):
                 starts = tuple(p for p in parsed if p is not None)
     if errors:
-        raise ValidationFailed(
-            FIX_FIELDS if len(errors) > 1 else next(iter(errors.values()))[0], {"fields": errors}
-        )
+        raise ValidationFailed.for_fields(errors)
     assert intake_id is not None and therapist_id is not None
     return CourseRequest(
         intake_id=intake_id,

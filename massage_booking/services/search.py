@@ -65,7 +65,6 @@ DEFAULT_RADIUS = 25
 MAX_WITHIN_DAYS = 365
 MAX_RADIUS = {MILES: 250.0, KILOMETERS: 400.0}
 SORTS = ("distance", "soonest")
-FIX_FIELDS = "Please correct the highlighted fields."
 
 _TRUE = frozenset({"true", "1", "on", "yes"})
 _FALSE = frozenset({"false", "0", "off", "no"})
@@ -244,8 +243,7 @@ def parse_search_params(session: Session, params: Mapping[str, str], today: date
     )
 
     if errors or origin is None or radius is None:
-        message = next(iter(errors.values()))[0] if len(errors) == 1 else FIX_FIELDS
-        raise ValidationFailed(message, {"fields": errors, **extra})
+        raise ValidationFailed.for_fields(errors, **extra)
     return SearchQuery(
         origin=origin,
         radius=radius,

@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from massage_booking.domain.credentials import S4OM_MIN_FOUNDATIONAL_HOURS
-from massage_booking.domain.errors import Forbidden, NotFound, ValidationFailed
+from massage_booking.domain.errors import FIX_FIELDS, Forbidden, NotFound, ValidationFailed
 from massage_booking.domain.identifiers import US_STATES, is_valid_npi
 from massage_booking.domain.vocabulary import LANGUAGES, MODALITIES
 from massage_booking.geocoding import configured_geocoder, locate_street, zip_place
@@ -36,7 +36,6 @@ from massage_booking.models import (
 )
 from massage_booking.services import audit
 
-FIX_FIELDS = "Please correct the highlighted fields."
 NPI_TAKEN = "Another therapist's profile already uses this NPI. Check the number, or contact support."
 
 

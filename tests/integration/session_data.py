@@ -10,7 +10,7 @@ has started; tests move one into the past directly in the database (`move_to_pas
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -19,16 +19,12 @@ from sqlalchemy.orm import Session
 from massage_booking.models import (
     Appointment,
     AvailabilitySettings,
-    CredentialKind,
-    CredentialStatus,
-    GeocodePrecision,
-    OncologyCredential,
-    PracticeLocation,
     TherapistProfile,
     User,
     WeeklyHours,
 )
 from massage_booking.services import courses, intake
+from tests.practices import practice_therapist
 
 NEW_YORK = ZoneInfo("America/New_York")
 WITH_PRECAUTIONS = {
@@ -49,38 +45,8 @@ HEALTH_WORDS = ("bone", "pressure", "surgery", "clearance", "neck", "metasta", "
 
 def make_therapist(auth, db: Session, name: str = "Tess Oncology", *, zip_code: str = "10001") -> User:
     """A committed therapist user with a trained, bookable practice in New York (open every day 8-20)."""
-    user = auth.create_user("therapist", display_name=name)
-    today = date.today()
-    profile = TherapistProfile(
-        user_id=user.id,
-        name=name,
-        license_number="MT-9",
-        license_state="NY",
-        license_expires_on=today + timedelta(days=365),
-        session_rate_cents=12000,
-    )
-    location = PracticeLocation(
-        city="New York",
-        state="NY",
-        zip_code=zip_code,
-        latitude=40.7506,
-        longitude=-73.9972,
-        time_zone="America/New_York",
-        geocode_precision=GeocodePrecision.ZIP,
-    )
-    profile.locations.append(location)
-    profile.credentials.append(
-        OncologyCredential(
-            kind=CredentialKind.S4OM_FOUNDATIONAL,
-            issuer="Society for Oncology Massage",
-            training_hours=32,
-            issued_on=today - timedelta(days=100),
-            expires_on=today + timedelta(days=600),
-            status=CredentialStatus.VERIFIED,
-        )
-    )
-    db.add(profile)
-    db.flush()
+    profile, user = practice_therapist(auth, db, name, trained=True, zip_code=zip_code)
+    location = profile.locations[0]
     db.add(
         AvailabilitySettings(
             therapist_id=profile.id, min_notice_hours=0, buffer_after_minutes=15, session_lengths=[60, 90]
