@@ -11,13 +11,15 @@ FLASK  := $(BIN)/flask --app app
 PYTEST := $(BIN)/pytest
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
+# localstripe's port for `make run` (card payments in development).
+STRIPE_PORT ?= 8420
 # Extra pytest arguments for every lane, e.g. `make test PYTEST_ARGS=-x`.
 PYTEST_ARGS ?=
 
 .PHONY: help install run test lint fmt bench clean
 
 help:
-	@echo "make run    venv + install, migrate, seed demo data, serve on http://$(HOST):$(PORT)"
+	@echo "make run    venv + install, migrate, seed demo data, start localstripe and serve on http://$(HOST):$(PORT)"
 	@echo "make test   ruff, then the SQLite, PostgreSQL and browser test lanes"
 	@echo "make lint   ruff check        make fmt    ruff format + safe fixes"
 	@echo "make bench  every benchmarks/*.py (benchmarks/README.md)   make clean  caches and test artifacts"
@@ -32,16 +34,15 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 install: $(STAMP)
 
+# The launcher starts localstripe (a local fake Stripe, a dev extra) on STRIPE_PORT, or a free port if that
+# one is taken, registers the app's webhook with it, prints the banner with the test cards and runs
+# `flask run`; Ctrl-C stops both. Without localstripe it says so and the app runs in "pay at the visit" mode;
+# with STRIPE_SECRET_KEY in the environment it starts no localstripe (massage_booking/localstripe_dev.py).
 run: $(STAMP)
 	$(FLASK) db upgrade
 	$(FLASK) seed-demo
-	@echo
-	@echo "======================================================================"
-	@echo "  massage_booking is starting on  http://$(HOST):$(PORT)/"
-	@echo "  Log in with a demo account listed above (Ctrl-C stops the server)."
-	@echo "======================================================================"
-	@echo
-	$(FLASK) run --host $(HOST) --port $(PORT)
+	@$(BIN)/python -m massage_booking.localstripe_dev --app app --host $(HOST) --port $(PORT) \
+	  --stripe-port $(STRIPE_PORT)
 
 # The three lanes (see tests/conftest.py). A TEST_DATABASE_URL in the environment must not turn the SQLite
 # and browser lanes into PostgreSQL runs.

@@ -79,6 +79,8 @@ class Config:
         self.STRIPE_WEBHOOK_SECRET = env.get("STRIPE_WEBHOOK_SECRET") or None
         self.STRIPE_API_BASE = env.get("STRIPE_API_BASE") or None
         self.STRIPE_JS_URL = env.get("STRIPE_JS_URL") or None
+        # How long a course booked with card payments on holds its times while the patient pays.
+        self.PAYMENT_HOLD_MINUTES = int(env.get("PAYMENT_HOLD_MINUTES", "15"))
 
     def validate(self) -> None:
         """Nothing to check outside production."""

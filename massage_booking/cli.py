@@ -1,4 +1,5 @@
-"""Operator commands: `flask seed-demo`, `flask create-admin` and `flask refresh-availability`.
+"""Operator commands: `flask seed-demo`, `flask create-admin`, `flask refresh-availability` and
+`flask expire-holds`.
 
 Each command is an edge in the DESIGN.md sense: it owns the transaction (commit on success, rollback on
 error) and turns every expected failure into a one-line `click.ClickException`, never a traceback.
@@ -19,9 +20,9 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from tqdm import tqdm
 
 from massage_booking.domain.errors import Conflict, DomainError
-from massage_booking.extensions import db
+from massage_booking.extensions import db, payments
 from massage_booking.models import Role, User
-from massage_booking.services import audit, availability
+from massage_booking.services import audit, availability, course_payments
 from massage_booking.services.accounts import normalize_email
 from massage_booking.services.demo_data import (
     DEFAULT_SEED,
@@ -38,6 +39,7 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(create_admin_command)
     app.cli.add_command(refresh_availability_command)
+    app.cli.add_command(expire_holds_command)
 
 
 @contextmanager
@@ -159,3 +161,13 @@ def refresh_availability_command(batch: int) -> None:
             for therapist_id in stale[first : first + max(1, batch)]:
                 availability.refresh_next_available(db.session, therapist_id, now)
     click.echo(f"Refreshed the soonest free start of {len(stale):,} therapist(s).")
+
+
+@click.command("expire-holds")
+@with_appcontext
+def expire_holds_command() -> None:
+    """Release the times of courses not paid before their hold ran out, cancelling their PaymentIntents;
+    run it every minute. (Slots are free again at expiry without it; this writes it down.)"""
+    with _transaction():
+        released, confirmed = course_payments.expire_holds(db.session, datetime.now(UTC), payments())
+    click.echo(f"Released {released} expired hold(s); {confirmed} turned out to be paid and were booked.")

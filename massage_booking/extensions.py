@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from flask import current_app
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -10,9 +13,23 @@ from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 
 from massage_booking.models.base import Base
+from massage_booking.payments import StripePayments
 
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
+
+
+def payments() -> StripePayments:
+    """The app's Stripe adapter (create_app puts it in app.extensions; disabled means pay at the visit)."""
+    adapter: StripePayments = current_app.extensions["payments"]
+    return adapter
+
+
+def payment_hold() -> timedelta | None:
+    """How long a new course holds its times while it is paid for; None in "pay at the visit" mode."""
+    if not payments().enabled:
+        return None
+    return timedelta(minutes=current_app.config["PAYMENT_HOLD_MINUTES"])

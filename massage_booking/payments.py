@@ -102,6 +102,14 @@ class PaymentIntentResult:
 
 
 @dataclass(frozen=True, slots=True)
+class SetupResult:
+    """A SetupIntent's id and the client secret the card form confirms it with."""
+
+    id: str
+    client_secret: str
+
+
+@dataclass(frozen=True, slots=True)
 class RefundResult:
     id: str
     status: str
@@ -227,6 +235,21 @@ class StripePayments:
         except stripe.StripeError as exc:
             raise _provider_error("cancel the payment", exc) from None
         return _intent_result(intent)
+
+    def create_setup_intent(self, metadata: Mapping[str, str | int], idempotency_key: str) -> SetupResult:
+        """A SetupIntent for the browser's card form: Stripe.js `confirmCardSetup` sends the card to Stripe
+        and gives back a PaymentMethod id, which the server then charges (`create_payment_intent` with
+        `confirm=True`). Why not `confirmCardPayment` on a PaymentIntent directly: localstripe's Stripe.js
+        ignores the card given to that call (it only completes 3-D Secure), while `confirmCardSetup`
+        reads the card element in both localstripe's and Stripe's Stripe.js, so one page works with both."""
+        try:
+            setup = self.client.v1.setup_intents.create(
+                params={"usage": "on_session", "metadata": _checked_metadata(metadata)},
+                options={"idempotency_key": _checked_key(idempotency_key)},
+            )
+        except stripe.StripeError as exc:
+            raise _provider_error("prepare the card form", exc) from None
+        return SetupResult(id=setup.id, client_secret=setup.client_secret or "")
 
     # ------------------------------------------------------------------------------------------ refunds
 

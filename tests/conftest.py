@@ -19,6 +19,7 @@ import contextvars
 import itertools
 import os
 import re
+import secrets
 import shutil
 import signal
 import threading
@@ -32,6 +33,7 @@ from sqlalchemy import text
 
 from massage_booking import create_app
 from massage_booking.extensions import db as flask_db
+from massage_booking.localstripe_dev import LocalStripe, LocalStripeError
 from massage_booking.models import Role, User
 from massage_booking.services import accounts
 from massage_booking.services.passwords import hash_password
@@ -375,12 +377,19 @@ def auth(app, client: FlaskClient) -> AuthActions:
 
 
 @pytest.fixture
-def live_server(tmp_path: Path):
+def live_overrides() -> dict:
+    """Extra config for `live_server` (e.g. `stripe_settings`); override this fixture in a module."""
+    return {}
+
+
+@pytest.fixture
+def live_server(tmp_path: Path, live_overrides: dict):
     """The real app served over HTTP from a background thread, on a temp-file SQLite database.
     Yields its base URL."""
     from werkzeug.serving import make_server
 
-    app = create_app("testing", {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'live.sqlite3'}"})
+    url = f"sqlite:///{tmp_path / 'live.sqlite3'}"
+    app = create_app("testing", {"SQLALCHEMY_DATABASE_URI": url, **live_overrides})
     with app.app_context():
         flask_db.create_all()
     server = make_server("127.0.0.1", 0, app, threaded=True)
@@ -417,3 +426,40 @@ def page(browser, request: pytest.FixtureRequest):
         ARTIFACTS_DIR.mkdir(exist_ok=True)
         page.screenshot(path=ARTIFACTS_DIR / f"FAILED-{request.node.name}.png", full_page=True)
     context.close()
+
+
+# ------------------------------------------------------------------------------------------- Stripe
+# `localstripe` starts one real Stripe API server per test session (only if some test asks for it) and stops
+# it at the end. It FAILS, never skips, when localstripe cannot start: it is a pinned dev dependency that
+# every lane installs, so a missing server is a broken environment, not a lane to leave out.
+
+# localstripe accepts any key that starts with sk_ / pk_; these are not Stripe credentials.
+TEST_SECRET_KEY = "sk_test_localstripe"
+TEST_PUBLISHABLE_KEY = "pk_test_localstripe"
+
+
+@pytest.fixture(scope="session")
+def localstripe():
+    """A running localstripe (`.url`, `.js_url`, `.flush()`), from scratch, on a free loopback port."""
+    server = LocalStripe()
+    try:
+        server.start()
+    except LocalStripeError as exc:
+        pytest.fail(str(exc), pytrace=False)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def stripe_settings(localstripe: LocalStripe) -> dict[str, str]:
+    """App config pointing at the session's localstripe, with a webhook secret made for this session; use it
+    as (part of) `app_overrides`, or with `StripePayments.from_config`."""
+    return {
+        "STRIPE_SECRET_KEY": TEST_SECRET_KEY,
+        "STRIPE_PUBLISHABLE_KEY": TEST_PUBLISHABLE_KEY,
+        "STRIPE_WEBHOOK_SECRET": "whsec_" + secrets.token_hex(16),
+        "STRIPE_API_BASE": localstripe.url,
+        "STRIPE_JS_URL": localstripe.js_url,
+    }

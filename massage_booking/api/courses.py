@@ -5,7 +5,9 @@ GET  /api/v1/intakes/{id}            the patient's own (404 otherwise; every rea
 POST /api/v1/courses/plan            preview: the plan laid out, each session checked; writes nothing
 POST /api/v1/courses                 book every session or none: 201, 409 with conflicts, 422
 GET  /api/v1/courses/{id}            the patient's or the therapist's own course with its sessions
-POST /api/v1/courses/{id}/cancel     cancel some sessions (`appointment_ids`) or every upcoming one
+POST /api/v1/courses/{id}/cancel     cancel some sessions (`appointment_ids`) or every upcoming one;
+                                     a paid course is refunded by policy (`waive_late_fee`: therapist)
+POST /api/v1/courses/{id}/pay        pay a held course with a Stripe PaymentMethod id: 200, 402, 409
 GET  /api/v1/me/courses              the patient's courses
 POST /api/v1/appointments/{id}/reschedule   move one session (`start`), within policy: 200, 409, 422
 POST /api/v1/appointments/{id}/cancel       cancel one session within policy: 200, 422
@@ -18,12 +20,13 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from massage_booking.api import bp
-from massage_booking.api.support import json_object, keeps_denials, token_required
+from massage_booking.api.support import json_object, token_required
+from massage_booking.denials import keeps_denials
 from massage_booking.domain import evidence
 from massage_booking.domain.errors import ValidationFailed
-from massage_booking.extensions import db
-from massage_booking.models import Appointment, Course, Role, User
-from massage_booking.services import courses, intake
+from massage_booking.extensions import db, payment_hold, payments
+from massage_booking.models import Appointment, Course, CourseRefund, Role, User
+from massage_booking.services import course_payments, courses, intake, refunds
 
 
 def _now() -> datetime:
@@ -58,6 +61,33 @@ def course_json(course: Course, sessions: list[Appointment]) -> dict[str, Any]:
         "session_notes": course.session_notes,
         "clearance_needed": course.clearance_needed,
         "sessions": [session_json(a, zone) for a in sessions],
+        "payment": payment_json(course),
+    }
+
+
+def refund_json(refund: CourseRefund) -> dict[str, Any]:
+    return {
+        "amount_cents": refund.amount_cents,
+        "status": refund.status,
+        "appointment_ids": refund.appointment_ids,
+        "waived_notice": refund.waived,
+        "reason": refund.reason,
+        "created_at": refund.created_at.isoformat(),
+    }
+
+
+def payment_json(course: Course) -> dict[str, Any]:
+    """Money in integer cents with its currency; `hold_expires_at` while the times are held for payment."""
+    return {
+        "mode": course.payment_mode.value,
+        "currency": course.currency,
+        "session_price_cents": course.session_price_cents,
+        "price_cents": course.price_cents,
+        "paid_cents": course.paid_cents,
+        "refunded_cents": course.refunded_cents,
+        "hold_expires_at": course.hold_expires_at.isoformat() if course.hold_expires_at else None,
+        "error": course.payment_error,
+        "refunds": [refund_json(r) for r in refunds.refunds_of(db.session, course.id)],
     }
 
 
@@ -132,9 +162,26 @@ def plan_course(user: User) -> Any:
 @keeps_denials
 def book_course(user: User) -> Any:
     request = courses.parse_course_request(json_object())
-    course = courses.book_course(db.session, user, request, _now())
+    course = courses.book_course(db.session, user, request, _now(), hold=payment_hold())
     db.session.commit()
     return course_json(course, courses.sessions_of(db.session, course)), 201
+
+
+@bp.post("/courses/<int:course_id>/pay")
+@token_required(Role.PATIENT)
+@keeps_denials
+def pay_course(course_id: int, user: User) -> Any:
+    method = course_payments.parse_payment_method(json_object())
+    outcome = course_payments.pay(db.session, user, course_id, method, _now(), payments())
+    db.session.commit()  # a decline is kept on the course, so the patient's pages show it too
+    body = course_json(outcome.course, courses.sessions_of(db.session, outcome.course))
+    if outcome.declined is not None:
+        error = outcome.declined
+        return {"error": {"code": error.code, "message": error.message, "details": error.details}}, 402
+    if outcome.action_secret is not None:
+        body["next_action"] = {"type": "authenticate", "client_secret": outcome.action_secret}
+        return body, 202
+    return body
 
 
 @bp.get("/courses/<int:course_id>")
@@ -154,11 +201,15 @@ def cancel_course_sessions(course_id: int, user: User) -> Any:
     ids = body.get("appointment_ids")
     if ids is not None and (not isinstance(ids, list) or not all(type(i) is int for i in ids)):
         raise ValidationFailed.for_field("appointment_ids", "Give the sessions to cancel as a list of ids.")
+    waive = body.get("waive_late_fee", False)
+    if not isinstance(waive, bool):
+        raise ValidationFailed.for_field("waive_late_fee", "Give true or false.")
     course = courses.get_course(db.session, user, course_id)
-    cancelled = courses.cancel_appointments(db.session, user, course, ids, _now())
+    done = courses.cancel_appointments(db.session, user, course, ids, _now(), payments(), waive_notice=waive)
     db.session.commit()
     body = course_json(course, courses.sessions_of(db.session, course))
-    body["cancelled"] = [a.id for a in cancelled]
+    body["cancelled"] = [a.id for a in done.appointments]
+    body["refund"] = refund_json(done.refund) if done.refund is not None else None
     return body
 
 
@@ -190,6 +241,6 @@ def reschedule_appointment(appointment_id: int, user: User) -> Any:
 @token_required(Role.PATIENT, Role.THERAPIST)
 @keeps_denials
 def cancel_appointment(appointment_id: int, user: User) -> Any:
-    cancelled = courses.cancel_appointment(db.session, user, appointment_id, _now())
+    cancelled = courses.cancel_appointment(db.session, user, appointment_id, _now(), payments())
     db.session.commit()
     return appointment_json(cancelled)

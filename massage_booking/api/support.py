@@ -9,7 +9,6 @@ from typing import Any, TypeVar
 from flask import g, request
 from werkzeug.exceptions import BadRequest, Forbidden, Unauthorized, UnsupportedMediaType
 
-from massage_booking.domain.errors import NotFound
 from massage_booking.extensions import db
 from massage_booking.models import Role, User
 from massage_booking.services import accounts
@@ -63,19 +62,3 @@ def token_required(*roles: Role) -> Callable[[F], F]:
         return wrapped  # type: ignore[return-value]
 
     return decorator
-
-
-def keeps_denials(view: F) -> F:
-    """Commit before a NotFound leaves the view, so the audit record of a refused read of health data
-    survives (the error handler rolls back). Only for views whose services raise NotFound before they
-    change anything but the audit log (services/intake.py, services/courses.py)."""
-
-    @wraps(view)
-    def wrapped(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return view(*args, **kwargs)
-        except NotFound:
-            db.session.commit()
-            raise
-
-    return wrapped  # type: ignore[return-value]

@@ -16,7 +16,8 @@ from zoneinfo import ZoneInfo
 from flask import request
 
 from massage_booking.api import bp
-from massage_booking.api.support import json_object, keeps_denials, token_required
+from massage_booking.api.support import json_object, token_required
+from massage_booking.denials import keeps_denials
 from massage_booking.domain.errors import ValidationFailed
 from massage_booking.extensions import db
 from massage_booking.models import Role, User

@@ -15,6 +15,8 @@ MIN_BILLABLE_MINUTES = 8
 # A session cancelled at least this long before it starts is refunded; later, only if the therapist waives it.
 # The same 24 hours as the cancellation policy in services/courses.py (CANCEL_NOTICE).
 REFUND_NOTICE = timedelta(hours=24)
+# Stripe's smallest charge in US dollars; a cheaper course (a free one, say) is simply paid at the visit.
+MIN_CARD_CHARGE_CENTS = 50
 
 
 def cpt_97124_units(direct_minutes: int) -> int:
@@ -29,11 +31,20 @@ def cpt_97124_units(direct_minutes: int) -> int:
     return (direct_minutes + UNIT_MINUTES - MIN_BILLABLE_MINUTES) // UNIT_MINUTES
 
 
-def course_price_cents(rate_cents: int, sessions: int) -> int:
-    """The price of a course: the therapist's per-session rate times the sessions (one PaymentIntent)."""
-    _check_non_negative_int("rate_cents", rate_cents)
+def session_price_cents(hourly_rate_cents: int, minutes: int) -> int:
+    """One session's price from the therapist's rate for 60 minutes (what profiles show), pro rata to the
+    minute and rounded half up to the cent: a 90-minute session at $120 an hour is $180.00, 45 minutes at
+    $110.50 is $82.88. A course's sessions all cost the same, so a refund is exactly this times the count."""
+    _check_non_negative_int("hourly_rate_cents", hourly_rate_cents)
+    _check_non_negative_int("minutes", minutes)
+    return (hourly_rate_cents * minutes * 2 + 60) // 120
+
+
+def course_price_cents(session_cents: int, sessions: int) -> int:
+    """The price of a course: one session's price times the sessions (one PaymentIntent)."""
+    _check_non_negative_int("session_cents", session_cents)
     _check_non_negative_int("sessions", sessions)
-    return rate_cents * sessions
+    return session_cents * sessions
 
 
 def refundable(starts_at: datetime, now: datetime, *, waived: bool = False) -> bool:

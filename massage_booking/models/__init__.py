@@ -2,10 +2,12 @@
 
 from massage_booking.models.audit import AuditEvent
 from massage_booking.models.base import Base, UTCDateTime, utcnow
-from massage_booking.models.courses import Course, CourseStatus, Intake
+from massage_booking.models.courses import Course, CourseStatus, Intake, PaymentMode
 from massage_booking.models.geocoding import GeocodeCache
 from massage_booking.models.payers import InsurancePlan, Payer, PlanType
+from massage_booking.models.payments import CourseRefund, StripeEvent
 from massage_booking.models.schedules import (
+    HELD_STATUS,
     OCCUPYING_STATUSES,
     Appointment,
     AppointmentStatus,
@@ -31,6 +33,10 @@ __all__ = [
     "Course",
     "CourseStatus",
     "Intake",
+    "PaymentMode",
+    "CourseRefund",
+    "StripeEvent",
+    "HELD_STATUS",
     "OCCUPYING_STATUSES",
     "Appointment",
     "AppointmentStatus",

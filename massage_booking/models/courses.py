@@ -39,9 +39,20 @@ class Intake(Base):
 
 
 class CourseStatus(enum.StrEnum):
+    # Booked with card payments on: its sessions are held until `hold_expires_at`, then released.
+    PENDING_PAYMENT = "pending_payment"
     BOOKED = "booked"
     CANCELLED = "cancelled"
     COMPLETED = "completed"
+    # Not paid before its hold ran out (or the patient gave it up): its times went back to the calendar.
+    EXPIRED = "expired"
+
+
+class PaymentMode(enum.StrEnum):
+    """How a course is paid: by card when booked (Stripe), or at the visit when the site takes no cards."""
+
+    CARD = "card"
+    AT_VISIT = "at_visit"
 
 
 class Course(Base):
@@ -51,6 +62,8 @@ class Course(Base):
     __table_args__ = (
         CheckConstraint("session_minutes > 0", name="session_minutes_positive"),
         CheckConstraint("total_sessions BETWEEN 1 AND 40", name="total_sessions_range"),
+        CheckConstraint("price_cents >= 0 AND session_price_cents >= 0", name="prices_not_negative"),
+        CheckConstraint("refunded_cents >= 0 AND refunded_cents <= paid_cents", name="refunds_within_paid"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -72,6 +85,23 @@ class Course(Base):
     status: Mapped[CourseStatus] = mapped_column(
         portable_enum(CourseStatus, "course_status"), default=CourseStatus.BOOKED
     )
+    # Money, in integer cents of `currency` (ISO 4217, lower case as Stripe writes it). The prices are
+    # fixed when booked, so a later change of the therapist's rate does not change a booked course.
+    payment_mode: Mapped[PaymentMode] = mapped_column(
+        portable_enum(PaymentMode, "payment_mode"), default=PaymentMode.AT_VISIT, server_default="at_visit"
+    )
+    session_price_cents: Mapped[int] = mapped_column(default=0, server_default="0")
+    price_cents: Mapped[int] = mapped_column(default=0, server_default="0")
+    currency: Mapped[str] = mapped_column(String(3), default="usd", server_default="usd")
+    # While PENDING_PAYMENT: its sessions occupy the calendar until then (indexed for `flask expire-holds`).
+    hold_expires_at: Mapped[datetime | None] = mapped_column(index=True)
+    # The PaymentIntent that paid (or is paying) for the course; webhooks find the course by it.
+    payment_intent_id: Mapped[str | None] = mapped_column(String(255), unique=True)
+    paid_cents: Mapped[int] = mapped_column(default=0, server_default="0")
+    refunded_cents: Mapped[int] = mapped_column(default=0, server_default="0")
+    paid_at: Mapped[datetime | None]
+    # The processor's words for the last failed attempt ("Your card was declined."), shown to the patient.
+    payment_error: Mapped[str | None] = mapped_column(String(300))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -79,3 +109,15 @@ class Course(Base):
     therapist: Mapped[TherapistProfile] = relationship()
     location: Mapped[PracticeLocation] = relationship()
     intake: Mapped[Intake] = relationship()
+
+    def holds_until(self, now: datetime) -> datetime | None:
+        """The end of the payment hold if it is still running at `now`; None once paid, or lapsed."""
+        expires = self.hold_expires_at
+        if self.status is CourseStatus.PENDING_PAYMENT and expires is not None and expires > now:
+            return expires
+        return None
+
+    @property
+    def balance_cents(self) -> int:
+        """What the patient has paid by card and not had back."""
+        return self.paid_cents - self.refunded_cents

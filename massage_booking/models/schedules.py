@@ -111,14 +111,22 @@ class TimeOff(Base):
 
 
 class AppointmentStatus(enum.StrEnum):
+    # Held for a course waiting for payment: occupies the time only until the course's hold expires.
+    PENDING_PAYMENT = "pending_payment"
     BOOKED = "booked"
     CANCELLED = "cancelled"
     COMPLETED = "completed"
     NO_SHOW = "no_show"
+    # A hold that lapsed (not paid in time, or the payment failed for good): the time went back.
+    RELEASED = "released"
 
 
 # Statuses whose time the therapist cannot give to anyone else.
 OCCUPYING_STATUSES = (AppointmentStatus.BOOKED, AppointmentStatus.COMPLETED, AppointmentStatus.NO_SHOW)
+# ... and the status that occupies only while its course's hold runs (services/availability.py checks the
+# expiry when it computes slots; PostgreSQL's constraint counts it until it is released, which booking
+# does for expired holds under the therapist's booking lock).
+HELD_STATUS = AppointmentStatus.PENDING_PAYMENT
 
 
 class Appointment(Base):
@@ -160,7 +168,7 @@ class Appointment(Base):
 # (and in migration 0005) because it needs the btree_gist extension; SQLite has no equivalent, so there
 # booking relies on its single writer (services/courses.py takes the write lock before checking).
 NO_OVERLAP_CONSTRAINT = "appointments_no_overlap"
-_OCCUPYING_SQL = ", ".join(f"'{status.value}'" for status in OCCUPYING_STATUSES)
+_OCCUPYING_SQL = ", ".join(f"'{status.value}'" for status in (*OCCUPYING_STATUSES, HELD_STATUS))
 event.listen(
     Appointment.__table__,
     "before_create",

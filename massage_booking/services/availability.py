@@ -14,15 +14,18 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, select
+from sqlalchemy import and_, delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from massage_booking.domain import scheduling
 from massage_booking.domain.errors import Forbidden, NotFound, ValidationFailed
 from massage_booking.models import (
+    HELD_STATUS,
     OCCUPYING_STATUSES,
     Appointment,
     AvailabilitySettings,
+    Course,
+    CourseStatus,
     ExtraHours,
     PracticeLocation,
     Role,
@@ -134,15 +137,42 @@ def availability_of(session: Session, actor: User, now: datetime) -> Availabilit
 
 
 def appointments_between(
-    session: Session, therapist_id: int, start: datetime, end: datetime, *, occupying_only: bool = False
+    session: Session,
+    therapist_id: int,
+    start: datetime,
+    end: datetime,
+    *,
+    occupying_at: datetime | None = None,
 ) -> list[Appointment]:
-    """Appointments overlapping [start, end), earliest first."""
+    """Appointments overlapping [start, end), earliest first; with `occupying_at`, only those whose time
+    is taken at that instant: booked, attended or missed ones, and sessions held for a course whose
+    payment hold is still running then. An expired hold is free time even before anything releases it."""
     stmt = select(Appointment).where(
         Appointment.therapist_id == therapist_id, Appointment.starts_at < end, Appointment.ends_at > start
     )
-    if occupying_only:
-        stmt = stmt.where(Appointment.status.in_(OCCUPYING_STATUSES))
+    if occupying_at is not None:
+        held = select(Course.id).where(
+            Course.status == CourseStatus.PENDING_PAYMENT, Course.hold_expires_at > occupying_at
+        )
+        stmt = stmt.where(
+            or_(
+                Appointment.status.in_(OCCUPYING_STATUSES),
+                and_(Appointment.status == HELD_STATUS, Appointment.course_id.in_(held)),
+            )
+        )
     return list(session.scalars(stmt.order_by(Appointment.starts_at, Appointment.id)))
+
+
+def earliest_hold_expiry(session: Session, therapist_id: int, now: datetime) -> datetime | None:
+    """When the therapist's next payment hold runs out: a cached "next available" computed while it
+    held a time stops being true then, since the time becomes free again."""
+    return session.scalar(
+        select(func.min(Course.hold_expires_at)).where(
+            Course.therapist_id == therapist_id,
+            Course.status == CourseStatus.PENDING_PAYMENT,
+            Course.hold_expires_at > now,
+        )
+    )
 
 
 def my_appointments(session: Session, actor: User, start: datetime, end: datetime) -> list[Appointment]:
@@ -445,7 +475,7 @@ def add_time_off(session: Session, actor: User, data: Any, now: datetime) -> Tim
     entry = TimeOff(therapist_id=profile.id, starts_at=start, ends_at=end, reason=reason)
     session.add(entry)
     session.flush()
-    conflicts = appointments_between(session, profile.id, start, end, occupying_only=True)
+    conflicts = appointments_between(session, profile.id, start, end, occupying_at=now)
     refresh_next_available(session, profile.id, now)
     audit.record(
         session, actor, "time_off.added", "time_off", entry.id, overlapping_appointments=len(conflicts)
@@ -496,8 +526,11 @@ class Calendar:
     bookings: list[scheduling.Busy]
 
 
-def load_calendar(session: Session, therapist_id: int, start: datetime, end: datetime) -> Calendar:
-    """Rules per location, and the time off and bookings that can matter to starts in [start, end)."""
+def load_calendar(
+    session: Session, therapist_id: int, start: datetime, end: datetime, now: datetime
+) -> Calendar:
+    """Rules per location, and the time off and bookings that can matter to starts in [start, end), with
+    payment holds counted only if they still run at `now`."""
     settings = settings_for(session, therapist_id)
     locations = list(
         session.scalars(select(PracticeLocation).where(PracticeLocation.therapist_id == therapist_id))
@@ -519,7 +552,7 @@ def load_calendar(session: Session, therapist_id: int, start: datetime, end: dat
     )
     bookings = [
         scheduling.Busy(a.starts_at, a.ends_at)
-        for a in appointments_between(session, therapist_id, start - reach, end + reach, occupying_only=True)
+        for a in appointments_between(session, therapist_id, start - reach, end + reach, occupying_at=now)
     ]
     time_off = [
         scheduling.Busy(t.starts_at, t.ends_at)
@@ -550,7 +583,7 @@ def free_slots(
 
     Where two locations would both allow the same start, the lower location id is offered (a therapist
     can only be in one place; booking then happens there)."""
-    calendar = load_calendar(session, therapist_id, start, end)
+    calendar = load_calendar(session, therapist_id, start, end, now)
     duration = timedelta(minutes=minutes)
     # Keyed, sorted and added up in UTC: two datetimes in one zone compare and add by wall clock, so in
     # the repeated fall-back hour 01:00 EDT and 01:00 EST would be "equal" and one slot would vanish.
@@ -652,17 +685,21 @@ def compute_next_available(
     time off or bookings recomputes it before then (`refresh_next_available`)."""
     settings = settings_for(session, therapist_id)
     horizon = timedelta(days=settings.horizon_days)
-    calendar = load_calendar(session, therapist_id, now, now + horizon + _LOOKAHEAD_PAST_HORIZON)
+    calendar = load_calendar(session, therapist_id, now, now + horizon + _LOOKAHEAD_PAST_HORIZON, now)
     if not any(rules.weekly or rules.extra for rules in calendar.rules.values()):
         return None, _FOREVER
     duration = timedelta(minutes=usual_length(settings))
     soonest = _soonest(calendar, duration, now)
     if soonest is not None:
-        return soonest, soonest - timedelta(hours=settings.min_notice_hours)
-    beyond = _soonest(calendar, duration, now, horizon + _LOOKAHEAD_PAST_HORIZON)
-    if beyond is None:
-        return None, now + _LOOKAHEAD_PAST_HORIZON
-    return None, beyond - horizon
+        valid_until = soonest - timedelta(hours=settings.min_notice_hours)
+    else:
+        beyond = _soonest(calendar, duration, now, horizon + _LOOKAHEAD_PAST_HORIZON)
+        valid_until = now + _LOOKAHEAD_PAST_HORIZON if beyond is None else beyond - horizon
+    # A held time comes free when its hold runs out, which may make an earlier start the soonest.
+    hold_ends = earliest_hold_expiry(session, therapist_id, now)
+    if hold_ends is not None:
+        valid_until = min(valid_until, hold_ends)
+    return soonest, valid_until
 
 
 def _soonest(

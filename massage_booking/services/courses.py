@@ -13,6 +13,7 @@ No double booking, by the database rather than by luck (DESIGN.md, "Known traps"
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -23,22 +24,25 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, selectinload
 
+from massage_booking.domain import billing, evidence, scheduling
 from massage_booking.domain import courses as plans
-from massage_booking.domain import evidence, scheduling
 from massage_booking.domain.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
 from massage_booking.domain.intake import IntakeDecision
 from massage_booking.models import (
     Appointment,
     AppointmentStatus,
     Course,
+    CourseRefund,
     CourseStatus,
     Intake,
+    PaymentMode,
     PracticeLocation,
     Role,
     TherapistProfile,
     User,
 )
-from massage_booking.services import audit, availability
+from massage_booking.payments import PaymentError, StripePayments
+from massage_booking.services import audit, availability, holds, refunds
 from massage_booking.services import intake as intakes
 
 MAX_EXPLICIT_SESSIONS = plans.MAX_TOTAL_SESSIONS
@@ -208,7 +212,7 @@ def _check(
 ) -> list[plans.PlannedSession]:
     start = min(s for s, _ in sessions) - timedelta(days=8)
     end = max(e for _, e in sessions) + timedelta(days=8)
-    calendar = availability.load_calendar(session, therapist.id, start, end)
+    calendar = availability.load_calendar(session, therapist.id, start, end, now)
     rules = calendar.rules[location.id]
     return plans.check_sessions(
         sessions, rules, now=now, time_off=calendar.time_off, bookings=calendar.bookings
@@ -299,9 +303,14 @@ def choose_therapist(
     return TherapistChoice(intake_row, decision, therapist)
 
 
-def book_course(session: Session, actor: User, wanted: CourseRequest, now: datetime) -> Course:
+def book_course(
+    session: Session, actor: User, wanted: CourseRequest, now: datetime, *, hold: timedelta | None = None
+) -> Course:
     """Book the whole course or nothing. Raises BookingDeferred, OncologyTrainingRequired (with
-    suggestions), ValidationFailed, or SessionsConflict (with each conflict's alternatives)."""
+    suggestions), ValidationFailed, or SessionsConflict (with each conflict's alternatives).
+
+    With `hold` (card payments on), the course is PENDING_PAYMENT and its sessions are held for that long
+    (services/holds.py); without, it is booked and paid at the visit. Its price is fixed now, either way."""
     choice = choose_therapist(session, actor, wanted.intake_id, wanted.therapist_id, now, purpose="book")
     intake_row, decision, therapist = choice.intake, choice.decision, choice.therapist
     location = therapist.locations[0]
@@ -309,6 +318,7 @@ def book_course(session: Session, actor: User, wanted: CourseRequest, now: datet
     sessions = _layout(plan, wanted, location.time_zone)
 
     _lock_bookings(session, therapist.id)
+    holds.release_expired(session, therapist.id, now)
     checked = _check(session, therapist, location, sessions, now)
     conflicts = [s for s in checked if not s.free]
     if conflicts:
@@ -317,6 +327,7 @@ def book_course(session: Session, actor: User, wanted: CourseRequest, now: datet
             "nothing was booked.",
             {"conflicts": [conflict_json(s) for s in conflicts]},
         )
+    each = billing.session_price_cents(therapist.session_rate_cents, plan.session_minutes)
     course = Course(
         patient_id=actor.id,
         therapist_id=therapist.id,
@@ -330,10 +341,13 @@ def book_course(session: Session, actor: User, wanted: CourseRequest, now: datet
         warnings=[{"code": w.code, "fields": list(w.fields), "message": w.message} for w in plan.warnings],
         session_notes=list(decision.session_notes),
         clearance_needed=[{"code": g.code, "message": g.message} for g in decision.clearance_needed],
+        session_price_cents=each,
+        price_cents=billing.course_price_cents(each, plan.total_sessions),
+        currency=therapist.currency.lower(),
     )
     session.add(course)
     session.flush()
-    session.add_all(
+    appointments = [
         Appointment(
             therapist_id=therapist.id,
             location_id=location.id,
@@ -344,7 +358,11 @@ def book_course(session: Session, actor: User, wanted: CourseRequest, now: datet
             ends_at=s.end,
         )
         for s in checked
-    )
+    ]
+    if hold is not None and course.price_cents >= billing.MIN_CARD_CHARGE_CENTS:
+        course.payment_mode = PaymentMode.CARD
+        holds.hold_sessions(course, appointments, now, hold)
+    session.add_all(appointments)
     try:
         with session.begin_nested():
             session.flush()
@@ -424,18 +442,41 @@ def my_courses(session: Session, actor: User) -> list[Course]:
 CANCEL_NOTICE = timedelta(hours=24)
 
 
+@dataclass(frozen=True)
+class Cancellation:
+    """The sessions cancelled, and the refund made for them (None when nothing was owed)."""
+
+    appointments: list[Appointment]
+    refund: CourseRefund | None
+
+
 def cancel_appointments(
-    session: Session, actor: User, course: Course, appointment_ids: Sequence[int] | None, now: datetime
-) -> list[Appointment]:
+    session: Session,
+    actor: User,
+    course: Course,
+    appointment_ids: Sequence[int] | None,
+    now: datetime,
+    payments: StripePayments,
+    *,
+    waive_notice: bool = False,
+) -> Cancellation:
     """Cancel some sessions of the actor's course (None: every future one). Within CANCEL_NOTICE of a
-    session only the therapist may cancel it (the policy patients agree to when booking)."""
+    session only the therapist may cancel it (the policy patients agree to when booking).
+
+    A paid course gets exactly the cancelled sessions' price back (services/refunds.py): those at least 24
+    hours away, or every one when the therapist waives the notice. A course still waiting for payment can
+    only be given up whole: its held times are released and its PaymentIntent cancelled."""
+    is_therapist = actor.role is Role.THERAPIST
+    if waive_notice and not is_therapist:
+        raise Forbidden("Only the therapist can waive the 24-hour notice.")
+    if course.status is CourseStatus.PENDING_PAYMENT:
+        return _give_up_unpaid(session, actor, course, appointment_ids, now, payments)
     booked = [
         a for a in sessions_of(session, course) if a.status is AppointmentStatus.BOOKED and a.starts_at > now
     ]
     chosen = booked if appointment_ids is None else [a for a in booked if a.id in set(appointment_ids)]
     if appointment_ids is not None and len(chosen) != len(set(appointment_ids)):
         raise NotFound("Some of those sessions are not upcoming sessions of this course.")
-    is_therapist = actor.role is Role.THERAPIST
     late = [a for a in chosen if a.starts_at - now < CANCEL_NOTICE]
     if late and not is_therapist:
         raise ValidationFailed(
@@ -448,9 +489,37 @@ def cancel_appointments(
     if statuses == {AppointmentStatus.CANCELLED}:  # nothing left and nothing was held: the course is off
         course.status = CourseStatus.CANCELLED
     session.flush()
+    refund = refunds.refund_cancelled(session, actor, course, chosen, now, payments, waived=waive_notice)
     availability.refresh_next_available(session, course.therapist_id, now)
     audit.record(session, actor, "course.sessions_cancelled", "course", course.id, count=len(chosen))
-    return chosen
+    return Cancellation(chosen, refund)
+
+
+def _give_up_unpaid(
+    session: Session,
+    actor: User,
+    course: Course,
+    appointment_ids: Sequence[int] | None,
+    now: datetime,
+    payments: StripePayments,
+) -> Cancellation:
+    held = [a for a in sessions_of(session, course) if a.status is AppointmentStatus.PENDING_PAYMENT]
+    if appointment_ids is not None and set(appointment_ids) != {a.id for a in held}:
+        raise ValidationFailed(
+            "This course is not paid yet: pay for it first, or cancel the whole booking to release its times."
+        )
+    for appointment in held:
+        appointment.status = AppointmentStatus.CANCELLED
+    course.status = CourseStatus.CANCELLED
+    course.hold_expires_at = None
+    session.flush()
+    if course.payment_intent_id and payments.enabled:
+        # A payment racing this is refunded when its webhook arrives (services/course_payments.py).
+        with contextlib.suppress(PaymentError):
+            payments.cancel_payment_intent(course.payment_intent_id)
+    availability.refresh_next_available(session, course.therapist_id, now)
+    audit.record(session, actor, "course.cancelled_unpaid", "course", course.id, count=len(held))
+    return Cancellation(held, None)
 
 
 def late_sessions(appointments: Sequence[Appointment], now: datetime) -> set[int]:
@@ -511,12 +580,14 @@ def _require_changeable(appointment: Appointment, actor: User, now: datetime, ve
         )
 
 
-def cancel_appointment(session: Session, actor: User, appointment_id: int, now: datetime) -> Appointment:
+def cancel_appointment(
+    session: Session, actor: User, appointment_id: int, now: datetime, payments: StripePayments
+) -> Appointment:
     """Cancel one of the actor's sessions within policy (see cancel_appointments for a course's)."""
     appointment = get_appointment(session, actor, appointment_id, purpose="cancel")
     _require_changeable(appointment, actor, now, "cancelled")
     if appointment.course is not None:
-        cancel_appointments(session, actor, appointment.course, [appointment.id], now)
+        cancel_appointments(session, actor, appointment.course, [appointment.id], now, payments)
         return appointment
     appointment.status = AppointmentStatus.CANCELLED
     session.flush()
@@ -541,11 +612,11 @@ def parse_new_start(raw: Any) -> datetime:
 
 
 def _calendar_without(
-    session: Session, appointment: Appointment, start: datetime, end: datetime
+    session: Session, appointment: Appointment, start: datetime, end: datetime, now: datetime
 ) -> tuple[scheduling.Rules, list[scheduling.Busy], list[scheduling.Busy]]:
     """(rules, time off, bookings) of the session's practice around [start, end), without the session
     itself: a session may move into time its own old slot (and buffers) would otherwise block."""
-    calendar = availability.load_calendar(session, appointment.therapist_id, start, end)
+    calendar = availability.load_calendar(session, appointment.therapist_id, start, end, now)
     rules = calendar.rules.get(appointment.location_id) or next(iter(calendar.rules.values()))
     own = (appointment.starts_at, appointment.ends_at)
     bookings = [b for b in calendar.bookings if (b.start, b.end) != own]
@@ -585,7 +656,7 @@ def reschedule_options(
     _require_changeable(appointment, actor, now, "moved")
     start = datetime.combine(first, datetime.min.time(), zone)
     end = datetime.combine(first + timedelta(days=7), datetime.min.time(), zone)
-    rules, time_off, bookings = _calendar_without(session, appointment, start, end)
+    rules, time_off, bookings = _calendar_without(session, appointment, start, end, now)
     slots = scheduling.free_slots(
         rules,
         duration=appointment.ends_at - appointment.starts_at,
@@ -629,7 +700,7 @@ def reschedule_appointment(
 
     _lock_bookings(session, appointment.therapist_id)
     window = timedelta(days=8)
-    rules, time_off, bookings = _calendar_without(session, appointment, wanted - window, wanted + window)
+    rules, time_off, bookings = _calendar_without(session, appointment, wanted - window, wanted + window, now)
     [checked] = plans.check_sessions(
         [(wanted, wanted + duration)], rules, now=now, time_off=time_off, bookings=bookings
     )

@@ -11,11 +11,13 @@ from massage_booking.web import (  # noqa: E402,F401
     admin,
     availability,
     calendar_feed,
+    card_payment,
     care,
     evidence,
     formatting,
     public,
     search,
+    superbill,
     therapist,
     therapist_sessions,
 )

@@ -25,22 +25,30 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from functools import wraps
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from massage_booking.denials import keeps_denials
+from massage_booking.domain import billing, evidence
 from massage_booking.domain import courses as plans
-from massage_booking.domain import evidence
 from massage_booking.domain import intake as intake_rules
-from massage_booking.domain.errors import NotFound, ValidationFailed
-from massage_booking.extensions import db
-from massage_booking.models import Appointment, AppointmentStatus, Course, Role
-from massage_booking.services import availability, course_calendar, courses, intake, search, therapists
+from massage_booking.domain.errors import ValidationFailed
+from massage_booking.extensions import db, payment_hold, payments
+from massage_booking.models import Appointment, AppointmentStatus, Course, CourseStatus, Role
+from massage_booking.services import (
+    availability,
+    course_calendar,
+    courses,
+    intake,
+    refunds,
+    search,
+    therapists,
+)
 from massage_booking.web import bp
-from massage_booking.web.formatting import local_moment
+from massage_booking.web.formatting import local_moment, money
 from massage_booking.web.session_auth import roles_required
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -75,22 +83,6 @@ _DECIMAL = re.compile(r"^\d{1,3}\.\d{1,3}$")
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-def _keeps_denials(view: F) -> F:
-    """Commit before a NotFound leaves the view, so the audit record of a refused read of someone else's
-    intake, course or session survives the error handler's rollback (as api/support.py does). The
-    services raise NotFound before they change anything but the audit log."""
-
-    @wraps(view)
-    def wrapped(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return view(*args, **kwargs)
-        except NotFound:
-            db.session.commit()
-            raise
-
-    return wrapped  # type: ignore[return-value]
 
 
 # --- the wizard's state, in the URL ---------------------------------------------------------------------
@@ -279,7 +271,7 @@ def _deferred_page(messages: list[str]) -> Any:
 
 @bp.get("/care/plan")
 @roles_required(Role.PATIENT)
-@_keeps_denials
+@keeps_denials
 def care_plan() -> Any:
     """Step 2: the plan the evidence supports for the condition, with its citation; the patient may change
     the length, count or cadence, and a dose below what worked in the trial is named, never refused."""
@@ -344,7 +336,7 @@ def _oncology_page(message: str, suggestions: list[dict[str, Any]], params: dict
 
 @bp.get("/care/therapist")
 @roles_required(Role.PATIENT)
-@_keeps_denials
+@keeps_denials
 def care_therapist() -> Any:
     """Step 3. Without `therapist`: search near a place, limited to oncology-trained therapists when the
     intake says so. With one: that therapist's free starts for the plan's session length, a week at a time."""
@@ -465,6 +457,13 @@ def _review_page(
             clock=clock,
             day_heading=day_heading,
             address=course_calendar.address(preview.location),
+            session_cents=billing.session_price_cents(
+                preview.therapist.session_rate_cents, preview.plan.session_minutes
+            ),
+            currency=preview.therapist.currency,
+            card_payments=payments().enabled,
+            hold_minutes=current_app.config["PAYMENT_HOLD_MINUTES"],
+            min_card_cents=billing.MIN_CARD_CHARGE_CENTS,
         ),
         status,
     )
@@ -472,7 +471,7 @@ def _review_page(
 
 @bp.get("/care/review")
 @roles_required(Role.PATIENT)
-@_keeps_denials
+@keeps_denials
 def care_review() -> Any:
     """Step 4: every session as it would be booked, each checked now. A session whose time is taken offers
     its nearest free alternatives; choosing them re-checks the course with each session's start explicit."""
@@ -488,13 +487,13 @@ def care_review() -> Any:
 
 @bp.post("/care/book")
 @roles_required(Role.PATIENT)
-@_keeps_denials
+@keeps_denials
 def care_book() -> Any:
     """Step 5: book every session or none, then show the course."""
     now = _now()
     wanted = course_request(request.form)
     try:
-        course = courses.book_course(db.session, current_user, wanted, now)
+        course = courses.book_course(db.session, current_user, wanted, now, hold=payment_hold())
     except courses.SessionsConflict as exc:
         db.session.rollback()
         preview = courses.preview_course(db.session, current_user, wanted, now)
@@ -511,6 +510,8 @@ def care_book() -> Any:
         db.session.rollback()
         return _deferred_page([d["message"] for d in exc.details.get("deferred", [])])
     db.session.commit()
+    if course.status is CourseStatus.PENDING_PAYMENT:
+        return redirect(url_for("web.care_pay", course_id=course.id))
     flash(
         f"Booked: {course.total_sessions} sessions with {course.therapist.name}. "
         "Add them to your calendar below.",
@@ -575,12 +576,13 @@ def _course_page(course_id: int) -> tuple[Course, list[Appointment]]:
 
 @bp.get("/care/courses/<int:course_id>")
 @roles_required(Role.PATIENT)
-@_keeps_denials
+@keeps_denials
 def care_course(course_id: int) -> Any:
     """One course: its sessions with what can still be done to each, the notes the therapist works from,
     the clearance still owed, and the calendar file."""
     now = _now()
     course, sessions = _course_page(course_id)
+    course_refunds = refunds.refunds_of(db.session, course.id)
     db.session.commit()  # the audit record of the read
     condition = evidence.condition(course.condition_id)
     return render_template(
@@ -596,18 +598,23 @@ def care_course(course_id: int) -> Any:
         booked=AppointmentStatus.BOOKED,
         address=course_calendar.address(course.location),
         per_week=PER_WEEK_LABELS.get(course.sessions_per_week or 0.0),
+        refunds=course_refunds,
+        refunded={i for r in course_refunds for i in r.appointment_ids},
+        viewer="patient",
     )
 
 
 @bp.get("/care/courses/<int:course_id>/cancel")
 @roles_required(Role.PATIENT)
-@_keeps_denials
+@keeps_denials
 def care_cancel_confirm(course_id: int) -> Any:
     """The confirmation page for cancelling one session (`?session=`) or the rest of the course."""
     now = _now()
     course, sessions = _course_page(course_id)
     db.session.commit()
-    upcoming = [a for a in sessions if a.status is AppointmentStatus.BOOKED and a.starts_at > now]
+    unpaid = course.status is CourseStatus.PENDING_PAYMENT  # given up whole, nothing was charged
+    changeable = AppointmentStatus.PENDING_PAYMENT if unpaid else AppointmentStatus.BOOKED
+    upcoming = [a for a in sessions if a.status is changeable and a.starts_at > now]
     late = courses.late_sessions(upcoming, now)
     session_id = _whole(request.args.get("session"))
     if request.args.get("session") is not None:
@@ -616,19 +623,27 @@ def care_cancel_confirm(course_id: int) -> Any:
             abort(404, description="That is not an upcoming session of this course.")
     else:
         chosen = upcoming
+    cancellable = [a for a in chosen if a.id not in late]
     return render_template(
         "web/care/cancel.html",
         course=course,
         single=request.args.get("session") is not None,
-        cancellable=[a for a in chosen if a.id not in late],
+        cancellable=cancellable,
         late=[a for a in chosen if a.id in late],
         zone_name=course.location.time_zone,
+        unpaid=unpaid,
+        refund_cents=billing.refund_cents_for(
+            [a.starts_at for a in cancellable],
+            course.session_price_cents,
+            now,
+            remaining_cents=course.balance_cents,
+        ),
     )
 
 
 @bp.post("/care/courses/<int:course_id>/cancel")
 @roles_required(Role.PATIENT)
-@_keeps_denials
+@keeps_denials
 def care_cancel(course_id: int) -> Any:
     """Cancel the sessions the confirmation page listed (all or none), then back to the course."""
     now = _now()
@@ -638,26 +653,27 @@ def care_cancel(course_id: int) -> Any:
         return redirect(url_for("web.care_course", course_id=course_id))
     course = courses.get_course(db.session, current_user, course_id)
     try:
-        cancelled = courses.cancel_appointments(db.session, current_user, course, ids, now)
+        done = courses.cancel_appointments(db.session, current_user, course, ids, now, payments())
     except ValidationFailed as exc:
         db.session.rollback()
         flash(exc.message, "error")
         return redirect(url_for("web.care_course", course_id=course_id))
     db.session.commit()
-    zone = course.location.time_zone
+    cancelled, zone = done.appointments, course.location.time_zone
     if len(cancelled) == 1:
         only = cancelled[0]
-        flash(
-            f"Session {only.session_number} ({local_moment(only.starts_at, zone)}) is cancelled.", "success"
-        )
+        message = f"Session {only.session_number} ({local_moment(only.starts_at, zone)}) is cancelled."
     else:
-        flash(f"{len(cancelled)} sessions are cancelled.", "success")
+        message = f"{len(cancelled)} sessions are cancelled."
+    if done.refund is not None:
+        message += f" {money(done.refund.amount_cents, course.currency)} is being refunded to your card."
+    flash(message, "success")
     return redirect(url_for("web.care_course", course_id=course_id))
 
 
 @bp.get("/care/courses/<int:course_id>.ics")
 @roles_required(Role.PATIENT)
-@_keeps_denials
+@keeps_denials
 def care_course_ics(course_id: int) -> Any:
     """The course's sessions as a calendar file: times, place and therapist only (see course_calendar)."""
     body = course_calendar.course_ics(
@@ -718,7 +734,7 @@ def _reschedule_page(
 
 @bp.get("/care/sessions/<int:appointment_id>/reschedule")
 @roles_required(Role.PATIENT)
-@_keeps_denials
+@keeps_denials
 def care_reschedule_form(appointment_id: int) -> Any:
     """Free starts to move one session to, a week at a time (the session's own week first)."""
     return _reschedule_page(appointment_id, _now())
@@ -726,7 +742,7 @@ def care_reschedule_form(appointment_id: int) -> Any:
 
 @bp.post("/care/sessions/<int:appointment_id>/reschedule")
 @roles_required(Role.PATIENT)
-@_keeps_denials
+@keeps_denials
 def care_reschedule(appointment_id: int) -> Any:
     """Move the session to the chosen start, or say why not (with other times when it was just taken)."""
     now = _now()

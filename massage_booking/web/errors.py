@@ -34,7 +34,7 @@ _CODES = {
 
 
 def wants_json() -> bool:
-    return request.path.startswith(("/api/", "/fhir/"))
+    return request.path.startswith(("/api/", "/fhir/", "/stripe/"))
 
 
 def error_response(status: int, code: str, message: str, details: dict[str, Any] | None = None) -> Response:

@@ -25,7 +25,7 @@ def money(cents: int, currency: str = "USD") -> str:
     """$120 or $120.50; other currencies keep their code, since "$" would be wrong for them."""
     whole, rest = divmod(int(cents), 100)
     amount = f"{whole:,}" if rest == 0 else f"{whole:,}.{rest:02d}"
-    return f"${amount}" if currency == "USD" else f"{amount} {currency}"
+    return f"${amount}" if currency.upper() == "USD" else f"{amount} {currency.upper()}"
 
 
 @bp.app_template_filter("long_date")
@@ -98,3 +98,18 @@ def _navigation() -> dict[str, Callable[..., object]]:
         return credential_state(credential, date.today())
 
     return {"nav_public_profile_id": nav_public_profile_id, "credential_state": state_of}
+
+
+COURSE_STATUS_LABELS = {
+    "pending_payment": "Waiting for payment",
+    "booked": "Booked",
+    "cancelled": "Cancelled",
+    "completed": "Completed",
+    "expired": "Times released (not paid)",
+}
+
+
+@bp.app_template_filter("course_status")
+def course_status(value: str) -> str:
+    """A course's status as patients read it ("expired" means its held times went back, unpaid)."""
+    return COURSE_STATUS_LABELS.get(value, value.replace("_", " ").capitalize())

@@ -14,20 +14,21 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from functools import wraps
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from massage_booking.denials import keeps_denials
 from massage_booking.domain.errors import Conflict, NotFound, ValidationFailed
-from massage_booking.extensions import db
+from massage_booking.extensions import db, payments
 from massage_booking.models import Role
-from massage_booking.services import availability, sessions
+from massage_booking.services import availability, courses, refunds, sessions
 from massage_booking.services.sessions import SessionNotBooked, SessionNotStarted, SessionView
 from massage_booking.web import bp
 from massage_booking.web.availability import clock, full_day, short_day, time_range, zone_note
+from massage_booking.web.formatting import money
 from massage_booking.web.session_auth import roles_required
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -37,20 +38,6 @@ STATUS_LABELS = {"booked": "Booked", "completed": "Completed", "no_show": "No-sh
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-def _keeps_denials(view: F) -> F:
-    """Commit the audit record of a refused read before the 404 leaves (the error handler rolls back)."""
-
-    @wraps(view)
-    def wrapped(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return view(*args, **kwargs)
-        except NotFound:
-            db.session.commit()
-            raise
-
-    return wrapped  # type: ignore[return-value]
 
 
 @dataclass(frozen=True)
@@ -157,7 +144,9 @@ def therapist_sessions() -> Any:
 def _detail_page(appointment_id: int, *, error: str | None = None, status: int = 200) -> Any:
     now = _now()
     view = sessions.session_detail(db.session, current_user, appointment_id)
-    db.session.commit()  # the audit record of the read
+    course = courses.get_course(db.session, current_user, view.course_id) if view.course_id else None
+    course_refunds = refunds.refunds_of(db.session, course.id) if course else []
+    db.session.commit()  # the audit records of the reads
     zone = ZoneInfo(view.time_zone)
     card = SessionCard.of(view, zone, now)
     start = view.starts_at.astimezone(zone)
@@ -171,6 +160,12 @@ def _detail_page(appointment_id: int, *, error: str | None = None, status: int =
             zone_note=zone_note(zone, now),
             starts_clock=clock(start),
             week=start.date().isoformat(),
+            course=course,
+            refunds=course_refunds,
+            viewer="therapist",
+            can_cancel=view.status == "booked" and view.starts_at > now,
+            late=view.starts_at - now < courses.CANCEL_NOTICE,
+            session_cents=course.session_price_cents if course else 0,
         ),
         status,
     )
@@ -178,7 +173,7 @@ def _detail_page(appointment_id: int, *, error: str | None = None, status: int =
 
 @bp.get("/me/sessions/<int:appointment_id>")
 @roles_required(Role.THERAPIST)
-@_keeps_denials
+@keeps_denials
 def therapist_session(appointment_id: int) -> Any:
     """One session in full; once it has started, the buttons to mark it completed or no-show."""
     return _detail_page(appointment_id)
@@ -186,7 +181,7 @@ def therapist_session(appointment_id: int) -> Any:
 
 @bp.post("/me/sessions/<int:appointment_id>/attendance")
 @roles_required(Role.THERAPIST)
-@_keeps_denials
+@keeps_denials
 def mark_session_attendance(appointment_id: int) -> Any:
     """Mark a started session completed or no-show, then back to it with what was recorded. A refusal
     (not started, already marked, an unknown status) shows the same page with the reason and a 422."""
@@ -206,5 +201,37 @@ def mark_session_attendance(appointment_id: int) -> Any:
         message = f"Marked no-show: {who} did not come to this session."
     if course_done:
         message += " That was the last session, so the course of care is now complete."
+    flash(message, "success")
+    return redirect(url_for("web.therapist_session", appointment_id=appointment_id))
+
+
+@bp.post("/me/sessions/<int:appointment_id>/cancel")
+@roles_required(Role.THERAPIST)
+@keeps_denials
+def therapist_cancel_session(appointment_id: int) -> Any:
+    """The therapist cancels one upcoming session (confirmed on the session page). A paid session at
+    least 24 hours away is refunded; a later one only if they tick "waive the late-cancellation fee"."""
+    now = _now()
+    appointment = courses.get_appointment(db.session, current_user, appointment_id, purpose="cancel")
+    if appointment.course is None or appointment.status.value != "booked" or appointment.starts_at <= now:
+        db.session.commit()
+        return _detail_page(
+            appointment_id, error="Only an upcoming booked session can be cancelled.", status=422
+        )
+    done = courses.cancel_appointments(
+        db.session,
+        current_user,
+        appointment.course,
+        [appointment.id],
+        now,
+        payments(),
+        waive_notice=request.form.get("waive") == "1",
+    )
+    db.session.commit()
+    message = f"Cancelled the session with {appointment.patient.display_name}."
+    if done.refund is not None:
+        message += (
+            f" {money(done.refund.amount_cents, appointment.course.currency)} is refunded to their card."
+        )
     flash(message, "success")
     return redirect(url_for("web.therapist_session", appointment_id=appointment_id))

@@ -7,7 +7,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from massage_booking.domain.billing import course_price_cents, cpt_97124_units, refund_cents_for, refundable
+from massage_booking.domain.billing import (
+    course_price_cents,
+    cpt_97124_units,
+    refund_cents_for,
+    refundable,
+    session_price_cents,
+)
 
 # evidence.md §4.2: 1 = 8-22, 2 = 23-37, 3 = 38-52, 4 = 53-67, 5 = 68-82, 6 = 83-97 minutes.
 UNIT_TABLE = [(1, 8, 22), (2, 23, 37), (3, 38, 52), (4, 53, 67), (5, 68, 82), (6, 83, 97)]
@@ -34,7 +40,21 @@ def test_minutes_must_be_a_non_negative_integer(minutes):
         cpt_97124_units(minutes)
 
 
-def test_course_price_is_rate_times_sessions_in_cents():
+@pytest.mark.parametrize(
+    ("hourly", "minutes", "cents"),
+    [
+        (12_000, 60, 12_000),
+        (12_000, 90, 18_000),
+        (12_000, 30, 6_000),
+        (11_050, 45, 8_288),
+        (10_001, 30, 5_001),
+    ],
+)
+def test_a_session_costs_the_hourly_rate_pro_rata_rounded_half_up(hourly, minutes, cents):
+    assert session_price_cents(hourly, minutes) == cents
+
+
+def test_course_price_is_session_price_times_sessions_in_cents():
     assert course_price_cents(11_000, 8) == 88_000
     with pytest.raises(ValueError):
         course_price_cents(110.0, 8)

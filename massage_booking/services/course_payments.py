@@ -1,0 +1,308 @@
+"""Paying for a course by card: the card form's setup, the charge, Stripe's webhooks, and lapsed holds.
+
+The payment flow (one PaymentIntent per course; massage_booking/payments.py says why):
+1. Booking holds the sessions (services/holds.py) and fixes the price.
+2. The patient's browser confirms a SetupIntent with the card (Stripe.js `confirmCardSetup`), which gives
+   a PaymentMethod id; an API client brings its own PaymentMethod id.
+3. `pay` charges it: one PaymentIntent for the course's price, created and confirmed at once. Success
+   books the course in the same transaction; a decline keeps the hold, with Stripe's message, so another
+   card can be tried until the hold runs out. A card that needs 3-D Secure comes back `requires_action`;
+   the browser completes it and `reconcile` reads the outcome.
+4. Stripe's `payment_intent.succeeded` webhook applies the same confirmation (idempotently), so a
+   payment whose answer never reached us (a closed tab, a timeout) still books the course.
+
+Every Stripe event is applied at most once: its id is written in the transaction of its effect
+(`StripeEvent`), and a course that is already paid, given up or released decides what a late or
+repeated event may still do. A payment for a course that can no longer be booked is refunded whole.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import stripe
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from massage_booking.domain.errors import Conflict, Forbidden, ValidationFailed
+from massage_booking.models import Course, CourseStatus, PaymentMode, Role, StripeEvent, User
+from massage_booking.payments import (
+    PaymentDeclined,
+    PaymentError,
+    PaymentIntentResult,
+    PaymentsDisabled,
+    StripePayments,
+)
+from massage_booking.services import audit, availability, courses, holds, refunds
+
+_PAYMENT_METHOD_PREFIX = "pm_"
+LATE_PAYMENT_MESSAGE = (
+    "Your payment arrived after the held times were released, so it has been refunded in full. "
+    "Please book the course again."
+)
+
+
+class DuplicateEvent(Exception):
+    """Another delivery of this event was applied concurrently; the caller rolls back and answers 200."""
+
+
+@dataclass(frozen=True)
+class PayOutcome:
+    """What a payment attempt did: `course` is booked when it succeeded; `declined` holds Stripe's message
+    for a refused card; `action_secret` is the client secret the browser needs to finish 3-D Secure."""
+
+    course: Course
+    declined: PaymentDeclined | None = None
+    action_secret: str | None = None
+
+    @property
+    def paid(self) -> bool:
+        return self.course.paid_cents > 0 and self.course.status is not CourseStatus.PENDING_PAYMENT
+
+
+@dataclass(frozen=True)
+class CardForm:
+    """What the card page needs: the SetupIntent's client secret and Stripe.js's address and key."""
+
+    course: Course
+    client_secret: str
+    publishable_key: str
+    js_url: str
+
+
+def parse_payment_method(raw: Any) -> str:
+    """The body of POST /api/v1/courses/{id}/pay: `{"payment_method": "pm_..."}`. Anything else is refused
+    without being echoed back (a client that sends a card number here must not see it in an error)."""
+    if not isinstance(raw, dict):
+        raise ValidationFailed("Send a JSON object with a payment_method id.")
+    value = raw.get("payment_method")
+    if (
+        not isinstance(value, str)
+        or not value.startswith(_PAYMENT_METHOD_PREFIX)
+        or not 3 < len(value) <= 255
+        or not value.replace("_", "").isalnum()
+    ):
+        raise ValidationFailed.for_field(
+            "payment_method", "Give a Stripe PaymentMethod id (pm_...); card details are never sent here."
+        )
+    return value
+
+
+def _payable(
+    session: Session, actor: User, course_id: int, now: datetime, payments: StripePayments
+) -> Course:
+    """The patient's own course, waiting for payment with its hold still running."""
+    course = courses.get_course(session, actor, course_id)
+    if actor.role is not Role.PATIENT or course.patient_id != actor.id:
+        raise Forbidden("Only the patient pays for their course.")
+    if not payments.enabled:
+        raise PaymentsDisabled("Card payments are not set up on this site: the course is paid at the visit.")
+    if course.status is not CourseStatus.PENDING_PAYMENT:
+        raise Conflict(_not_payable_message(course))
+    if course.holds_until(now) is None:
+        raise Conflict("The times held for this course were released because it was not paid in time.")
+    return course
+
+
+def _not_payable_message(course: Course) -> str:
+    if course.paid_cents > 0 and course.balance_cents == course.paid_cents:
+        return "This course is already paid."
+    if course.status is CourseStatus.EXPIRED:
+        return "The times held for this course were released because it was not paid in time."
+    if course.payment_mode is PaymentMode.AT_VISIT:
+        return "This course is paid at the visit."
+    return f"This course is {course.status.value.replace('_', ' ')}; there is nothing to pay."
+
+
+def card_form(
+    session: Session, actor: User, course_id: int, now: datetime, payments: StripePayments
+) -> CardForm:
+    """A fresh SetupIntent for the card page (a declined card cancels its SetupIntent, so each showing
+    of the form gets its own; no money moves until `pay`)."""
+    course = _payable(session, actor, course_id, now, payments)
+    setup = payments.create_setup_intent(
+        {"course_id": course.id}, idempotency_key=f"course-{course.id}-setup-{secrets.token_hex(8)}"
+    )
+    assert payments.publishable_key is not None  # production config refuses a secret key without it
+    return CardForm(course, setup.client_secret, payments.publishable_key, payments.js_url)
+
+
+def pay(
+    session: Session,
+    actor: User,
+    course_id: int,
+    payment_method: str,
+    now: datetime,
+    payments: StripePayments,
+) -> PayOutcome:
+    """Charge the course's price to a PaymentMethod. A decline is an outcome (kept on the course, so the
+    page can say so), not an exception: the caller commits it and answers 402."""
+    course = _payable(session, actor, course_id, now, payments)
+    key = f"course-{course.id}-pay-{payment_method}"
+    try:
+        intent = payments.create_payment_intent(
+            course.price_cents,
+            course.currency,
+            {"course_id": course.id, "patient_id": course.patient_id, "therapist_id": course.therapist_id},
+            key,
+            payment_method=payment_method,
+            confirm=True,
+        )
+    except PaymentDeclined as declined:
+        course.payment_error = declined.message[:300]
+        if declined.payment_intent_id:  # kept so that expiry cancels it (it can take another card)
+            course.payment_intent_id = declined.payment_intent_id
+        audit.record(
+            session, actor, "course.payment_declined", "course", course.id, code=declined.decline_code
+        )
+        return PayOutcome(course, declined=declined)
+    if course.payment_intent_id and course.payment_intent_id != intent.id:
+        _cancel_quietly(payments, course.payment_intent_id)  # an earlier attempt awaiting 3-D Secure
+    course.payment_intent_id = intent.id
+    audit.record(session, actor, "course.payment_attempted", "course", course.id, status=intent.status)
+    if intent.succeeded:
+        confirm_payment(session, course, intent, now, payments)
+        return PayOutcome(course)
+    if intent.status == "requires_action":
+        return PayOutcome(course, action_secret=intent.client_secret)
+    return PayOutcome(course)
+
+
+def reconcile(
+    session: Session, actor: User, course_id: int, now: datetime, payments: StripePayments
+) -> Course:
+    """After the browser finished 3-D Secure: read the PaymentIntent and apply what Stripe says, as its
+    webhook would. Harmless to repeat."""
+    course = courses.get_course(session, actor, course_id)
+    if course.status is CourseStatus.PENDING_PAYMENT and course.payment_intent_id and payments.enabled:
+        intent = payments.retrieve_payment_intent(course.payment_intent_id)
+        if intent.succeeded:
+            confirm_payment(session, course, intent, now, payments)
+        elif intent.status == "requires_payment_method":
+            course.payment_error = "The card could not be authenticated; try again or use another card."
+    return course
+
+
+def confirm_payment(
+    session: Session, course: Course, intent: PaymentIntentResult, now: datetime, payments: StripePayments
+) -> str:
+    """Apply a succeeded PaymentIntent to its course, once; returns what it did. Safe in any order with
+    any other event: only a course still waiting for payment is booked by it."""
+    if course.payment_intent_id == intent.id and course.paid_cents > 0:
+        return "ignored: already applied"
+    if course.paid_cents > 0:  # paid twice (two tabs, two cards): keep the first, give this one back
+        course.paid_cents += intent.amount
+        refunds.refund_whole_payment(session, course, intent.id, intent.amount, payments, "duplicate")
+        return "refunded: duplicate payment"
+    course.paid_cents = intent.amount
+    course.paid_at = now
+    course.payment_intent_id = intent.id
+    if course.status is CourseStatus.PENDING_PAYMENT:  # even if the hold lapsed: nobody took the times
+        holds.confirm_sessions(session, course)
+        course.payment_error = None
+        session.flush()
+        availability.refresh_next_available(session, course.therapist_id, now)
+        audit.record(session, None, "course.paid", "course", course.id, amount_cents=intent.amount)
+        return "confirmed"
+    refunds.refund_whole_payment(session, course, intent.id, intent.amount, payments, "late_payment")
+    course.payment_error = LATE_PAYMENT_MESSAGE
+    return "refunded: course no longer held"
+
+
+# --- webhooks -------------------------------------------------------------------------------------------
+
+
+def apply_event(session: Session, event: stripe.Event, now: datetime, payments: StripePayments) -> str:
+    """Apply a verified Stripe event at most once; returns its outcome ("duplicate" for a repeat)."""
+    if session.get(StripeEvent, event.id) is not None:
+        return "duplicate"
+    # The claim is the transaction's first write and is not in a savepoint: on SQLite (pysqlite) a
+    # SAVEPOINT opened before any other write starts the transaction and its RELEASE commits it, so an
+    # effect that failed afterwards would leave the event marked as applied and Stripe's retry ignored.
+    claim = StripeEvent(id=event.id, type=event.type, outcome="pending", details={})
+    session.add(claim)
+    try:
+        session.flush()
+    except IntegrityError as error:  # a concurrent delivery of the same event committed first
+        raise DuplicateEvent(event.id) from error
+    obj: dict[str, Any] = event.to_dict()["data"]["object"]  # plain dicts (StripeObject has no .get)
+    course = _course_of(session, obj)
+    claim.course_id = course.id if course is not None else None
+    if course is None:
+        outcome = "ignored: no course"
+    elif event.type == "payment_intent.succeeded":
+        outcome = confirm_payment(session, course, _intent(obj), now, payments)
+    elif event.type == "payment_intent.payment_failed":
+        outcome = _record_failure(course, obj)
+    else:
+        outcome = "ignored: not handled"
+    claim.outcome = outcome
+    claim.details = {"payment_intent": obj.get("id")} if obj.get("object") == "payment_intent" else {}
+    session.flush()
+    return outcome
+
+
+def _course_of(session: Session, obj: dict[str, Any]) -> Course | None:
+    if obj.get("object") != "payment_intent":
+        return None
+    raw = (obj.get("metadata") or {}).get("course_id")
+    if not isinstance(raw, str) or not raw.isdigit():
+        return None
+    course = session.get(Course, int(raw))
+    if course is None or course.currency != obj.get("currency"):
+        return None
+    return course
+
+
+def _intent(obj: dict[str, Any]) -> PaymentIntentResult:
+    return PaymentIntentResult(
+        id=obj["id"],
+        status=obj.get("status") or "",
+        client_secret=None,
+        amount=int(obj.get("amount") or 0),
+        currency=obj.get("currency") or "",
+    )
+
+
+def _record_failure(course: Course, obj: dict[str, Any]) -> str:
+    """A failed attempt matters only while the course waits for payment: after success (events arrive in
+    any order) or release it changes nothing."""
+    if course.status is not CourseStatus.PENDING_PAYMENT or course.paid_cents > 0:
+        return f"ignored: course {course.status.value}"
+    error = obj.get("last_payment_error") or {}
+    course.payment_error = str(error.get("message") or "The card payment failed.")[:300]
+    return "recorded failure"
+
+
+# --- lapsed holds ---------------------------------------------------------------------------------------
+
+
+def expire_holds(session: Session, now: datetime, payments: StripePayments) -> tuple[int, int]:
+    """Release every hold that has run out (`flask expire-holds`): cancel its unpaid PaymentIntent first,
+    so that a tab left open cannot pay for times given back. If Stripe says the payment went through after
+    all, the course is booked instead. Returns (released, confirmed)."""
+    released = confirmed = 0
+    for course in holds.expired_holds(session, now):
+        intent_id = course.payment_intent_id
+        if intent_id and payments.enabled:
+            try:
+                intent = payments.retrieve_payment_intent(intent_id)
+            except PaymentError:
+                continue  # Stripe unreachable: try again on the next run rather than guess
+            if intent.succeeded:
+                confirm_payment(session, course, intent, now, payments)
+                confirmed += 1
+                continue
+            _cancel_quietly(payments, intent_id)
+        holds.release(session, course, now, reason="expired")
+        released += 1
+    return released, confirmed
+
+
+def _cancel_quietly(payments: StripePayments, intent_id: str) -> None:
+    with contextlib.suppress(PaymentError):
+        payments.cancel_payment_intent(intent_id)
