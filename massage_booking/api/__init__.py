@@ -11,6 +11,7 @@ from massage_booking.api import (  # noqa: E402,F401  (routes)
     availability,
     conditions,
     courses,
+    eligibility,
     geocode,
     search,
     therapist_sessions,

@@ -4,7 +4,7 @@ from massage_booking.models.audit import AuditEvent
 from massage_booking.models.base import Base, UTCDateTime, utcnow
 from massage_booking.models.courses import Course, CourseStatus, Intake, PaymentMode
 from massage_booking.models.geocoding import GeocodeCache
-from massage_booking.models.payers import InsurancePlan, Payer, PlanType
+from massage_booking.models.payers import EligibilityCheck, InsurancePlan, Payer, PlanType
 from massage_booking.models.payments import CourseRefund, StripeEvent
 from massage_booking.models.schedules import (
     HELD_STATUS,
@@ -52,6 +52,7 @@ __all__ = [
     "GeocodeCache",
     "GeocodePrecision",
     "InsurancePlan",
+    "EligibilityCheck",
     "LoginSession",
     "NetworkMembership",
     "OncologyCredential",

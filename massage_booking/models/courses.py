@@ -15,6 +15,7 @@ from sqlalchemy import JSON, CheckConstraint, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from massage_booking.models.base import Base, portable_enum, utcnow
+from massage_booking.models.payers import InsurancePlan
 from massage_booking.models.therapists import PracticeLocation, TherapistProfile
 from massage_booking.models.users import User
 
@@ -87,6 +88,10 @@ class Course(Base):
     )
     # Money, in integer cents of `currency` (ISO 4217, lower case as Stripe writes it). The prices are
     # fixed when booked, so a later change of the therapist's rate does not change a booked course.
+    # The insurance plan the patient chose for this course (None: self-pay). The plan's payer may check it.
+    plan_id: Mapped[int | None] = mapped_column(
+        ForeignKey("insurance_plans.id", ondelete="RESTRICT"), index=True
+    )
     payment_mode: Mapped[PaymentMode] = mapped_column(
         portable_enum(PaymentMode, "payment_mode"), default=PaymentMode.AT_VISIT, server_default="at_visit"
     )
@@ -109,6 +114,7 @@ class Course(Base):
     therapist: Mapped[TherapistProfile] = relationship()
     location: Mapped[PracticeLocation] = relationship()
     intake: Mapped[Intake] = relationship()
+    plan: Mapped[InsurancePlan | None] = relationship()
 
     def holds_until(self, now: datetime) -> datetime | None:
         """The end of the payment hold if it is still running at `now`; None once paid, or lapsed."""

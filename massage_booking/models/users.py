@@ -34,6 +34,9 @@ class User(Base):
     is_active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None]
+    # Insurer accounts act for exactly one payer: their checks and the courses they may see are that
+    # payer's plans' only. NULL for every other role.
+    payer_id: Mapped[int | None] = mapped_column(ForeignKey("payers.id", ondelete="RESTRICT"), index=True)
 
     login_sessions: Mapped[list[LoginSession]] = relationship(
         back_populates="user", cascade="all, delete-orphan"

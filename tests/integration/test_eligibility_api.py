@@ -1,0 +1,197 @@
+"""POST /api/v1/eligibility for insurers: the acceptance table of the eligibility issue through the API,
+scoping to the insurer's own payer, and the audit trail. Expected answers cite their sources as in
+tests/unit/test_eligibility.py."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from massage_booking.models import (
+    AuditEvent,
+    Course,
+    EligibilityCheck,
+    InsurancePlan,
+    NetworkMembership,
+    Payer,
+    PlanType,
+    TherapistProfile,
+)
+from tests.integration.test_courses_api import _course, _intake, _therapist
+
+SERVICE = (date.today() + timedelta(days=14)).isoformat()
+
+
+@pytest.fixture
+def payers(db):
+    """Two payers; Acme's PPO wants a referral (90 days) and allows 20 visits a year, copay $25."""
+    acme = Payer(code="ACME", name="Acme Health")
+    other = Payer(code="OTHER", name="Other Mutual")
+    acme.plans.append(
+        InsurancePlan(
+            name="Choice PPO",
+            plan_type=PlanType.PPO,
+            referral_required=True,
+            referral_valid_days=90,
+            annual_visit_limit=20,
+            copay_cents=2500,
+        )
+    )
+    other.plans.append(InsurancePlan(name="Basic HMO", plan_type=PlanType.HMO))
+    db.add_all([acme, other])
+    db.commit()
+    return acme, other
+
+
+def _insurer(auth, db, payer: Payer) -> dict[str, str]:
+    user = auth.create_user("insurer")
+    user.payer_id = payer.id
+    db.commit()
+    return {"Authorization": f"Bearer {auth.api_token(user.email)}"}
+
+
+@pytest.fixture
+def therapist(auth, db, payers):
+    """A licensed (verified) therapist in Acme's network, without an oncology credential."""
+    therapist_id = _therapist(auth, db, "Dana Reyes", trained=False)
+    profile = db.get(TherapistProfile, therapist_id)
+    profile.license_verified_at = datetime.now(UTC) - timedelta(days=30)
+    db.add(NetworkMembership(therapist_id=therapist_id, plan_id=payers[0].plans[0].id))
+    db.commit()
+    return therapist_id
+
+
+def _ask(client, headers, **fields):
+    return client.post("/api/v1/eligibility", json=fields, headers=headers)
+
+
+def _neck(plan_id: int, therapist_id: int, **changes) -> dict:
+    return {
+        "plan_id": plan_id,
+        "icd10_code": "M54.2",
+        "therapist_id": therapist_id,
+        "session_minutes": 60,
+        "sessions": 8,
+        "sessions_per_week": 2,
+        "referral_date": (date.today() - timedelta(days=5)).isoformat(),
+        "service_date": SERVICE,
+        **changes,
+    }
+
+
+def test_neck_pain_60_minutes_times_8_in_network_with_referral_is_eligible(
+    client, auth, db, payers, therapist
+):
+    headers = _insurer(auth, db, payers[0])
+    response = _ask(client, headers, **_neck(payers[0].plans[0].id, therapist))
+    assert response.status_code == 200, response.get_data(as_text=True)
+    body = response.get_json()
+    # Sherman 2014 dose; 60 minutes = 4 units of 97124 by the CMS 8-minute rule (evidence.md §4.2).
+    assert (body["outcome"], body["covered_sessions"], body["units_per_session"]) == ("eligible", 8, 4)
+    assert body["cpt_code"] == "97124" and body["copay_cents"] == 2500 and body["reasons"] == []
+    assert body["condition"]["id"] == "chronic_neck_pain" and body["icd10_code"] == "M54.2"
+    assert body["citations"][0]["label"] == "Sherman 2014"
+    # The check is recorded for the insurer's list and audited.
+    assert db.scalar(select(func.count()).select_from(EligibilityCheck)) == 1
+    listed = client.get("/api/v1/eligibility/checks", headers=headers).get_json()["checks"]
+    assert [c["outcome"] for c in listed] == ["eligible"]
+    audited = db.scalar(
+        select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "eligibility.checked")
+    )
+    assert audited == 1
+
+
+def test_thirty_minutes_is_below_the_effective_dose(client, auth, db, payers, therapist):
+    headers = _insurer(auth, db, payers[0])
+    body = _ask(client, headers, **_neck(payers[0].plans[0].id, therapist, session_minutes=30)).get_json()
+    # The plan's below_dose rule is "warn" (the default): covered, with the reason (Sherman 2014).
+    assert body["outcome"] == "eligible" and body["units_per_session"] == 2
+    (reason,) = body["reasons"]
+    assert reason["code"] == "below_effective_dose" and not reason["blocking"]
+    assert "below the effective dose (Sherman 2014)" in reason["message"]
+
+
+def test_cancer_related_pain_without_an_oncology_credential_is_not_eligible(
+    client, auth, db, payers, therapist
+):
+    headers = _insurer(auth, db, payers[0])
+    body = _ask(
+        client, headers, **_neck(payers[0].plans[0].id, therapist, icd10_code="G89.3", sessions_per_week=None)
+    ).get_json()
+    assert body["outcome"] == "not_eligible" and body["covered_sessions"] == 0
+    assert "oncology_credential_required" in [r["code"] for r in body["reasons"]]
+
+
+def test_18_of_20_visits_used_and_8_requested_covers_2(client, auth, db, payers, therapist):
+    headers = _insurer(auth, db, payers[0])
+    body = _ask(client, headers, **_neck(payers[0].plans[0].id, therapist, visits_used=18)).get_json()
+    assert (body["outcome"], body["covered_sessions"], body["visits_remaining"]) == ("partly_eligible", 2, 2)
+
+
+def test_a_required_referral_that_is_missing_makes_it_not_eligible(client, auth, db, payers, therapist):
+    headers = _insurer(auth, db, payers[0])
+    fields = _neck(payers[0].plans[0].id, therapist)
+    del fields["referral_date"]
+    body = _ask(client, headers, **fields).get_json()
+    assert body["outcome"] == "not_eligible"
+    assert [r["code"] for r in body["reasons"]] == ["referral_required"]
+
+
+def test_an_unknown_icd10_code_is_422(client, auth, db, payers, therapist):
+    headers = _insurer(auth, db, payers[0])
+    response = _ask(client, headers, **_neck(payers[0].plans[0].id, therapist, icd10_code="Z99.89"))
+    assert response.status_code == 422
+    assert "icd10_code" in response.get_json()["error"]["details"]["fields"]
+    assert db.scalar(select(func.count()).select_from(EligibilityCheck)) == 0
+
+
+def test_a_shared_code_asks_which_condition(client, auth, db, payers, therapist):
+    headers = _insurer(auth, db, payers[0])
+    response = _ask(client, headers, **_neck(payers[0].plans[0].id, therapist, icd10_code="F41.9"))
+    assert response.status_code == 422 and "condition" in response.get_json()["error"]["details"]["fields"]
+
+
+def test_bad_fields_are_named_and_change_nothing(client, auth, db, payers, therapist):
+    headers = _insurer(auth, db, payers[0])
+    response = _ask(client, headers, plan_id="x", session_minutes=0, sessions=True, service_date="soon")
+    assert response.status_code == 422
+    fields = response.get_json()["error"]["details"]["fields"]
+    assert {"plan_id", "session_minutes", "sessions", "service_date", "icd10_code", "therapist_id"} <= set(
+        fields
+    )
+
+
+def test_a_course_is_checked_from_its_own_facts_and_only_by_its_payer(client, auth, db, payers, therapist):
+    patient = auth.create_user("patient")
+    patient_headers = {"Authorization": f"Bearer {auth.api_token(patient.email)}"}
+    intake_id = _intake(client, patient_headers)
+    booked = client.post("/api/v1/courses", json=_course(intake_id, therapist), headers=patient_headers)
+    assert booked.status_code == 201
+    course = db.get(Course, booked.get_json()["id"])
+    course.plan_id = payers[0].plans[0].id
+    db.commit()
+
+    acme = _insurer(auth, db, payers[0])
+    body = _ask(client, acme, course_id=course.id).get_json()
+    # The intake had no referral and the plan wants one.
+    assert body["course_id"] == course.id and body["outcome"] == "not_eligible"
+    assert [r["code"] for r in body["reasons"]] == ["referral_required"]
+    assert "session_notes" not in body and "precautions" not in body
+
+    other = _insurer(auth, db, payers[1])
+    refused = _ask(client, other, course_id=course.id)
+    assert refused.status_code == 404
+    denied = db.scalar(
+        select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "eligibility.course_denied")
+    )
+    assert denied == 1
+    # Nor may it ask about Acme's plan by fields.
+    assert _ask(client, other, **_neck(payers[0].plans[0].id, therapist)).status_code == 404
+
+
+def test_only_insurers_may_ask(client, auth, db, payers, therapist):
+    patient = auth.create_user("patient")
+    headers = {"Authorization": f"Bearer {auth.api_token(patient.email)}"}
+    assert _ask(client, headers, **_neck(payers[0].plans[0].id, therapist)).status_code == 403
