@@ -60,6 +60,10 @@ def create_app(config_name: str | None = None, overrides: dict[str, Any] | None 
     app.register_blueprint(auth_bp)
     app.register_blueprint(api_bp)
     csrf.exempt(api_bp)  # the API authenticates with bearer tokens, never with cookies
+    from massage_booking.fhir import bp as fhir_bp
+
+    app.register_blueprint(fhir_bp)
+    csrf.exempt(fhir_bp)  # bearer tokens too, like the JSON API
     from massage_booking.api.stripe_webhook import bp as stripe_bp
 
     app.register_blueprint(stripe_bp)

@@ -1,5 +1,5 @@
-"""Operator commands: `flask seed-demo`, `flask create-admin`, `flask refresh-availability` and
-`flask expire-holds`.
+"""Operator commands: `flask seed-demo`, `flask create-admin`, `flask refresh-availability`,
+`flask expire-holds`, `flask create-insurer` and `flask issue-insurer-token`.
 
 Each command is an edge in the DESIGN.md sense: it owns the transaction (commit on success, rollback on
 error) and turns every expected failure into a one-line `click.ClickException`, never a traceback.
@@ -21,8 +21,8 @@ from tqdm import tqdm
 
 from massage_booking.domain.errors import Conflict, DomainError
 from massage_booking.extensions import db, payments
-from massage_booking.models import Role, User
-from massage_booking.services import audit, availability, course_payments
+from massage_booking.models import Payer, Role, User
+from massage_booking.services import audit, availability, course_payments, insurers
 from massage_booking.services.accounts import normalize_email
 from massage_booking.services.demo_data import (
     DEFAULT_SEED,
@@ -40,6 +40,8 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(create_admin_command)
     app.cli.add_command(refresh_availability_command)
     app.cli.add_command(expire_holds_command)
+    app.cli.add_command(create_insurer_command)
+    app.cli.add_command(issue_insurer_token_command)
 
 
 @contextmanager
@@ -171,3 +173,75 @@ def expire_holds_command() -> None:
     with _transaction():
         released, confirmed = course_payments.expire_holds(db.session, datetime.now(UTC), payments())
     click.echo(f"Released {released} expired hold(s); {confirmed} turned out to be paid and were booked.")
+
+
+@click.command("create-insurer")
+@click.option(
+    "--payer", "payer_code", required=True, help="Code of the payer the account works for (e.g. AETNA)."
+)
+@click.option("--email", required=True, help="E-mail address the insurer logs in with.")
+@click.option("--name", required=True, help="Name shown in the portal and the audit log.")
+@with_appcontext
+def create_insurer_command(payer_code: str, email: str, name: str) -> None:
+    """Create an insurer account of one payer; the password is asked for twice and never echoed."""
+    try:
+        email_norm = normalize_email(email)
+    except DomainError as exc:
+        raise click.BadParameter(exc.message, param_hint="--email") from None
+    name = name.strip()
+    if not 0 < len(name) <= 120:
+        raise click.BadParameter("Use 1 to 120 characters.", param_hint="--name")
+    session = db.session
+    with _transaction():
+        payer = insurers.payer_by_code(session, payer_code)
+        known = ", ".join(session.scalars(select(Payer.code).order_by(Payer.code))) or "none yet"
+        payer_id, payer_name = (payer.id, payer.name) if payer is not None else (None, "")
+        taken = session.scalar(select(User.id).where(User.email == email_norm)) is not None
+    if payer_id is None:
+        raise click.BadParameter(
+            f"No payer has the code {payer_code!r} (known: {known}).", param_hint="--payer"
+        )
+    if taken:
+        raise click.ClickException(f"An account with the e-mail {email_norm} already exists.")
+    password = click.prompt(
+        "Password", hide_input=True, confirmation_prompt=True, value_proc=_acceptable_password
+    )
+    with _transaction():
+        insurers.create_insurer(
+            session, None, payer_id=payer_id, email=email_norm, display_name=name, password=password
+        )
+    click.echo(f"Created insurer {email_norm} for {payer_name}.")
+
+
+@click.command("issue-insurer-token")
+@click.option("--email", required=True, help="E-mail address of the insurer account.")
+@click.option(
+    "--name", default="API client", show_default=True, help="What uses the token, to tell tokens apart."
+)
+@click.option(
+    "--days",
+    type=click.IntRange(1, insurers.MAX_TOKEN_DAYS),
+    default=insurers.DEFAULT_TOKEN_DAYS,
+    show_default=True,
+    help="Days until the token expires.",
+)
+@with_appcontext
+def issue_insurer_token_command(email: str, name: str, days: int) -> None:
+    """Issue an API token for an insurer account and print it, once: only its digest is stored."""
+    session = db.session
+    try:
+        user = insurers.insurer_by_email(session, email)
+        user_id, email_norm = user.id, user.email
+    except DomainError as exc:
+        session.rollback()
+        raise click.BadParameter(exc.message, param_hint="--email") from None
+    with _transaction():
+        issued = insurers.issue_token(session, None, user_id, name=name, days=days)
+        prefix, expires = issued.record.prefix, issued.expires_at
+    click.echo(f"API token for {email_norm} (prefix {prefix}, expires {expires:%Y-%m-%d %H:%M} UTC):")
+    click.echo(issued.token)
+    click.echo(
+        "It is shown only this once; store it in a secrets manager. "
+        "Revoke it on the admin Insurers page if it leaks.",
+        err=True,
+    )

@@ -78,6 +78,14 @@ class SignatureInvalid(PaymentError):
     status = 400
 
 
+class PaymentMethodInvalid(PaymentError):
+    """The PaymentMethod id names no usable card (unknown to Stripe, or not a card): the client sent a wrong
+    id, so this is the client's to fix (422), not a processor failure (502)."""
+
+    code = "payment_method_invalid"
+    status = 422
+
+
 class PaymentsDisabled(PaymentError):
     """A Stripe call on an adapter with no secret key: the site is in "pay at the visit" mode."""
 
@@ -216,6 +224,15 @@ class StripePayments:
             )
         except stripe.CardError as exc:
             raise self._declined(exc) from None
+        except stripe.InvalidRequestError as exc:
+            # Stripe answers an unknown PaymentMethod with resource_missing on `payment_method`; localstripe
+            # with a bare 404. Either way the id the client gave is wrong.
+            if payment_method and (exc.param == "payment_method" or exc.http_status == 404):
+                raise PaymentMethodInvalid(
+                    "That payment method was not found: enter the card again.",
+                    {"request_id": exc.request_id},
+                ) from None
+            raise _provider_error("create the payment", exc) from None
         except stripe.StripeError as exc:
             raise _provider_error("create the payment", exc) from None
         return _intent_result(intent)

@@ -13,6 +13,7 @@ from massage_booking.api import (  # noqa: E402,F401  (routes)
     courses,
     eligibility,
     geocode,
+    openapi,
     search,
     therapist_sessions,
     therapists,

@@ -3,7 +3,9 @@
 POST /api/v1/intakes                 patient: record an intake -> 201 with the gates it implies
 GET  /api/v1/intakes/{id}            the patient's own (404 otherwise; every read audited)
 POST /api/v1/courses/plan            preview: the plan laid out, each session checked; writes nothing
-POST /api/v1/courses                 book every session or none: 201, 409 with conflicts, 422
+POST /api/v1/courses                 book every session or none: 201, 409 with conflicts, 422; with
+                                     `plan_id`, under that insurance plan (copay for covered sessions;
+                                     422 `not_covered` when it covers none)
 GET  /api/v1/courses/{id}            the patient's or the therapist's own course with its sessions
 POST /api/v1/courses/{id}/cancel     cancel some sessions (`appointment_ids`) or every upcoming one;
                                      a paid course is refunded by policy (`waive_late_fee`: therapist)
@@ -23,14 +25,37 @@ from massage_booking.api import bp
 from massage_booking.api.support import json_object, token_required
 from massage_booking.denials import keeps_denials
 from massage_booking.domain import evidence
+from massage_booking.domain.eligibility import Outcome
 from massage_booking.domain.errors import ValidationFailed
 from massage_booking.extensions import db, payment_hold, payments
-from massage_booking.models import Appointment, Course, CourseRefund, Role, User
-from massage_booking.services import course_payments, courses, intake, refunds
+from massage_booking.models import Appointment, Course, CourseRefund, InsurancePlan, Role, User
+from massage_booking.services import course_payments, courses, eligibility, intake, refunds
 
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def plan_json(plan: InsurancePlan) -> dict[str, Any]:
+    return {"id": plan.id, "name": plan.full_name}
+
+
+def coverage_json(course: Course) -> dict[str, Any] | None:
+    """The plan a course is booked under and what it covers (None: self-pay). The covered sessions are the
+    first `covered_sessions` by number; `copay_cents` is what each of them costs the patient."""
+    if course.plan is None:
+        return None
+    covered = course.covered_sessions
+    if covered >= course.total_sessions:
+        outcome = Outcome.ELIGIBLE
+    else:
+        outcome = Outcome.PARTLY_ELIGIBLE if covered else Outcome.NOT_ELIGIBLE
+    return {
+        "plan": plan_json(course.plan),
+        "outcome": outcome.value,
+        "covered_sessions": covered,
+        "copay_cents": course.copay_cents,
+    }
 
 
 def session_json(appointment: Appointment, zone: ZoneInfo) -> dict[str, Any]:
@@ -60,7 +85,11 @@ def course_json(course: Course, sessions: list[Appointment]) -> dict[str, Any]:
         "warnings": course.warnings,
         "session_notes": course.session_notes,
         "clearance_needed": course.clearance_needed,
-        "sessions": [session_json(a, zone) for a in sessions],
+        "sessions": [
+            {**session_json(a, zone), "price_cents": course.session_charge_cents(a.session_number)}
+            for a in sessions
+        ],
+        "coverage": coverage_json(course),
         "payment": payment_json(course),
     }
 
@@ -126,6 +155,29 @@ def preview_json(preview: courses.CoursePreview) -> dict[str, Any]:
             "deferred": [{"code": g.code, "message": g.message} for g in decision.deferred],
         },
         "session_notes": list(decision.session_notes),
+        "coverage": preview_coverage_json(preview),
+        "price": {
+            "currency": preview.therapist.currency.lower(),
+            "session_price_cents": preview.session_cents,
+            "covered_sessions": preview.covered_sessions,
+            "copay_cents": preview.copay_cents,
+            "price_cents": preview.price_cents,
+        },
+    }
+
+
+def preview_coverage_json(preview: courses.CoursePreview) -> dict[str, Any] | None:
+    """The chosen plan's decision on the previewed course, with every reason (None: no plan chosen, or a
+    gate stops the booking so nothing was checked)."""
+    if preview.insurance_plan is None or preview.coverage is None:
+        return None
+    decision = preview.coverage
+    return {
+        "plan": plan_json(preview.insurance_plan),
+        "outcome": decision.outcome.value,
+        "covered_sessions": decision.covered_sessions,
+        "copay_cents": preview.copay_cents,
+        "decision": eligibility.decision_json(decision),
     }
 
 

@@ -65,7 +65,7 @@ def check_eligibility(user: User) -> Any:
 @token_required(Role.INSURER)
 def recent_eligibility_checks(user: User) -> Any:
     raw = request.args.get("limit", "50")
-    if not raw.isdigit() or not 1 <= int(raw) <= 100:
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= 100:
         raise ValidationFailed.for_field("limit", "Give a whole number from 1 to 100.")
     found = eligibility.recent_checks(db.session, user, int(raw))
     db.session.commit()

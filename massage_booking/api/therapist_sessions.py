@@ -63,7 +63,7 @@ def _days(raw: str | None) -> int:
     if raw is None or raw == "":
         return DEFAULT_DAYS
     text = raw.strip()
-    if not text.isdigit() or len(text) > 3:
+    if not (text.isascii() and text.isdigit()) or len(text) > 3:
         raise ValidationFailed.for_field("days", f"Give a number of days from 1 to {sessions.MAX_DAYS}.")
     return int(text)
 

@@ -19,7 +19,7 @@ from massage_booking.web.session_auth import safe_next_url
 HOME_FOR_ROLE = {
     Role.PATIENT: "web.home",
     Role.THERAPIST: "web.my_profile",
-    Role.INSURER: "web.home",
+    Role.INSURER: "web.insurer_home",
     Role.ADMIN: "web.admin_credentials",
 }
 

@@ -2,6 +2,11 @@
 
 Integer cents because Stripe takes amounts in the currency's smallest unit and a refund must be *exactly* the
 price of the sessions cancelled; floats would drift by a cent.
+
+A course booked under an insurance plan that covers it costs the patient the plan's copay for each covered
+session and the full (self-pay) price for the rest. The covered sessions are the first N by number, the
+order in which a payer counts visits against an annual limit; a course keeps N, the copay and the full
+price, so every session's price (`session_charge_cents`) and so every refund is exact.
 """
 
 from __future__ import annotations
@@ -34,17 +39,45 @@ def cpt_97124_units(direct_minutes: int) -> int:
 def session_price_cents(hourly_rate_cents: int, minutes: int) -> int:
     """One session's price from the therapist's rate for 60 minutes (what profiles show), pro rata to the
     minute and rounded half up to the cent: a 90-minute session at $120 an hour is $180.00, 45 minutes at
-    $110.50 is $82.88. A course's sessions all cost the same, so a refund is exactly this times the count."""
+    $110.50 is $82.88. Every session of a self-pay course costs this; under a plan, the uncovered ones do."""
     _check_non_negative_int("hourly_rate_cents", hourly_rate_cents)
     _check_non_negative_int("minutes", minutes)
     return (hourly_rate_cents * minutes * 2 + 60) // 120
 
 
-def course_price_cents(session_cents: int, sessions: int) -> int:
-    """The price of a course: one session's price times the sessions (one PaymentIntent)."""
+def course_price_cents(
+    session_cents: int, sessions: int, *, covered_sessions: int = 0, copay_cents: int = 0
+) -> int:
+    """The price of a course (one PaymentIntent): the sum of its sessions' prices, which is one session's
+    price times the sessions when none is covered by a plan (see `session_charge_cents`)."""
     _check_non_negative_int("session_cents", session_cents)
     _check_non_negative_int("sessions", sessions)
-    return session_cents * sessions
+    return sum(
+        session_charge_cents(
+            number, session_cents, covered_sessions=covered_sessions, copay_cents=copay_cents
+        )
+        for number in range(1, sessions + 1)
+    )
+
+
+def covered_charge_cents(session_cents: int, copay_cents: int) -> int:
+    """What a covered session costs the patient: the plan's copay, never more than the self-pay price."""
+    _check_non_negative_int("session_cents", session_cents)
+    _check_non_negative_int("copay_cents", copay_cents)
+    return min(copay_cents, session_cents)
+
+
+def session_charge_cents(
+    number: int | None, session_cents: int, *, covered_sessions: int = 0, copay_cents: int = 0
+) -> int:
+    """The price of session `number` (1-based) of a course whose first `covered_sessions` sessions are
+    covered by a plan: the copay (capped at the full price) for those, `session_cents` for the others.
+    A session without a number (not part of a course) is never covered."""
+    _check_non_negative_int("session_cents", session_cents)
+    _check_non_negative_int("covered_sessions", covered_sessions)
+    if number is not None and 1 <= number <= covered_sessions:
+        return covered_charge_cents(session_cents, copay_cents)
+    return session_cents
 
 
 def refundable(starts_at: datetime, now: datetime, *, waived: bool = False) -> bool:
@@ -62,12 +95,33 @@ def refund_cents_for(
     waived: bool = False,
     remaining_cents: int | None = None,
 ) -> int:
-    """The refund for cancelling sessions of a paid course: exactly the rate for each one cancelled at least
-    REFUND_NOTICE ahead (or each one, if the therapist waives the notice), never more than `remaining_cents`
-    (paid minus already refunded). The cap is ours to keep: localstripe accepts a refund larger than what
-    is left, so a test server would not catch an over-refund."""
+    """The refund for cancelling sessions of a paid course that all cost `rate_cents` (see
+    `refund_cents_for_sessions`, for sessions with prices of their own)."""
     _check_non_negative_int("rate_cents", rate_cents)
-    amount = rate_cents * sum(1 for start in cancelled_starts if refundable(start, now, waived=waived))
+    return refund_cents_for_sessions(
+        [(start, rate_cents) for start in cancelled_starts],
+        now,
+        waived=waived,
+        remaining_cents=remaining_cents,
+    )
+
+
+def refund_cents_for_sessions(
+    cancelled: Iterable[tuple[datetime, int]],
+    now: datetime,
+    *,
+    waived: bool = False,
+    remaining_cents: int | None = None,
+) -> int:
+    """The refund for cancelling sessions of a paid course, given as (start, that session's price): exactly
+    the price of each one cancelled at least REFUND_NOTICE ahead (or each one, if the therapist waives the
+    notice), never more than `remaining_cents` (paid minus already refunded). The cap is ours to keep:
+    localstripe accepts a refund larger than what is left, so a test server would not catch an over-refund."""
+    amount = 0
+    for start, price in cancelled:
+        _check_non_negative_int("price", price)
+        if refundable(start, now, waived=waived):
+            amount += price
     if remaining_cents is not None:
         _check_non_negative_int("remaining_cents", remaining_cents)
         amount = min(amount, remaining_cents)

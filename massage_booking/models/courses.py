@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from massage_booking.domain import billing
 from massage_booking.models.base import Base, portable_enum, utcnow
 from massage_booking.models.payers import InsurancePlan
 from massage_booking.models.therapists import PracticeLocation, TherapistProfile
@@ -65,6 +66,11 @@ class Course(Base):
         CheckConstraint("total_sessions BETWEEN 1 AND 40", name="total_sessions_range"),
         CheckConstraint("price_cents >= 0 AND session_price_cents >= 0", name="prices_not_negative"),
         CheckConstraint("refunded_cents >= 0 AND refunded_cents <= paid_cents", name="refunds_within_paid"),
+        CheckConstraint(
+            "covered_sessions >= 0 AND covered_sessions <= total_sessions", name="covered_sessions_range"
+        ),
+        CheckConstraint("copay_cents >= 0 AND copay_cents <= session_price_cents", name="copay_range"),
+        CheckConstraint("covered_sessions = 0 OR plan_id IS NOT NULL", name="covered_needs_plan"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -86,16 +92,22 @@ class Course(Base):
     status: Mapped[CourseStatus] = mapped_column(
         portable_enum(CourseStatus, "course_status"), default=CourseStatus.BOOKED
     )
-    # Money, in integer cents of `currency` (ISO 4217, lower case as Stripe writes it). The prices are
-    # fixed when booked, so a later change of the therapist's rate does not change a booked course.
-    # The insurance plan the patient chose for this course (None: self-pay). The plan's payer may check it.
+    # The insurance plan the patient chose for this course (None: self-pay); set only when the plan covers
+    # at least one of its sessions (services/coverage.py). The plan's payer may check it.
     plan_id: Mapped[int | None] = mapped_column(
         ForeignKey("insurance_plans.id", ondelete="RESTRICT"), index=True
     )
+    # Money, in integer cents of `currency` (ISO 4217, lower case as Stripe writes it). The prices are
+    # fixed when booked: a later change of the therapist's rate or of a plan does not change a booked course.
     payment_mode: Mapped[PaymentMode] = mapped_column(
         portable_enum(PaymentMode, "payment_mode"), default=PaymentMode.AT_VISIT, server_default="at_visit"
     )
+    # The full (self-pay) price of one session. Under a plan the first `covered_sessions` sessions (by
+    # number) cost `copay_cents` each instead (domain/billing.session_charge_cents); `price_cents` is the
+    # sum of every session's price, and a cancelled session is refunded its own price.
     session_price_cents: Mapped[int] = mapped_column(default=0, server_default="0")
+    covered_sessions: Mapped[int] = mapped_column(default=0, server_default="0")
+    copay_cents: Mapped[int] = mapped_column(default=0, server_default="0")
     price_cents: Mapped[int] = mapped_column(default=0, server_default="0")
     currency: Mapped[str] = mapped_column(String(3), default="usd", server_default="usd")
     # While PENDING_PAYMENT: its sessions occupy the calendar until then (indexed for `flask expire-holds`).
@@ -122,6 +134,15 @@ class Course(Base):
         if self.status is CourseStatus.PENDING_PAYMENT and expires is not None and expires > now:
             return expires
         return None
+
+    def session_charge_cents(self, number: int | None) -> int:
+        """What session `number` of this course costs the patient: the copay if the plan covers it."""
+        return billing.session_charge_cents(
+            number,
+            self.session_price_cents,
+            covered_sessions=self.covered_sessions,
+            copay_cents=self.copay_cents,
+        )
 
     @property
     def balance_cents(self) -> int:

@@ -47,6 +47,10 @@ MAX_INTERVALS = 100  # weekly or extra intervals in one save; a real week has a 
 _LOOKAHEAD_PAST_HORIZON = timedelta(days=14)
 _FOREVER = datetime(9999, 1, 1, tzinfo=UTC)
 _IN_CHUNK = 5000  # ids per IN (...) list: far below SQLite's 32,766 and PostgreSQL's 65,535 parameters
+# Dates and times people may give: far enough from year 1 and 9999 that converting zones and adding a
+# window or a horizon cannot overflow `datetime`, and late enough that every zone has whole-minute offsets
+# (before about 1900 zoneinfo gives local mean time, like -04:56:02, which RFC 3339 cannot write).
+YEARS = range(1900, 9000)
 
 
 @dataclass(frozen=True)
@@ -387,9 +391,10 @@ def _parse_date(raw: Any) -> date | None:
     if not isinstance(raw, str) or len(raw) != 10:
         return None
     try:
-        return date.fromisoformat(raw)
+        value = date.fromisoformat(raw)
     except ValueError:
         return None
+    return value if value.year in YEARS else None
 
 
 # --- time off -----------------------------------------------------------------------------------------
@@ -457,6 +462,8 @@ def _parse_instant(raw: Any, tz: ZoneInfo) -> datetime | None:
     try:
         value = datetime.fromisoformat(raw)
     except ValueError:
+        return None
+    if value.year not in YEARS:
         return None
     return value.replace(tzinfo=tz) if value.tzinfo is None else value
 
@@ -654,7 +661,10 @@ def parse_slot_request(
     minutes = usual_length(settings)
     raw_minutes = (params.get("minutes") or "").strip()
     if raw_minutes:
-        if not raw_minutes.isdigit() or int(raw_minutes) not in settings.session_lengths:
+        if (
+            not (raw_minutes.isascii() and raw_minutes.isdigit())
+            or int(raw_minutes) not in settings.session_lengths
+        ):
             offered = ", ".join(map(str, settings.session_lengths))
             raise ValidationFailed.for_field(
                 "minutes", f"This therapist offers sessions of {offered} minutes."

@@ -84,6 +84,7 @@ def parse_payment_method(raw: Any) -> str:
         not isinstance(value, str)
         or not value.startswith(_PAYMENT_METHOD_PREFIX)
         or not 3 < len(value) <= 255
+        or not value.isascii()
         or not value.replace("_", "").isalnum()
     ):
         raise ValidationFailed.for_field(

@@ -24,7 +24,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, selectinload
 
-from massage_booking.domain import billing, evidence, scheduling
+from massage_booking.domain import billing, eligibility, evidence, scheduling
 from massage_booking.domain import courses as plans
 from massage_booking.domain.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
 from massage_booking.domain.intake import IntakeDecision
@@ -34,6 +34,7 @@ from massage_booking.models import (
     Course,
     CourseRefund,
     CourseStatus,
+    InsurancePlan,
     Intake,
     PaymentMode,
     PracticeLocation,
@@ -42,7 +43,7 @@ from massage_booking.models import (
     User,
 )
 from massage_booking.payments import PaymentError, StripePayments
-from massage_booking.services import audit, availability, holds, refunds
+from massage_booking.services import audit, availability, coverage, holds, refunds
 from massage_booking.services import intake as intakes
 
 MAX_EXPLICIT_SESSIONS = plans.MAX_TOTAL_SESSIONS
@@ -78,6 +79,8 @@ class CourseRequest:
     total_sessions: int | None = None
     # Each session's start, when the patient has moved some to alternatives; overrides the layout.
     starts: tuple[datetime, ...] | None = None
+    # The insurance plan to book under (services/coverage.py); None: self-pay.
+    plan_id: int | None = None
 
 
 def parse_course_request(raw: Any) -> CourseRequest:
@@ -104,6 +107,7 @@ def parse_course_request(raw: Any) -> CourseRequest:
     therapist_id = whole("therapist_id", True)
     session_minutes = whole("session_minutes", False)
     total_sessions = whole("total_sessions", False)
+    plan_id = whole("plan_id", False)
     per_week = raw.get("sessions_per_week")
     if per_week is not None and (type(per_week) not in (int, float) or isinstance(per_week, bool)):
         bad("sessions_per_week", "Give sessions per week as a number, like 2 or 1.5.")
@@ -129,6 +133,7 @@ def parse_course_request(raw: Any) -> CourseRequest:
         sessions_per_week=None if per_week is None else float(per_week),
         total_sessions=total_sessions,
         starts=starts,
+        plan_id=plan_id,
     )
 
 
@@ -145,12 +150,20 @@ def _instant(value: Any, field: str, bad: Any, *, required: bool) -> datetime | 
     if parsed is None or parsed.tzinfo is None:
         bad(field, 'Give the time as ISO 8601 with its offset, like "2026-12-01T10:00:00-05:00".')
         return None
+    if parsed.year not in availability.YEARS:  # date arithmetic would overflow, or offsets go pre-standard
+        bad(
+            field,
+            f"Give a time between the years {availability.YEARS.start} and {availability.YEARS.stop - 1}.",
+        )
+        return None
     return parsed
 
 
 @dataclass(frozen=True)
 class CoursePreview:
-    """A course as it would be booked now: the plan, each session checked, and the intake's gates."""
+    """A course as it would be booked now: the plan, each session checked, the intake's gates, and with an
+    insurance plan chosen, that plan's decision (None while a gate stops the booking) and the prices that
+    follow from it."""
 
     intake: Intake
     decision: IntakeDecision
@@ -158,10 +171,38 @@ class CoursePreview:
     location: PracticeLocation
     plan: plans.CoursePlan
     sessions: list[plans.PlannedSession]
+    session_cents: int = 0  # the full (self-pay) price of one session
+    insurance_plan: InsurancePlan | None = None
+    coverage: eligibility.Decision | None = None
 
     @property
     def conflicts(self) -> list[plans.PlannedSession]:
         return [s for s in self.sessions if not s.free]
+
+    @property
+    def covered_sessions(self) -> int:
+        return self.coverage.covered_sessions if self.coverage is not None else 0
+
+    @property
+    def copay_cents(self) -> int:
+        """What each covered session costs: the plan's copay (never more than the full price)."""
+        if self.coverage is None or not self.coverage.covered_sessions:
+            return 0
+        return billing.covered_charge_cents(self.session_cents, self.coverage.copay_cents)
+
+    @property
+    def price_cents(self) -> int:
+        """The course's price as it would be booked now: under the plan if it covers any session."""
+        return billing.course_price_cents(
+            self.session_cents,
+            len(self.sessions),
+            covered_sessions=self.covered_sessions,
+            copay_cents=self.copay_cents,
+        )
+
+    @property
+    def self_pay_cents(self) -> int:
+        return billing.course_price_cents(self.session_cents, len(self.sessions))
 
 
 def _therapist(session: Session, therapist_id: int) -> TherapistProfile:
@@ -225,21 +266,47 @@ def _require_patient(actor: User) -> None:
 
 
 def preview_course(session: Session, actor: User, wanted: CourseRequest, now: datetime) -> CoursePreview:
-    """What booking would do, without writing anything but the audit record of the intake read."""
+    """What booking would do, without writing anything but the audit record of the intake read and, with
+    an insurance plan chosen, the record of the patient's coverage check (services/coverage.py)."""
     _require_patient(actor)
     intake_row = intakes.read_intake(session, actor, wanted.intake_id, purpose="plan")
     therapist = _therapist(session, wanted.therapist_id)
+    insurance = coverage.find_plan(session, wanted.plan_id) if wanted.plan_id is not None else None
     location = therapist.locations[0]
     plan = _plan(intake_row, wanted)
     sessions = _layout(plan, wanted, location.time_zone)
+    decision = intakes.decision_of(intake_row, now.date())
+    gated = not decision.can_book or (
+        decision.requires_oncology_trained and not therapist.active_oncology_credentials(now.date())
+    )
+    covered = None
+    if insurance is not None and not gated:
+        covered = coverage.coverage_for(
+            session,
+            actor,
+            insurance.id,
+            therapist,
+            plan,
+            _first_day(sessions, location),
+            intake_row.referral_date,
+            now,
+        )
     return CoursePreview(
         intake=intake_row,
-        decision=intakes.decision_of(intake_row, now.date()),
+        decision=decision,
         therapist=therapist,
         location=location,
         plan=plan,
         sessions=_check(session, therapist, location, sessions, now),
+        session_cents=billing.session_price_cents(therapist.session_rate_cents, plan.session_minutes),
+        insurance_plan=insurance,
+        coverage=covered,
     )
+
+
+def _first_day(sessions: Sequence[tuple[datetime, datetime]], location: PracticeLocation) -> date:
+    """The local date of the course's first session at the practice: the date of service."""
+    return min(start for start, _ in sessions).astimezone(ZoneInfo(location.time_zone)).date()
 
 
 def suggest_oncology_trained(
@@ -310,9 +377,14 @@ def book_course(
     suggestions), ValidationFailed, or SessionsConflict (with each conflict's alternatives).
 
     With `hold` (card payments on), the course is PENDING_PAYMENT and its sessions are held for that long
-    (services/holds.py); without, it is booked and paid at the visit. Its price is fixed now, either way."""
+    (services/holds.py); without, it is booked and paid at the visit. Its price is fixed now, either way.
+
+    With `wanted.plan_id` the plan's decision is taken again now (services/coverage.py, recorded with the
+    course) and prices the course: the copay for each covered session, the full price for the rest. A plan
+    that covers none of it raises coverage.PlanNotCovered (422, field `plan_id`), and nothing is booked."""
     choice = choose_therapist(session, actor, wanted.intake_id, wanted.therapist_id, now, purpose="book")
     intake_row, decision, therapist = choice.intake, choice.decision, choice.therapist
+    insurance = coverage.find_plan(session, wanted.plan_id) if wanted.plan_id is not None else None
     location = therapist.locations[0]
     plan = _plan(intake_row, wanted)
     sessions = _layout(plan, wanted, location.time_zone)
@@ -342,11 +414,31 @@ def book_course(
         session_notes=list(decision.session_notes),
         clearance_needed=[{"code": g.code, "message": g.message} for g in decision.clearance_needed],
         session_price_cents=each,
-        price_cents=billing.course_price_cents(each, plan.total_sessions),
+        covered_sessions=0,
+        copay_cents=0,
         currency=therapist.currency.lower(),
     )
     session.add(course)
     session.flush()
+    if insurance is not None:  # decided now, under the booking lock, and priced by that decision
+        covered = coverage.coverage_for(
+            session,
+            actor,
+            insurance.id,
+            therapist,
+            plan,
+            _first_day(sessions, location),
+            intake_row.referral_date,
+            now,
+            course=course,
+        )
+        coverage.require_covered(insurance, covered)
+        course.plan_id = insurance.id
+        course.covered_sessions = covered.covered_sessions
+        course.copay_cents = billing.covered_charge_cents(each, covered.copay_cents)
+    course.price_cents = billing.course_price_cents(
+        each, plan.total_sessions, covered_sessions=course.covered_sessions, copay_cents=course.copay_cents
+    )
     appointments = [
         Appointment(
             therapist_id=therapist.id,
@@ -369,7 +461,16 @@ def book_course(
     except IntegrityError as error:  # PostgreSQL's exclusion constraint: a writer that skipped the lock
         raise SessionsConflict("Another booking took one of these times; nothing was booked.") from error
     availability.refresh_next_available(session, therapist.id, now)
-    audit.record(session, actor, "course.booked", "course", course.id, sessions=len(checked))
+    audit.record(
+        session,
+        actor,
+        "course.booked",
+        "course",
+        course.id,
+        sessions=len(checked),
+        plan_id=course.plan_id,
+        covered_sessions=course.covered_sessions,
+    )
     return course
 
 

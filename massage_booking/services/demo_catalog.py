@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from massage_booking.domain.credentials import S4OM_MIN_FOUNDATIONAL_HOURS
+from massage_booking.domain.eligibility import DoseRule, UnitRule
 from massage_booking.domain.vocabulary import MODALITIES, ONCOLOGY_MODALITY
 from massage_booking.models import CredentialKind, PlanType
 
@@ -53,9 +54,29 @@ METROS: tuple[Metro, ...] = (
 )
 
 
+class Coverage(NamedTuple):
+    """A plan's coverage rules, column for column as InsurancePlan stores them (domain/eligibility.PlanRules
+    says what each means). The defaults are the model's: guideline- and trial-supported conditions,
+    in-network only, an oncology credential for cancer-related conditions, the CMS 8-minute rule."""
+
+    covers_massage: bool = True
+    evidence_strengths: tuple[str, ...] = ("guideline", "trial")
+    referral_required: bool = False
+    referral_valid_days: int | None = 90
+    annual_visit_limit: int | None = None
+    plan_year_start_month: int = 1
+    max_units_per_visit: int | None = None
+    in_network_only: bool = True
+    oncology_credential_for_cancer: bool = True
+    unit_rule: UnitRule = UnitRule.CMS_8_MINUTE
+    copay_cents: int = 0
+    below_dose: DoseRule = DoseRule.WARN
+
+
 class PlanSpec(NamedTuple):
     name: str
     plan_type: PlanType
+    coverage: Coverage = Coverage()
 
 
 class PayerSpec(NamedTuple):
@@ -68,57 +89,201 @@ class PayerSpec(NamedTuple):
 # Kaiser Permanente only operates in these regions, so only therapists there join its plans.
 KAISER_STATES = frozenset({"CA", "CO", "GA", "HI", "MD", "VA", "DC", "OR", "WA"})
 
+# The payer the demo insurer login works for: the demo therapist is in its Choice POS II network, so a
+# check in the insurer portal has an in-network, oncology-trained therapist to ask about.
+DEMO_INSURER_PAYER = "AETNA"
+
+# The coverage rules are the kinds payers actually check (reference/evidence.md §4.3), varied so that the
+# demo shows every reason an eligibility check can give. The brands are real; these rules are invented
+# for the demo and are not any payer's actual policy. Figures such as "20 visits a year" are typical, not
+# verified (§4.3 marks them [M]).
+#
+# - Referral: 27% of reviewed policies require a diagnosis-specific physician referral (§4.3).
+# - Unit rules (§4.2): the CMS 8-minute rule, whole 15-minute increments only (23% of reviewed policies),
+#   or a cap of 4 units ("up to a 60 minute session per visit", eviCore).
+# - Medicare (§4.3): Original Medicare does not recognise massage therapists; Medicare Advantage plans may
+#   offer therapeutic massage as a supplemental benefit when a physician orders it (CMS 2019), hence a
+#   referral on every Medicare Advantage plan that covers it, and one that offers no such benefit.
+# - Some policies exclude massage therapists as providers altogether (27%, §4.3): covers_massage=False.
 PAYERS: tuple[PayerSpec, ...] = (
     PayerSpec(
         "AETNA",
         "Aetna",
         (
-            PlanSpec("Choice POS II", PlanType.POS),
-            PlanSpec("Open Access Elect Choice EPO", PlanType.EPO),
-            PlanSpec("Medicare Advantage PPO", PlanType.MEDICARE_ADVANTAGE),
+            # A referral valid 90 days, 20 visits a year, $25 copay.
+            PlanSpec(
+                "Choice POS II",
+                PlanType.POS,
+                Coverage(referral_required=True, annual_visit_limit=20, copay_cents=2500),
+            ),
+            # Medical necessity tied to an evidence-based protocol (§4.3): below the effective dose is
+            # declined rather than covered with a note.
+            PlanSpec(
+                "Open Access Elect Choice EPO",
+                PlanType.EPO,
+                Coverage(annual_visit_limit=24, copay_cents=3000, below_dose=DoseRule.REQUIRE),
+            ),
+            # Medicare Advantage supplemental benefit: therapeutic massage by a state-licensed therapist
+            # when a physician orders it (evidence.md §4.3, CMS 2019 reinterpretation); a PPO, so
+            # out-of-network therapists are covered too.
+            PlanSpec(
+                "Medicare Advantage PPO",
+                PlanType.MEDICARE_ADVANTAGE,
+                Coverage(
+                    referral_required=True,
+                    annual_visit_limit=12,
+                    max_units_per_visit=4,
+                    in_network_only=False,
+                    copay_cents=2000,
+                ),
+            ),
         ),
     ),
     PayerSpec(
         "BCBS",
         "Blue Cross Blue Shield",
-        (PlanSpec("BlueCard PPO", PlanType.PPO), PlanSpec("Blue HMO", PlanType.HMO)),
+        (
+            # Out-of-network covered; whole 15-minute increments only (§4.2: 23% of reviewed policies).
+            PlanSpec(
+                "BlueCard PPO",
+                PlanType.PPO,
+                Coverage(
+                    annual_visit_limit=30,
+                    in_network_only=False,
+                    unit_rule=UnitRule.WHOLE_15_MINUTE,
+                    copay_cents=3500,
+                ),
+            ),
+            # HMO: in-network only, 12 visits a year, at most 4 units (one hour) a visit.
+            PlanSpec(
+                "Blue HMO",
+                PlanType.HMO,
+                Coverage(annual_visit_limit=12, max_units_per_visit=4, copay_cents=2000),
+            ),
+        ),
     ),
     PayerSpec(
         "CIGNA",
         "Cigna Healthcare",
         (
-            PlanSpec("Open Access Plus", PlanType.POS),
-            PlanSpec("LocalPlus", PlanType.EPO),
-            PlanSpec("PPO", PlanType.PPO),
+            # Covers only conditions a clinical guideline supports (the oncology guidelines, §1), not
+            # conditions with trial evidence alone such as chronic neck pain.
+            PlanSpec(
+                "Open Access Plus",
+                PlanType.POS,
+                Coverage(evidence_strengths=("guideline",), annual_visit_limit=20, copay_cents=2500),
+            ),
+            PlanSpec(
+                "LocalPlus",
+                PlanType.EPO,
+                Coverage(
+                    referral_required=True,
+                    referral_valid_days=180,
+                    annual_visit_limit=20,
+                    copay_cents=2000,
+                ),
+            ),
+            # The broadest: emerging evidence too, out-of-network covered, one hour a visit at most.
+            PlanSpec(
+                "PPO",
+                PlanType.PPO,
+                Coverage(
+                    evidence_strengths=("guideline", "trial", "emerging"),
+                    annual_visit_limit=30,
+                    max_units_per_visit=4,
+                    in_network_only=False,
+                    copay_cents=4000,
+                ),
+            ),
         ),
     ),
     PayerSpec(
         "UHC",
         "UnitedHealthcare",
         (
-            PlanSpec("Choice Plus", PlanType.PPO),
-            PlanSpec("Navigate HMO", PlanType.HMO),
-            PlanSpec("AARP Medicare Advantage", PlanType.MEDICARE_ADVANTAGE),
+            PlanSpec(
+                "Choice Plus",
+                PlanType.PPO,
+                Coverage(annual_visit_limit=20, in_network_only=False, copay_cents=3000),
+            ),
+            # HMO: a primary-care referral (valid 180 days), 12 visits, 4 units a visit.
+            PlanSpec(
+                "Navigate HMO",
+                PlanType.HMO,
+                Coverage(
+                    referral_required=True,
+                    referral_valid_days=180,
+                    annual_visit_limit=12,
+                    max_units_per_visit=4,
+                    copay_cents=2500,
+                ),
+            ),
+            # Medicare Advantage supplemental massage benefit (evidence.md §4.3): only with a physician's
+            # order, in-network, 12 visits a year, one hour a visit.
+            PlanSpec(
+                "AARP Medicare Advantage",
+                PlanType.MEDICARE_ADVANTAGE,
+                Coverage(
+                    referral_required=True,
+                    annual_visit_limit=12,
+                    max_units_per_visit=4,
+                    copay_cents=1500,
+                ),
+            ),
         ),
     ),
     PayerSpec(
         "HUMANA",
         "Humana",
         (
-            PlanSpec("ChoiceCare PPO", PlanType.PPO),
-            PlanSpec("Gold Plus HMO", PlanType.MEDICARE_ADVANTAGE),
+            # A plan year that starts in July: visits are counted from July 1.
+            PlanSpec(
+                "ChoiceCare PPO",
+                PlanType.PPO,
+                Coverage(
+                    annual_visit_limit=20, plan_year_start_month=7, in_network_only=False, copay_cents=3000
+                ),
+            ),
+            # Medicare Advantage supplemental benefit with a physician's order (evidence.md §4.3), six visits.
+            PlanSpec(
+                "Gold Plus HMO",
+                PlanType.MEDICARE_ADVANTAGE,
+                Coverage(referral_required=True, annual_visit_limit=6, max_units_per_visit=4),
+            ),
         ),
     ),
     PayerSpec(
         "KAISER",
         "Kaiser Permanente",
-        (PlanSpec("HMO", PlanType.HMO), PlanSpec("Senior Advantage", PlanType.MEDICARE_ADVANTAGE)),
+        (
+            PlanSpec(
+                "HMO",
+                PlanType.HMO,
+                Coverage(
+                    referral_required=True,
+                    referral_valid_days=180,
+                    annual_visit_limit=12,
+                    copay_cents=2500,
+                ),
+            ),
+            # A Medicare Advantage plan without the supplemental massage benefit (evidence.md §4.3: it is
+            # optional, and Original Medicare does not recognise massage therapists).
+            PlanSpec("Senior Advantage", PlanType.MEDICARE_ADVANTAGE, Coverage(covers_massage=False)),
+        ),
         KAISER_STATES,
     ),
     PayerSpec(
         "MEDICAID",
         "Medicaid (state program)",
-        (PlanSpec("Managed Care", PlanType.MEDICAID), PlanSpec("Fee-for-Service", PlanType.MEDICAID)),
+        (
+            PlanSpec(
+                "Managed Care",
+                PlanType.MEDICAID,
+                Coverage(evidence_strengths=("guideline",), referral_required=True, annual_visit_limit=12),
+            ),
+            # Massage therapists are not providers of this program (evidence.md §4.3: 27% of policies).
+            PlanSpec("Fee-for-Service", PlanType.MEDICAID, Coverage(covers_massage=False)),
+        ),
     ),
 )
 

@@ -61,6 +61,7 @@ from massage_booking.services.demo_catalog import (
     APPROACH_SENTENCES,
     CREDENTIAL_VALID_YEARS,
     DEMO_DOMAIN,
+    DEMO_INSURER_PAYER,
     GENERAL_OPENERS,
     ISSUER_WEIGHTS,
     ISSUERS,
@@ -81,6 +82,7 @@ from massage_booking.services.demo_catalog import (
     SECOND_LANGUAGES,
     STREET_NAMES,
     STREET_SUFFIXES,
+    Coverage,
     IssuerSpec,
     Metro,
 )
@@ -255,8 +257,28 @@ def pools(seed: int) -> Pools:
 class _PayerResult:
     payers_created: int = 0
     plans_created: int = 0
+    payer_ids: dict[str, int] = field(default_factory=dict)  # payer code -> id
     plan_ids: dict[tuple[str, str], int] = field(default_factory=dict)  # (payer code, plan name) -> id
     plans_by_state: dict[str, tuple[int, ...]] = field(default_factory=dict)
+
+
+def _sorted(coverage: Coverage) -> Coverage:
+    return coverage._replace(evidence_strengths=tuple(sorted(coverage.evidence_strengths)))
+
+
+def _coverage_of(plan: InsurancePlan) -> Coverage:
+    values = {name: getattr(plan, name) for name in Coverage._fields}
+    values["evidence_strengths"] = tuple(plan.evidence_strengths or ())
+    return _sorted(Coverage(**values))
+
+
+def _set_coverage(plan: InsurancePlan, coverage: Coverage, created: bool) -> None:
+    """The catalog's rules on a new plan, or on one still at the defaults (seeded before plans had rules).
+    A plan whose rules someone changed keeps them: seeding runs at every `make run`."""
+    if not created and _coverage_of(plan) != _sorted(Coverage()):
+        return
+    for name, value in coverage._asdict().items():
+        setattr(plan, name, list(value) if name == "evidence_strengths" else value)
 
 
 def _upsert_payers(session: Session) -> _PayerResult:
@@ -275,12 +297,15 @@ def _upsert_payers(session: Session) -> _PayerResult:
         existing = {plan.name: plan for plan in payer.plans}
         for plan_spec in spec.plans:
             plan = existing.get(plan_spec.name)
+            created = plan is None
             if plan is None:
                 plan = InsurancePlan(name=plan_spec.name, plan_type=plan_spec.plan_type)
                 payer.plans.append(plan)
                 result.plans_created += 1
             plan.plan_type = plan_spec.plan_type
+            _set_coverage(plan, plan_spec.coverage, created)
         session.flush()
+        result.payer_ids[spec.code] = payer.id
         # In catalog order, not load order, so that a top-up run draws the same plans as a fresh one.
         for plan_spec in spec.plans:
             plan_id = next(plan.id for plan in payer.plans if plan.name == plan_spec.name)
@@ -391,6 +416,13 @@ def _ensure_demo_therapist_profile(
     session.add(profile)
     session.flush()
     return True
+
+
+def _link_demo_insurer(insurer: User, payers: _PayerResult) -> None:
+    """The demo insurer works for one payer (an insurer account checks that payer's plans only); an
+    account an administrator already moved to another payer stays where it is."""
+    if insurer.payer_id is None:
+        insurer.payer_id = payers.payer_ids[DEMO_INSURER_PAYER]
 
 
 # --- generated therapists -----------------------------------------------------------------------------
@@ -735,8 +767,9 @@ def seed_demo(
     commit_every_batch: bool = False,
     batch_size: int = DEFAULT_BATCH_SIZE,
 ) -> DemoReport:
-    """Make the demo data present: payers and plans, the four demo logins (the therapist with a complete
-    New York profile) and `therapists` generated therapists in total (topped up, never duplicated).
+    """Make the demo data present: payers and plans with their coverage rules, the four demo logins (the
+    therapist with a complete New York profile, the insurer working for DEMO_INSURER_PAYER) and
+    `therapists` generated therapists in total (topped up, never duplicated).
 
     `progress` is called after each batch with the number of therapists just inserted. With
     `commit_every_batch` each batch is committed, so a million rows never sit in one transaction; otherwise
@@ -770,6 +803,7 @@ def seed_demo(
         demo_users[Role.PATIENT],
         now,
     )
+    _link_demo_insurer(demo_users[Role.INSURER], payers)
 
     missing = max(0, therapists - generated_therapist_count(session))
     if missing:

@@ -21,7 +21,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from massage_booking.domain import eligibility, evidence
@@ -43,6 +43,7 @@ COURSE_NOT_FOUND = "None of your members has a course with that id."
 PLAN_NOT_FOUND = "Your payer has no plan with that id."
 MAX_MINUTES = 240
 MAX_SESSIONS = 60
+YEARS = range(1900, 9000)  # dates a plan year can be computed around without overflowing
 
 
 @dataclass(frozen=True)
@@ -101,7 +102,7 @@ def parse_check(raw: Any) -> CheckRequest:
                 bad(name, "Required.")
             return None
         try:
-            if isinstance(value, str) and len(value) == 10:
+            if isinstance(value, str) and len(value) == 10 and int(value[:4]) in YEARS:
                 return date.fromisoformat(value)
         except ValueError:
             pass
@@ -125,9 +126,9 @@ def parse_check(raw: Any) -> CheckRequest:
         bad("condition", "Give a condition id from /api/v1/conditions.")
     per_week = raw.get("sessions_per_week")
     if per_week is not None and (
-        isinstance(per_week, bool) or not isinstance(per_week, int | float) or not 0 < per_week <= 7
+        isinstance(per_week, bool) or not isinstance(per_week, int | float) or not 0.25 <= per_week <= 7
     ):
-        bad("sessions_per_week", "Give a number of sessions a week from 1 to 7.")
+        bad("sessions_per_week", "Give a number of sessions a week from 0.25 (one every 4 weeks) to 7.")
         per_week = None
     request = CheckRequest(
         plan_id=whole("plan_id", 1, 2**31 - 1, required=True),
@@ -359,12 +360,27 @@ def _citation_json(citation_id: str) -> dict[str, Any]:
     return {"id": citation_id, "label": found.short, "reference": found.reference, "url": found.link}
 
 
+# What a payer's insurers may list and read: the checks they made, and the check that priced a course booked
+# under one of their plans (channel "booking" with its course). A patient's coverage previews while choosing
+# a plan (no course) stay in the patient's record and the audit log: that someone looked at a plan is not
+# the payer's business.
+INSURER_CHANNELS = ("api", "fhir", "portal")
+
+
+def payers_checks(payer_id: int) -> ColumnElement[bool]:
+    """The WHERE clause for the checks a payer's insurers may list and read."""
+    return and_(
+        EligibilityCheck.payer_id == payer_id,
+        or_(EligibilityCheck.channel.in_(INSURER_CHANNELS), EligibilityCheck.course_id.is_not(None)),
+    )
+
+
 def recent_checks(session: Session, actor: User, limit: int = 50) -> list[EligibilityCheck]:
     payer_id = _insurer(actor)
     return list(
         session.scalars(
             select(EligibilityCheck)
-            .where(EligibilityCheck.payer_id == payer_id)
+            .where(payers_checks(payer_id))
             .order_by(EligibilityCheck.created_at.desc(), EligibilityCheck.id.desc())
             .limit(limit)
         )

@@ -32,8 +32,10 @@ def refund_cancelled(
     waived: bool,
 ) -> CourseRefund | None:
     """Refund exactly the price of each cancelled session that was at least 24 hours away (every one, if
-    the therapist `waived` the notice), never more than the course's balance. None if nothing is owed:
-    paid at the visit, not paid, or cancelled late."""
+    the therapist `waived` the notice), never more than the course's balance. Each session's own price:
+    the copay for a session the course's plan covers, the full price for any other
+    (`Course.session_charge_cents`). None if nothing is owed: paid at the visit, not paid, or cancelled
+    late."""
     if (
         course.payment_mode is not PaymentMode.CARD
         or course.balance_cents <= 0
@@ -41,9 +43,8 @@ def refund_cancelled(
     ):
         return None
     owed = [a for a in cancelled if billing.refundable(a.starts_at, now, waived=waived)]
-    amount = billing.refund_cents_for(
-        [a.starts_at for a in owed],
-        course.session_price_cents,
+    amount = billing.refund_cents_for_sessions(
+        [(a.starts_at, course.session_charge_cents(a.session_number)) for a in owed],
         now,
         waived=waived,
         remaining_cents=course.balance_cents,

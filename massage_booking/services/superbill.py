@@ -91,8 +91,10 @@ class RefundLine:
 class Payment:
     mode: PaymentMode
     currency: str  # ISO 4217, lower case ("usd")
-    session_price_cents: int
-    price_cents: int
+    session_price_cents: int  # the provider's full fee per session
+    price_cents: int  # what the patient was charged for the course
+    covered_sessions: int  # the first N sessions were covered by a plan, at `copay_cents` each
+    copay_cents: int
     paid_cents: int
     refunded_cents: int
     balance_cents: int  # paid minus refunded
@@ -176,6 +178,8 @@ def build_superbill(session: Session, actor: User, course_id: int, now: datetime
             currency=course.currency.lower(),
             session_price_cents=course.session_price_cents,
             price_cents=course.price_cents,
+            covered_sessions=course.covered_sessions,
+            copay_cents=course.copay_cents,
             paid_cents=course.paid_cents,
             refunded_cents=course.refunded_cents,
             balance_cents=course.balance_cents,

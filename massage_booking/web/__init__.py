@@ -9,12 +9,14 @@ bp = Blueprint("web", __name__)
 # Imported last: each module registers its routes, filters or context on `bp`.
 from massage_booking.web import (  # noqa: E402,F401
     admin,
+    api_docs,
     availability,
     calendar_feed,
     card_payment,
     care,
     evidence,
     formatting,
+    insurer,
     public,
     search,
     superbill,

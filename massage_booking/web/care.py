@@ -6,17 +6,18 @@ The wizard is five steps, each a page of its own:
 2. /care/plan       the evidence plan for the condition, with the length, count and cadence to change
 3. /care/therapist  search near a place (only oncology-trained therapists when the intake needs it),
                     pick a therapist, then a first session from their free starts
-4. /care/review     every session laid out and checked; conflicts offer their alternatives
+4. /care/review     every session laid out and checked; conflicts offer their alternatives; the patient
+                    may pick an insurance plan (or none, self-pay) and sees its decision and the price
 5. POST /care/book  book the whole course, or say why not
 
-Where the wizard is lives in the URL (`intake`, `therapist`, the plan's numbers, `first_start` or each
-session's start as `s1`..`sN`), never in the cookie session: a step can be bookmarked, reloaded, opened
-in two tabs or sent back with the Back button, and the server keeps no half-finished booking. The intake
-is the one thing stored early, because the gates (defer, clearance, oncology training) come from it and
-every read of it is audited (services/intake.py). The URL carries only its id; the answers stay on the
-server and only their owner can open them (anyone else: 404, audited).
+Where the wizard is lives in the URL (`intake`, `therapist`, the plan's numbers, `plan_id` for the insurance
+plan, `first_start` or each session's start as `s1`..`sN`), never in the cookie session: a step can be
+bookmarked, reloaded, opened in two tabs or sent back with the Back button, and the server keeps no
+half-finished booking. The intake is the one thing stored early, because the gates (defer, clearance,
+oncology training) come from it and every read of it is audited (services/intake.py). The URL carries only
+its id; the answers stay on the server and only their owner can open them (anyone else: 404, audited).
 
-Every page works without JavaScript: choices are radio buttons and links, confirmations are pages.
+Every page works without JavaScript: choices are radio buttons, selects and links, confirmations are pages.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from massage_booking.denials import keeps_denials
 from massage_booking.domain import billing, evidence
 from massage_booking.domain import courses as plans
 from massage_booking.domain import intake as intake_rules
+from massage_booking.domain.eligibility import Outcome
 from massage_booking.domain.errors import ValidationFailed
 from massage_booking.extensions import db, payment_hold, payments
 from massage_booking.models import Appointment, AppointmentStatus, Course, CourseStatus, Role
@@ -42,6 +44,7 @@ from massage_booking.services import (
     availability,
     course_calendar,
     courses,
+    coverage,
     intake,
     refunds,
     search,
@@ -54,7 +57,7 @@ from massage_booking.web.session_auth import roles_required
 F = TypeVar("F", bound=Callable[..., Any])
 
 PLAN_KEYS = ("session_minutes", "sessions_per_week", "total_sessions")
-CARRY_KEYS = ("intake", "therapist", *PLAN_KEYS)
+CARRY_KEYS = ("intake", "therapist", *PLAN_KEYS, "plan_id")
 SEARCH_KEYS = ("near", "radius", "insurance")
 SLOT_DAYS = 7
 RADIUS_CHOICES = (5, 10, 25, 50, 100)
@@ -144,7 +147,7 @@ def course_request(values: Mapping[str, str]) -> courses.CourseRequest:
         "intake_id": _number(str(values.get("intake", ""))),
         "therapist_id": _number(str(values.get("therapist", ""))),
     }
-    for name in PLAN_KEYS:
+    for name in (*PLAN_KEYS, "plan_id"):
         if str(values.get(name, "")).strip():
             raw[name] = _number(str(values[name]))
     starts = [str(values.get(f"s{n}", "")).strip() for n in range(1, plans.MAX_TOTAL_SESSIONS + 1)]
@@ -370,6 +373,8 @@ def _therapist_search(intake_id: int) -> Any:
     db.session.commit()
     if decision.deferred:
         return _deferred_page([g.message for g in decision.deferred])
+    # The plan searched for is the one the review checks first (the patient can change it there).
+    searched = {"plan_id": _whole(values["insurance"])} if _whole(values["insurance"]) else {}
     return (
         render_template(
             "web/care/therapist_search.html",
@@ -380,7 +385,7 @@ def _therapist_search(intake_id: int) -> Any:
             values=values,
             insurance_plans=plans_list,
             radius_choices=RADIUS_CHOICES,
-            params=carry(request.args, therapist=None),
+            params=carry(request.args, therapist=None, **searched),
             today=today,
         ),
         status,
@@ -441,6 +446,11 @@ def _review_page(
 ) -> Any:
     zone = ZoneInfo(preview.location.time_zone)
     explicit = any(str(values.get(f"s{n}", "")).strip() for n in range(1, plans.MAX_TOTAL_SESSIONS + 1))
+    params = carry(values)
+    if preview.insurance_plan is None:
+        params.pop("plan_id", None)  # one that was not found: the page says so and checks none
+    decision = preview.coverage
+    covered = decision is not None and decision.covered_sessions > 0
     return (
         render_template(
             "web/care/review.html",
@@ -450,16 +460,19 @@ def _review_page(
             zone_name=preview.location.time_zone,
             condition=evidence.condition(preview.plan.condition_id),
             citation=evidence.citation(preview.plan.citation_id),
-            params=carry(values),
+            params=params,
+            # What the Book form sends: a plan that covers nothing is left out, so the course is self-pay.
+            book_params=params if covered else {k: v for k, v in params.items() if k != "plan_id"},
             first_start=str(values.get("first_start", "")).strip(),
             explicit=explicit,
             problem=problem,
             clock=clock,
             day_heading=day_heading,
             address=course_calendar.address(preview.location),
-            session_cents=billing.session_price_cents(
-                preview.therapist.session_rate_cents, preview.plan.session_minutes
-            ),
+            plan_choices=coverage.plan_choices(db.session, preview.therapist),
+            decision=decision,
+            Outcome=Outcome,
+            session_cents=preview.session_cents,
             currency=preview.therapist.currency,
             card_payments=payments().enabled,
             hold_minutes=current_app.config["PAYMENT_HOLD_MINUTES"],
@@ -469,40 +482,78 @@ def _review_page(
     )
 
 
+def _preview(values: Mapping[str, str], now: datetime) -> tuple[courses.CoursePreview, str | None]:
+    """The course the wizard's values describe, previewed; an insurance plan that is not listed is
+    dropped (the page then says so and checks none), rather than failing the whole review."""
+    try:
+        return courses.preview_course(db.session, current_user, course_request(values), now), None
+    except ValidationFailed as exc:
+        if set(exc.details.get("fields", {})) != {"plan_id"}:
+            raise
+        db.session.rollback()
+    without = {key: value for key, value in values.items() if key != "plan_id"}
+    preview = courses.preview_course(db.session, current_user, course_request(without), now)
+    return preview, coverage.PLAN_NOT_FOUND
+
+
 @bp.get("/care/review")
 @roles_required(Role.PATIENT)
 @keeps_denials
 def care_review() -> Any:
     """Step 4: every session as it would be booked, each checked now. A session whose time is taken offers
-    its nearest free alternatives; choosing them re-checks the course with each session's start explicit."""
+    its nearest free alternatives; choosing them re-checks the course with each session's start explicit.
+    With an insurance plan chosen (`plan_id`), the plan's decision on the course and the price it gives."""
     now = _now()
-    preview = courses.preview_course(db.session, current_user, course_request(request.args), now)
-    db.session.commit()  # the audit record of the intake read
+    preview, problem = _preview(request.args, now)
+    db.session.commit()  # the audit records of the intake read and of the coverage check
     trained = bool(preview.therapist.active_oncology_credentials(now.date()))
     if preview.decision.deferred or (preview.decision.requires_oncology_trained and not trained):
         # Step 3 says why, with the therapists who can be booked instead.
         return redirect(url_for("web.care_therapist", **carry(request.args)))
-    return _review_page(preview, request.args, None, 200)
+    return _review_page(preview, request.args, problem, 422 if problem else 200)
+
+
+def _quoted(values: Mapping[str, str]) -> int | None:
+    """The price the review showed when Book was pressed (None if the form did not say)."""
+    text = str(values.get("quoted_cents", "")).strip()
+    return int(text) if _NUMBER.match(text) else None
 
 
 @bp.post("/care/book")
 @roles_required(Role.PATIENT)
 @keeps_denials
 def care_book() -> Any:
-    """Step 5: book every session or none, then show the course."""
+    """Step 5: book every session or none, then show the course. The price is decided again now; if it is
+    not the one the review showed (the plan's visits were used meanwhile, say), nothing is booked and the
+    review shows the new price."""
     now = _now()
     wanted = course_request(request.form)
     try:
         course = courses.book_course(db.session, current_user, wanted, now, hold=payment_hold())
+        quoted = _quoted(request.form)
+        if quoted is not None and quoted != course.price_cents:
+            db.session.rollback()
+            preview, _ = _preview(request.form, now)
+            db.session.commit()
+            problem = (
+                f"The price changed since you checked it: the course now costs "
+                f"{money(preview.price_cents, preview.therapist.currency)}. Check it below and book again."
+            )
+            return _review_page(preview, request.form, problem, 409)
     except courses.SessionsConflict as exc:
         db.session.rollback()
-        preview = courses.preview_course(db.session, current_user, wanted, now)
+        preview, _ = _preview(request.form, now)
         db.session.commit()
         problem = (
             f"{exc.message} Someone else booked one of these times while you were choosing: pick another "
             "time for each session marked below."
         )
         return _review_page(preview, request.form, problem, 409)
+    except coverage.PlanNotCovered as exc:
+        db.session.rollback()
+        preview, _ = _preview(request.form, now)
+        db.session.commit()
+        return _review_page(preview, request.form, f"{exc.message} Nothing was booked.", 422)
     except courses.OncologyTrainingRequired as exc:
         db.session.rollback()
         return _oncology_page(exc.message, exc.details.get("suggestions", []), carry(request.form))
@@ -632,9 +683,8 @@ def care_cancel_confirm(course_id: int) -> Any:
         late=[a for a in chosen if a.id in late],
         zone_name=course.location.time_zone,
         unpaid=unpaid,
-        refund_cents=billing.refund_cents_for(
-            [a.starts_at for a in cancellable],
-            course.session_price_cents,
+        refund_cents=billing.refund_cents_for_sessions(
+            [(a.starts_at, course.session_charge_cents(a.session_number)) for a in cancellable],
             now,
             remaining_cents=course.balance_cents,
         ),

@@ -165,7 +165,7 @@ def _detail_page(appointment_id: int, *, error: str | None = None, status: int =
             viewer="therapist",
             can_cancel=view.status == "booked" and view.starts_at > now,
             late=view.starts_at - now < courses.CANCEL_NOTICE,
-            session_cents=course.session_price_cents if course else 0,
+            session_cents=course.session_charge_cents(view.session_number) if course else 0,
         ),
         status,
     )

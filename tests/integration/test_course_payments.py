@@ -510,3 +510,15 @@ def test_an_event_whose_effect_fails_is_not_recorded_so_stripe_can_retry_it(
     assert db.scalar(select(func.count()).select_from(StripeEvent)) == 0
     db.refresh(course)
     assert (course.paid_cents, course.refunded_cents) == (0, 0)
+
+
+@pytest.mark.parametrize("method", ["pm_unknown123", "pm_é"])
+def test_an_unknown_or_malformed_payment_method_is_422_and_changes_nothing(
+    client, db, patient, booked, method
+):
+    _, headers = patient
+    response = _pay(client, headers, booked["id"], method)
+    assert response.status_code == 422, response.get_data(as_text=True)
+    course = db.get(Course, booked["id"])
+    db.refresh(course)
+    assert course.status is CourseStatus.PENDING_PAYMENT and course.paid_cents == 0

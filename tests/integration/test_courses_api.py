@@ -311,3 +311,19 @@ def test_bad_plan_changes_and_unknown_records(client, auth, db, patient):
     )
     assert as_therapist.status_code == 403
     assert db.scalar(select(func.count()).select_from(Course)) == 0
+
+
+@pytest.mark.parametrize(
+    "first_start", ["9999-12-31T10:00:00-05:00", "0001-01-01T00:00:00+14:00", "1850-06-03T10:00:00-05:00"]
+)
+def test_a_first_start_outside_the_calendars_years_is_a_422(client, auth, db, patient, first_start):
+    """Found by the fuzzer: laying the course out overflowed (500), and pre-1900 times got local mean time."""
+    _, headers = patient
+    therapist_id = _therapist(auth, db, "Dana Reyes", trained=False)
+    intake_id = _intake(client, headers)
+    body = {**_course(intake_id, therapist_id), "first_start": first_start}
+    for path in ("/api/v1/courses/plan", "/api/v1/courses"):
+        response = client.post(path, json=body, headers=headers)
+        assert response.status_code == 422, response.get_data(as_text=True)
+        assert "first_start" in response.get_json()["error"]["details"]["fields"]
+    assert db.scalar(select(func.count()).select_from(Course)) == 0

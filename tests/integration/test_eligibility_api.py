@@ -13,36 +13,20 @@ from massage_booking.models import (
     AuditEvent,
     Course,
     EligibilityCheck,
-    InsurancePlan,
     NetworkMembership,
     Payer,
-    PlanType,
     TherapistProfile,
 )
 from tests.integration.test_courses_api import _course, _intake, _therapist
+from tests.payers import acme_and_other
 
 SERVICE = (date.today() + timedelta(days=14)).isoformat()
 
 
 @pytest.fixture
 def payers(db):
-    """Two payers; Acme's PPO wants a referral (90 days) and allows 20 visits a year, copay $25."""
-    acme = Payer(code="ACME", name="Acme Health")
-    other = Payer(code="OTHER", name="Other Mutual")
-    acme.plans.append(
-        InsurancePlan(
-            name="Choice PPO",
-            plan_type=PlanType.PPO,
-            referral_required=True,
-            referral_valid_days=90,
-            annual_visit_limit=20,
-            copay_cents=2500,
-        )
-    )
-    other.plans.append(InsurancePlan(name="Basic HMO", plan_type=PlanType.HMO))
-    db.add_all([acme, other])
-    db.commit()
-    return acme, other
+    """Acme's PPO wants a referral (90 days) and allows 20 visits a year, copay $25."""
+    return acme_and_other(db)
 
 
 def _insurer(auth, db, payer: Payer) -> dict[str, str]:
@@ -195,3 +179,15 @@ def test_only_insurers_may_ask(client, auth, db, payers, therapist):
     patient = auth.create_user("patient")
     headers = {"Authorization": f"Bearer {auth.api_token(patient.email)}"}
     assert _ask(client, headers, **_neck(payers[0].plans[0].id, therapist)).status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("sessions_per_week", 5e-324), ("service_date", "9999-12-31"), ("referral_date", "0001-01-01")],
+)
+def test_values_at_the_edges_of_arithmetic_are_422(client, auth, db, payers, therapist, field, value):
+    """Found by the fuzzer: a vanishing cadence gave round(inf) and a year-9999 service date an overflow."""
+    headers = _insurer(auth, db, payers[0])
+    response = _ask(client, headers, **_neck(payers[0].plans[0].id, therapist, **{field: value}))
+    assert response.status_code == 422, response.get_data(as_text=True)
+    assert field in response.get_json()["error"]["details"]["fields"]

@@ -1,0 +1,1664 @@
+"""GET /api/v1/openapi.json: one OpenAPI 3.1 document for the whole JSON API and the FHIR endpoint.
+
+The document is built here as data, beside the handlers it describes, and is the single source for the
+rendered page at /api/docs (web/api_docs.py). Request schemas say what the parsers accept (api/support.py
+`json_object` and each service's `parse_*`); response schemas say what the serialisers return, and every
+documented error has the envelope `{"error": {"code", "message", "details"}}`.
+
+Three tests keep it true: tests/integration/test_openapi.py fails if a route under /api/v1 or /fhir is not
+in `paths` (or a documented one has no route), and tests/integration/test_openapi_fuzz.py lets schemathesis
+call every operation and checks each answer's status, content type and body against this document.
+
+`x-roles` on an operation names the account roles its bearer token may have (a vendor extension; the page
+and the fuzz test read it). Choices that come from the product's own registries (precautions, modalities,
+session lengths ...) are read from the code, so the document cannot drift from them.
+"""
+
+from __future__ import annotations
+
+import copy
+from functools import cache
+from typing import Any
+
+from massage_booking.api import bp
+from massage_booking.api.support import MAX_ID
+from massage_booking.domain import courses as course_plans
+from massage_booking.domain import intake as intake_rules
+from massage_booking.domain.eligibility import Outcome
+from massage_booking.models import (
+    AppointmentStatus,
+    CourseStatus,
+    CredentialKind,
+    GeocodePrecision,
+    PaymentMode,
+    Role,
+)
+from massage_booking.services import accounts, availability, eligibility, search, sessions
+from massage_booking.services.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
+
+Schema = dict[str, Any]
+
+
+JSON = "application/json"
+FHIR_JSON = "application/fhir+json"
+BEARER = [{"bearerAuth": []}]
+PUBLIC: list[dict[str, list[str]]] = []
+ANY_ROLE = [role.value for role in Role]
+OUTCOMES = [outcome.value for outcome in Outcome]
+
+TAGS = [
+    ("Accounts", "Create an account, exchange e-mail and password for a bearer token, and check a token."),
+    ("Places", 'What a ZIP code, "City, ST" or "lat,lon" means, answered offline.'),
+    ("Therapists", "Find nearby therapists, read a profile and its free start times."),
+    ("Evidence", "The evidence registry: conditions, session plans, precautions and citations."),
+    ("Intakes", "A patient's health answers before a course; every read and write is audited."),
+    ("Courses", "Plan, book, pay for and cancel a whole course of care."),
+    ("Appointments", "Move or cancel one session, and record attendance."),
+    ("Therapist schedule", "A therapist's own hours, time off, appointments and sessions."),
+    ("Eligibility", "Insurers: is a course indicated and covered, with the reasons and citations."),
+    ("FHIR", "FHIR R4 CoverageEligibilityRequest in, CoverageEligibilityResponse out."),
+    ("Documentation", "This document."),
+]
+
+
+# --- schema helpers ----------------------------------------------------------------------------------
+
+
+def ref(name: str) -> Schema:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def string(description: str | None = None, **extra: Any) -> Schema:
+    return _described({"type": "string", **extra}, description)
+
+
+def integer(description: str | None = None, **extra: Any) -> Schema:
+    return _described({"type": "integer", **extra}, description)
+
+
+def number(description: str | None = None, **extra: Any) -> Schema:
+    return _described({"type": "number", **extra}, description)
+
+
+def boolean(description: str | None = None, **extra: Any) -> Schema:
+    return _described({"type": "boolean", **extra}, description)
+
+
+def array(items: Schema, description: str | None = None, **extra: Any) -> Schema:
+    return _described({"type": "array", "items": items, **extra}, description)
+
+
+def enum(values: Any, description: str | None = None, **extra: Any) -> Schema:
+    return _described({"type": "string", "enum": [str(v) for v in values], **extra}, description)
+
+
+def an_id(description: str | None = None) -> Schema:
+    return integer(description, minimum=1, maximum=MAX_ID)
+
+
+def date(description: str | None = None) -> Schema:
+    return string(description, format="date")
+
+
+def instant(description: str | None = None) -> Schema:
+    return string(description, format="date-time")
+
+
+def nullable(schema: Schema) -> Schema:
+    """The schema or JSON null (OpenAPI 3.1: a `null` type, not the 3.0 `nullable` keyword)."""
+    if "$ref" in schema or "enum" in schema or "type" not in schema:
+        inner = {k: v for k, v in schema.items() if k != "description"}
+        described = {k: v for k, v in schema.items() if k == "description"}
+        return {"anyOf": [inner, {"type": "null"}], **described}
+    kind = schema["type"]
+    return {**schema, "type": [*(kind if isinstance(kind, list) else [kind]), "null"]}
+
+
+def obj(
+    properties: dict[str, Schema],
+    required: list[str] | None = None,
+    *,
+    description: str | None = None,
+    closed: bool = False,
+    **extra: Any,
+) -> Schema:
+    """An object; every property is required unless `required` says otherwise (responses name them all).
+    `closed`: no other properties (only where the parser refuses unknown keys)."""
+    schema: Schema = {"type": "object", "properties": properties}
+    names = list(properties) if required is None else required
+    if names:
+        schema["required"] = names
+    if closed:
+        schema["additionalProperties"] = False
+    schema.update(extra)
+    return _described(schema, description)
+
+
+def _described(schema: Schema, description: str | None) -> Schema:
+    if description:
+        schema["description"] = description
+    return schema
+
+
+# --- parameters, bodies and responses ------------------------------------------------------------------
+
+
+def path_id(name: str, description: str) -> Schema:
+    return {"name": name, "in": "path", "required": True, "description": description, "schema": an_id()}
+
+
+def query(
+    name: str, description: str, schema: Schema, *, required: bool = False, example: Any = None
+) -> Schema:
+    parameter: Schema = {"name": name, "in": "query", "required": required, "description": description}
+    parameter["schema"] = schema
+    if example is not None:
+        parameter["example"] = example
+    return parameter
+
+
+def body(schema: Schema, description: str, example: Any = None) -> Schema:
+    content: Schema = {"schema": schema}
+    if example is not None:
+        content["example"] = example
+    return {"required": True, "description": description, "content": {JSON: content}}
+
+
+def ok(schema: Schema, description: str, media: str = JSON) -> Schema:
+    return {"description": description, "content": {media: {"schema": schema}}}
+
+
+def error(description: str) -> Schema:
+    return {"description": description, "content": {JSON: {"schema": ref("Error")}}}
+
+
+def unauthorized() -> Schema:
+    response = error("No bearer token, or one that is invalid, expired or revoked.")
+    response["headers"] = {
+        "WWW-Authenticate": {
+            "description": 'Always `Bearer realm="api"`.',
+            "required": True,
+            "schema": {"type": "string"},
+        }
+    }
+    return response
+
+
+def json_errors() -> dict[str, Schema]:
+    """What `json_object()` refuses before any handler logic runs."""
+    return {
+        "400": error("The body is not valid JSON, or not a JSON object."),
+        "413": error("The body is larger than 1 MiB."),
+        "415": error("The body was not sent with `Content-Type: application/json`."),
+    }
+
+
+def token_errors(roles: list[str]) -> dict[str, Schema]:
+    responses = {"401": unauthorized()}
+    if set(roles) != set(ANY_ROLE):
+        responses["403"] = error(f"The token's account is not a {' or '.join(roles)}.")
+    return responses
+
+
+def operation(
+    tag: str,
+    operation_id: str,
+    summary: str,
+    description: str,
+    responses: dict[str, Schema],
+    *,
+    roles: list[str] | None = None,
+    parameters: list[Schema] | None = None,
+    request: Schema | None = None,
+) -> Schema:
+    """One operation; with `roles` it needs a bearer token of those roles (401 and 403 are added)."""
+    op: Schema = {"tags": [tag], "operationId": operation_id, "summary": summary, "description": description}
+    if parameters:
+        op["parameters"] = parameters
+    if request is not None:
+        op["requestBody"] = request
+        responses = {**json_errors(), **responses}
+    if roles is None:
+        op["security"] = PUBLIC
+    else:
+        op["security"] = BEARER
+        op["x-roles"] = roles
+        responses = {**token_errors(roles), **responses}
+    op["responses"] = dict(sorted(responses.items()))
+    return op
+
+
+# --- component schemas --------------------------------------------------------------------------------
+
+CLOCK = string('24-hour local time on a 5-minute step, like "09:00".', pattern=r"^([01]\d|2[0-3]):[0-5][05]$")
+CITATION_REF = string("A citation id from the evidence registry.")
+NOTE_LIST = array(string(), "The precautions every session carries, one clause each.")
+GATE = obj({"code": string(), "message": string()}, description="A gate: what must happen before booking.")
+
+
+def _dose(nullable_fields: bool) -> dict[str, Schema]:
+    def wrap(schema: Schema) -> Schema:
+        return nullable(schema) if nullable_fields else schema
+
+    return {
+        "session_minutes": wrap(integer("Minutes of each session.")),
+        "sessions_per_week": nullable(number("Sessions a week; null when there is no fixed cadence.")),
+        "weeks": nullable(integer("Weeks the course runs; null when it is not fixed.")),
+        "total_sessions": wrap(integer("Sessions in the whole course.")),
+    }
+
+
+def _schemas() -> dict[str, Schema]:
+    location = obj(
+        {
+            "city": string(),
+            "state": string("Two-letter state code."),
+            "zip_code": string(),
+            "lat": number(),
+            "lon": number(),
+            "time_zone": string("IANA time zone of the practice."),
+            "precision": enum(GeocodePrecision, "How exactly the location is known."),
+        },
+        description="A practice location.",
+    )
+    insurance = obj({"plan_id": integer(), "payer": string(), "plan": string()})
+    rate = obj({"amount_cents": integer(), "currency": string()}, description="Price of a session.")
+    citation = obj(
+        {
+            "id": string(),
+            "short": string('How a badge names it, like "Sherman 2014".'),
+            "authors": string(),
+            "year": nullable(integer()),
+            "title": string(),
+            "source": string(),
+            "volume_pages": nullable(string()),
+            "doi": nullable(string()),
+            "url": nullable(string("Where to check it: the URL, else the DOI resolver.")),
+            "verification": string("Verification tag (see `verification_tags`)."),
+            "note": nullable(string()),
+        },
+        description="A reference in full.",
+    )
+    registry = {
+        "version": string("Registry version: a decision can say which edition it rested on."),
+        "reviewed": date("When the registry was last reviewed."),
+        "status": string(),
+        "verification_tags": obj(
+            {},
+            [],
+            description="Each verification tag (V/P/S/M/D) and its meaning.",
+            additionalProperties=string(),
+        ),
+    }
+    condition = obj(
+        {
+            "id": string(),
+            "name": string(),
+            "aliases": array(string()),
+            "icd10_codes": array(string(), "ICD-10-CM codes of the condition."),
+            "icd10_secondary": array(obj({"code": string(), "use": string()}), "Codes used alongside."),
+            "coding_note": nullable(string()),
+            "cancer_related": boolean(),
+            "requires_oncology_trained_therapist": boolean(),
+            "therapist_requirement": string(),
+            "therapist_note": string(),
+            "evidence": obj(
+                {"strength": string(), "grade": string(), "summary": string(), "guideline_status": string()}
+            ),
+            "plan": obj(
+                {
+                    **_dose(False),
+                    "note": string(),
+                    "citation": CITATION_REF,
+                    "verification": string(),
+                    "field_verification": obj({}, [], additionalProperties=string()),
+                },
+                description="The default plan a course is laid out as.",
+            ),
+            "alternatives": array(
+                obj({"label": string(), **_dose(False), "citation": CITATION_REF, "verification": string()}),
+                "Other doses a trial supports.",
+            ),
+            "minimum_effective_dose": obj(
+                {
+                    "text": string(),
+                    **_dose(True),
+                    "citation": nullable(CITATION_REF),
+                    "verification": string(),
+                },
+                description="The least a trial found to work (null where the evidence gives none).",
+            ),
+            "precautions": array(string()),
+            "citations": array(
+                {"anyOf": [CITATION_REF, ref("Citation")]},
+                "Citation ids in the list; full references in the detail.",
+            ),
+            "verification": string(),
+            "links": obj({"self": string(), "page": string()}),
+        },
+        description="A condition with its evidence-based plan.",
+    )
+    decision = {
+        "outcome": enum(OUTCOMES),
+        "requested_sessions": integer(),
+        "covered_sessions": integer(),
+        "units_per_session": integer("CPT 97124 units per session (15-minute units)."),
+        "cpt_code": string(),
+        "copay_cents": integer(),
+        "visits_remaining": nullable(integer("Visits left this plan year; null without a limit.")),
+        "reasons": array(
+            obj(
+                {
+                    "code": string("Stable reason code, like `referral_required`."),
+                    "message": string(),
+                    "blocking": boolean("Whether this reason alone makes the course not eligible."),
+                    "citation": nullable(CITATION_REF),
+                }
+            )
+        ),
+        "citations": array(
+            obj(
+                {"id": string(), "label": string(), "reference": string(), "url": nullable(string())},
+                ["id"],
+            ),
+            "The evidence the decision rests on.",
+        ),
+    }
+    refund = obj(
+        {
+            "amount_cents": integer(),
+            "status": string(),
+            "appointment_ids": array(integer()),
+            "waived_notice": boolean("The therapist waived the 24-hour notice."),
+            "reason": string(),
+            "created_at": instant(),
+        },
+        description="Money given back for cancelled sessions.",
+    )
+    course = obj(
+        {
+            "id": integer(),
+            "status": enum(CourseStatus),
+            "condition": string("Condition id."),
+            "therapist": obj({"id": integer(), "name": string()}),
+            "location": obj({"id": integer(), "city": string(), "state": string()}),
+            "time_zone": string(),
+            "session_minutes": integer(),
+            "sessions_per_week": nullable(number()),
+            "total_sessions": integer(),
+            "citation": obj({"id": string(), "label": string()}),
+            "warnings": array(
+                obj({"code": string(), "fields": array(string()), "message": string()}),
+                "Where the course falls short of the evidence (booked anyway).",
+            ),
+            "session_notes": NOTE_LIST,
+            "clearance_needed": array(GATE),
+            "sessions": array(
+                obj(
+                    {
+                        "id": integer(),
+                        "number": nullable(integer()),
+                        "start": instant(),
+                        "end": instant(),
+                        "status": enum(AppointmentStatus),
+                        "price_cents": integer("What this session costs the patient (a copay when covered)."),
+                    },
+                    ["id", "number", "start", "end", "status"],
+                )
+            ),
+            "coverage": nullable(
+                obj(
+                    {
+                        "plan": obj({"id": integer(), "name": string()}),
+                        "outcome": enum(OUTCOMES),
+                        "covered_sessions": integer("The first sessions by number are covered."),
+                        "copay_cents": integer("What each covered session costs the patient."),
+                    },
+                    description="The insurance plan the course is booked under; null for self-pay.",
+                )
+            ),
+            "payment": obj(
+                {
+                    "mode": enum(PaymentMode),
+                    "currency": string(),
+                    "session_price_cents": integer(),
+                    "price_cents": integer(),
+                    "paid_cents": integer(),
+                    "refunded_cents": integer(),
+                    "hold_expires_at": nullable(instant("While the times are held for payment.")),
+                    "error": nullable(string("The processor's words for the last failed attempt.")),
+                    "refunds": array(ref("Refund")),
+                },
+                description="Money in integer cents with its currency.",
+            ),
+        },
+        [
+            "id",
+            "status",
+            "condition",
+            "therapist",
+            "location",
+            "time_zone",
+            "session_minutes",
+            "sessions_per_week",
+            "total_sessions",
+            "citation",
+            "warnings",
+            "session_notes",
+            "clearance_needed",
+            "sessions",
+            "payment",
+        ],
+        description="A course of care with every session.",
+    )
+    appointment = obj(
+        {
+            "id": integer(),
+            "start": instant(),
+            "end": instant(),
+            "minutes": integer(),
+            "status": enum(AppointmentStatus),
+            "location_id": integer(),
+            "patient": obj({"id": integer(), "name": string()}),
+        },
+        description="An appointment as its therapist sees it (no health details).",
+    )
+    session_view = obj(
+        {
+            "id": integer(),
+            "start": instant(),
+            "end": instant(),
+            "minutes": integer(),
+            "time_zone": string(),
+            "status": enum(AppointmentStatus),
+            "can_mark_attendance": boolean(),
+            "patient": obj({"id": integer(), "name": string()}),
+            "course": nullable(
+                obj(
+                    {
+                        "id": integer(),
+                        "condition": nullable(string()),
+                        "session_number": nullable(integer()),
+                        "total_sessions": nullable(integer()),
+                    }
+                )
+            ),
+            "session_notes": NOTE_LIST,
+            "clearance_needed": array(obj({"code": nullable(string()), "message": nullable(string())})),
+        },
+        description="A session as its therapist needs it, with the precautions that travel with it.",
+    )
+    time_off = obj(
+        {"id": integer(), "start": instant(), "end": instant(), "reason": string()},
+        description="Time off, with the practice's offset.",
+    )
+    hours = {"id": integer(), "location_id": integer(), "start": CLOCK, "end": CLOCK}
+    return {
+        "Error": obj(
+            {
+                "error": obj(
+                    {
+                        "code": string("Stable machine-readable code, like `validation_failed`."),
+                        "message": string("One sentence for a person."),
+                        "details": obj(
+                            {
+                                "fields": obj(
+                                    {},
+                                    [],
+                                    description="Each bad field and its messages.",
+                                    additionalProperties=array(string()),
+                                )
+                            },
+                            [],
+                            description="Structured details: `fields` (422), `conflicts`, `suggestions` ...",
+                        ),
+                    }
+                )
+            },
+            description="The error envelope of every JSON error.",
+        ),
+        "User": obj(
+            {
+                "id": integer(),
+                "email": string(),
+                "display_name": string(),
+                "role": enum(Role),
+                "created_at": instant(),
+            }
+        ),
+        "Place": obj(
+            {
+                "lat": number(),
+                "lon": number(),
+                "label": string("What the words matched, to show the person."),
+                "precision": enum(GeocodePrecision),
+                "time_zone": nullable(string()),
+                "zip_code": nullable(string()),
+                "city": nullable(string()),
+                "state": nullable(string()),
+            },
+            description="A located place.",
+        ),
+        "Location": location,
+        "InsuranceNetwork": insurance,
+        "SessionRate": rate,
+        "TherapistSummary": obj(
+            {
+                "id": integer(),
+                "name": string(),
+                "distance": number("Distance from the origin in `unit`."),
+                "unit": enum(search.UNITS),
+                "location": ref("Location"),
+                "oncology_credentials": array(
+                    obj(
+                        {
+                            "kind": enum(CredentialKind),
+                            "issuer": string(),
+                            "training_hours": integer(),
+                            "expires_on": nullable(date()),
+                        }
+                    ),
+                    "Verified credentials active today.",
+                ),
+                "insurance": array(ref("InsuranceNetwork")),
+                "modalities": array(string()),
+                "languages": array(string()),
+                "accepting_new_patients": boolean(),
+                "session_rate": ref("SessionRate"),
+                "license": obj({"state": string()}),
+                "next_available": nullable(instant("Soonest free start of the usual session length.")),
+            },
+            description="A search result.",
+        ),
+        "SearchResults": obj(
+            {
+                "origin": obj(
+                    {"lat": number(), "lon": number(), "label": string(), "precision": enum(GeocodePrecision)}
+                ),
+                "results": array(ref("TherapistSummary")),
+                "total": integer(),
+                "page": integer(),
+                "per_page": integer(),
+                "pages": integer(),
+                "radius": number(),
+                "unit": enum(search.UNITS),
+                "sort": enum(search.SORTS),
+                "available_within_days": nullable(integer()),
+            }
+        ),
+        "Therapist": obj(
+            {
+                "id": integer(),
+                "name": string(),
+                "credentials_suffix": string(),
+                "bio": string(),
+                "license": obj(
+                    {"number": string(), "state": string(), "expires_on": date(), "verified": boolean()}
+                ),
+                "npi": nullable(string()),
+                "session_rate": ref("SessionRate"),
+                "accepting_new_patients": boolean(),
+                "modalities": array(string()),
+                "languages": array(string()),
+                "location": nullable(ref("Location")),
+                "oncology_credentials": array(
+                    obj(
+                        {
+                            "kind": enum(CredentialKind),
+                            "issuer": string(),
+                            "training_hours": integer(),
+                            "issued_on": date(),
+                            "expires_on": nullable(date()),
+                        }
+                    )
+                ),
+                "insurance": array(ref("InsuranceNetwork")),
+            },
+            description="A therapist's public profile.",
+        ),
+        "Slots": obj(
+            {
+                "therapist_id": integer(),
+                "time_zone": string(),
+                "minutes": integer(),
+                "session_lengths": array(integer()),
+                "from": instant(),
+                "to": instant(),
+                "slots": array(obj({"start": instant(), "end": instant(), "location_id": integer()})),
+            }
+        ),
+        "Citation": citation,
+        "Condition": condition,
+        "ConditionList": obj({**registry, "conditions": array(ref("Condition"))}),
+        "ConditionDetail": {
+            "allOf": [ref("Condition"), obj({"registry": obj(registry)})],
+            "description": "A condition with its citations in full and the registry's edition.",
+        },
+        "Intake": obj(
+            {
+                "id": integer(),
+                "condition": string("Condition id."),
+                "cancer_history": boolean(),
+                "treatment_phase": enum(intake_rules.TREATMENT_PHASES),
+                "precautions": array(enum(intake_rules.answer_ids())),
+                "referral": nullable(
+                    obj({"name": string(), "npi": nullable(string()), "date": nullable(date())})
+                ),
+                "created_at": instant(),
+                "decision": obj(
+                    {
+                        "requires_oncology_trained": boolean(),
+                        "can_book": boolean(),
+                        "clearance_needed": array(GATE),
+                        "deferred": array(GATE),
+                        "session_notes": NOTE_LIST,
+                    },
+                    description="The gates the answers imply.",
+                ),
+            }
+        ),
+        "CoursePreview": obj(
+            {
+                "plan": obj(
+                    {
+                        "condition": string(),
+                        "session_minutes": integer(),
+                        "sessions_per_week": nullable(number()),
+                        "total_sessions": integer(),
+                        "weeks": nullable(integer()),
+                        "citation": obj({"id": string(), "label": string()}),
+                        "warnings": array(
+                            obj({"code": string(), "fields": array(string()), "message": string()})
+                        ),
+                    }
+                ),
+                "therapist": obj({"id": integer(), "name": string()}),
+                "time_zone": string(),
+                "sessions": array(
+                    obj(
+                        {
+                            "number": integer(),
+                            "start": instant(),
+                            "end": instant(),
+                            "free": boolean(),
+                            "alternatives": array(
+                                instant(), "Nearest free starts when this one is not free."
+                            ),
+                        }
+                    )
+                ),
+                "bookable": boolean(),
+                "gates": obj(
+                    {
+                        "requires_oncology_trained": boolean(),
+                        "therapist_oncology_trained": boolean(),
+                        "clearance_needed": array(GATE),
+                        "deferred": array(GATE),
+                    }
+                ),
+                "session_notes": NOTE_LIST,
+                "coverage": nullable(
+                    obj(
+                        {
+                            "plan": obj({"id": integer(), "name": string()}),
+                            "outcome": enum(OUTCOMES),
+                            "covered_sessions": integer(),
+                            "copay_cents": integer(),
+                            "decision": obj(decision, description="The plan's decision, every reason cited."),
+                        },
+                        description="With `plan_id`: what the plan covers; null otherwise.",
+                    )
+                ),
+                "price": obj(
+                    {
+                        "currency": string(),
+                        "session_price_cents": integer(),
+                        "covered_sessions": integer(),
+                        "copay_cents": integer(),
+                        "price_cents": integer("What the whole course costs the patient."),
+                    }
+                ),
+            },
+            ["plan", "therapist", "time_zone", "sessions", "bookable", "gates", "session_notes"],
+            description="A course laid out and checked; nothing is written.",
+        ),
+        "Refund": refund,
+        "Course": course,
+        "CourseList": obj({"courses": array(ref("Course"))}),
+        "CourseCancellation": {
+            "allOf": [
+                ref("Course"),
+                obj(
+                    {
+                        "cancelled": array(integer(), "Ids of the sessions cancelled."),
+                        "refund": nullable(ref("Refund")),
+                    }
+                ),
+            ]
+        },
+        "PaymentStarted": {
+            "allOf": [
+                ref("Course"),
+                obj(
+                    {
+                        "next_action": obj(
+                            {
+                                "type": enum(["authenticate"]),
+                                "client_secret": string("For Stripe.js to finish 3-D Secure."),
+                            }
+                        )
+                    }
+                ),
+            ]
+        },
+        "CourseAppointment": obj(
+            {
+                "id": integer(),
+                "number": nullable(integer()),
+                "start": instant(),
+                "end": instant(),
+                "status": enum(AppointmentStatus),
+                "course_id": nullable(integer()),
+            }
+        ),
+        "Appointment": appointment,
+        "SessionView": session_view,
+        "TimeOff": time_off,
+        "Availability": obj(
+            {
+                "therapist_id": integer(),
+                "time_zone": string(),
+                "locations": array(
+                    obj(
+                        {
+                            "id": integer(),
+                            "label": string(),
+                            "city": string(),
+                            "state": string(),
+                            "time_zone": string(),
+                        }
+                    )
+                ),
+                "settings": obj(
+                    {
+                        "buffer_before_minutes": integer(),
+                        "buffer_after_minutes": integer(),
+                        "min_notice_hours": integer(),
+                        "horizon_days": integer(),
+                        "slot_step_minutes": integer(),
+                        "session_lengths": array(integer()),
+                    }
+                ),
+                "weekly_hours": array(obj({**hours, "weekday": enum(availability.WEEKDAYS)})),
+                "extra_hours": array(obj({**hours, "date": date()})),
+                "time_off": array(ref("TimeOff")),
+                "next_available": nullable(instant()),
+            },
+            description="A therapist's hours, settings and time off not yet over.",
+        ),
+        "EligibilityResult": obj(
+            {
+                "check_id": integer(),
+                "course_id": nullable(integer()),
+                "plan": obj({"id": integer(), "name": string(), "payer": string()}),
+                "condition": obj({"id": string(), "name": string()}),
+                "icd10_code": string(),
+                "therapist": obj({"id": integer(), "name": string(), "npi": nullable(string())}),
+                "service_date": date(),
+                **decision,
+            },
+            description="An explained decision: only what the insurer needs (no intake answers or notes).",
+        ),
+        "EligibilityCheck": obj(
+            {
+                "check_id": integer(),
+                "created_at": instant(),
+                "channel": string("Where the check came from: api, fhir ..."),
+                "plan_id": integer(),
+                "course_id": nullable(integer()),
+                "icd10_code": string(),
+                "session_minutes": integer(),
+                "sessions": integer(),
+                "outcome": enum(OUTCOMES),
+                "covered_sessions": integer(),
+                "reason_codes": array(string()),
+            }
+        ),
+        "CoverageEligibilityRequest": obj(
+            {"resourceType": string(const="CoverageEligibilityRequest")},
+            description="A FHIR R4 CoverageEligibilityRequest resource (https://hl7.org/fhir/R4/).",
+        ),
+        "CoverageEligibilityResponse": obj(
+            {"resourceType": string(const="CoverageEligibilityResponse")},
+            description="A FHIR R4 CoverageEligibilityResponse resource.",
+        ),
+        "OperationOutcome": obj(
+            {
+                "resourceType": string(const="OperationOutcome"),
+                "issue": array(
+                    obj({"severity": string(), "code": string()}, additionalProperties=True), minItems=1
+                ),
+            },
+            description="A FHIR R4 OperationOutcome: why the request was refused.",
+        ),
+    }
+
+
+# --- request bodies ------------------------------------------------------------------------------------
+
+
+def _request_schemas() -> dict[str, Schema]:
+    whole = an_id
+    course_fields = {
+        "intake_id": whole("Your intake (POST /api/v1/intakes)."),
+        "therapist_id": whole("A bookable therapist."),
+        "first_start": instant("First session's start, ISO 8601 with its offset. Required without `starts`."),
+        "session_minutes": integer(
+            "Override the plan's session length.", enum=list(course_plans.SESSION_MINUTES)
+        ),
+        "sessions_per_week": number("Override the cadence.", enum=list(course_plans.SESSIONS_PER_WEEK)),
+        "total_sessions": integer(
+            "Override the number of sessions.", minimum=1, maximum=course_plans.MAX_TOTAL_SESSIONS
+        ),
+        "plan_id": whole("Book under this insurance plan (copays for covered sessions); self-pay without."),
+        "starts": array(
+            instant(),
+            "Each session's start (after taking alternatives); overrides the layout.",
+            minItems=1,
+            maxItems=course_plans.MAX_TOTAL_SESSIONS,
+        ),
+    }
+    settings = obj(
+        {
+            "buffer_before_minutes": integer(minimum=0, maximum=240),
+            "buffer_after_minutes": integer(minimum=0, maximum=240),
+            "min_notice_hours": integer(minimum=0, maximum=720),
+            "horizon_days": integer(minimum=1, maximum=365),
+            "slot_step_minutes": integer(enum=list(availability.SLOT_STEPS)),
+            "session_lengths": array(
+                integer(enum=list(availability.SESSION_LENGTH_CHOICES)),
+                "Lengths offered, in minutes.",
+                minItems=1,
+            ),
+        },
+        [],
+        closed=True,
+        description="Settings to change; those left out keep their value.",
+    )
+    location_id = integer("One of your practice locations; optional with a single location.")
+    weekday = {
+        "anyOf": [enum(availability.WEEKDAYS), integer(minimum=0, maximum=6)],
+        "description": '"monday" ... "sunday", or 0 (Monday) ... 6.',
+    }
+    interval = {"start": CLOCK, "end": CLOCK, "location_id": location_id}
+    day = string("A date, YYYY-MM-DD.", format="date")
+    reason = string("Why (shown only to you).", maxLength=200)
+    return {
+        "RegisterRequest": obj(
+            {
+                "email": string("Your e-mail address.", format="email"),
+                "password": string(minLength=MIN_PASSWORD_LENGTH, maxLength=MAX_PASSWORD_LENGTH),
+                "display_name": string(
+                    "Your name; required unless `name` is given.", minLength=1, maxLength=120
+                ),
+                "name": string("Accepted instead of `display_name`.", minLength=1, maxLength=120),
+                "role": enum(sorted(r.value for r in accounts.SELF_SERVICE_ROLES), default="patient"),
+            },
+            ["email", "password"],
+            anyOf=[{"required": ["display_name"]}, {"required": ["name"]}],
+        ),
+        "TokenRequest": obj({"email": string("Your account's e-mail address."), "password": string()}),
+        "IntakeRequest": obj(
+            {
+                "condition": string("Registry id, name, alias or ICD-10-CM code.", minLength=1),
+                "cancer_history": boolean("Have you ever had cancer?"),
+                "treatment_phase": nullable(
+                    enum(
+                        intake_rules.TREATMENT_PHASES,
+                        "Must be `none` without a cancer history.",
+                        default="none",
+                    )
+                ),
+                "precautions": array(enum(intake_rules.answer_ids()), "What applies to you now."),
+                "referral_name": string("Referring physician (all three referral fields, or none)."),
+                "referral_npi": {
+                    "anyOf": [string(), integer()],
+                    "description": "The physician's 10-digit NPI (spaces ignored; check digit verified).",
+                },
+                "referral_date": date("Not in the future."),
+            },
+            ["condition", "cancer_history"],
+        ),
+        "CourseRequest": obj(
+            course_fields,
+            ["intake_id", "therapist_id"],
+            anyOf=[{"required": ["first_start"]}, {"required": ["starts"]}],
+        ),
+        "CancelCourseRequest": obj(
+            {
+                "appointment_ids": array(integer(), "Sessions to cancel; every upcoming one when left out."),
+                "waive_late_fee": boolean("Therapist only: refund sessions inside the 24-hour notice too."),
+            },
+            [],
+        ),
+        "PaymentRequest": obj(
+            {
+                "payment_method": string(
+                    "A Stripe PaymentMethod id; card details are never sent here.",
+                    pattern=r"^pm_[A-Za-z0-9_]+$",
+                    minLength=4,
+                    maxLength=255,
+                )
+            }
+        ),
+        "RescheduleRequest": obj({"start": instant("The new start, ISO 8601 with its offset.")}),
+        "AttendanceRequest": obj({"status": enum(sessions.ATTENDANCE_STATUSES)}),
+        "AvailabilityUpdate": obj(
+            {
+                "settings": settings,
+                "weekly_hours": array(
+                    obj({"weekday": weekday, **interval}, ["weekday", "start", "end"]),
+                    "Replaces every weekly interval.",
+                    maxItems=availability.MAX_INTERVALS,
+                ),
+                "extra_hours": array(
+                    obj({"date": day, **interval}, ["date", "start", "end"]),
+                    "Replaces every extra interval (dates not yet past).",
+                    maxItems=availability.MAX_INTERVALS,
+                ),
+            },
+            [],
+            closed=True,
+        ),
+        "TimeOffRequest": {
+            "description": "Whole days (end inclusive) or exact times; not already over, at most a year.",
+            "anyOf": [
+                obj(
+                    {"start_date": day, "end_date": day, "date": day, "reason": reason},
+                    [],
+                    anyOf=[{"required": ["start_date"]}, {"required": ["date"]}],
+                    description="Whole local days.",
+                ),
+                obj(
+                    {
+                        "start": string(
+                            "ISO 8601; local time of the practice without an offset.", minLength=16
+                        ),
+                        "end": string("ISO 8601, after the start.", minLength=16),
+                        "reason": reason,
+                    },
+                    ["start", "end"],
+                    description="Part of a day.",
+                ),
+            ],
+        },
+        "EligibilityRequest": {
+            "description": "A booked course by `course_id` alone, or a hypothetical course by its fields.",
+            "oneOf": [
+                obj({"course_id": whole("A course booked under one of your payer's plans.")}, closed=True),
+                obj(
+                    {
+                        "plan_id": whole("One of your payer's plans."),
+                        "icd10_code": string("ICD-10-CM code, like M54.2.", minLength=1),
+                        "condition": string("Condition id, when the code is shared by several."),
+                        "therapist_id": whole(),
+                        "session_minutes": integer(minimum=1, maximum=eligibility.MAX_MINUTES),
+                        "sessions": integer(minimum=1, maximum=eligibility.MAX_SESSIONS),
+                        "sessions_per_week": number(exclusiveMinimum=0, maximum=7),
+                        "referral_date": date(),
+                        "service_date": date(),
+                        "visits_used": integer("Visits already used this plan year.", minimum=0, maximum=366),
+                    },
+                    ["plan_id", "icd10_code", "therapist_id", "session_minutes", "sessions", "service_date"],
+                    **{"not": {"required": ["course_id"]}},
+                ),
+            ],
+        },
+    }
+
+
+# --- paths -------------------------------------------------------------------------------------------
+
+
+def _paths() -> dict[str, Schema]:
+    patient = [Role.PATIENT.value]
+    therapist = [Role.THERAPIST.value]
+    insurer = [Role.INSURER.value]
+    patient_or_therapist = [Role.PATIENT.value, Role.THERAPIST.value]
+    n422 = error("A field breaks a rule; `details.fields` names each one.")
+    window = [
+        query("from", "Start: a date in the practice's zone (YYYY-MM-DD) or an ISO 8601 time.", string()),
+        query("to", "End (exclusive), as `from`.", string()),
+    ]
+    rate_limited = error("Too many attempts from this address; wait and try again.")
+    return {
+        "/api/v1/auth/register": {
+            "post": operation(
+                "Accounts",
+                "register",
+                "Create an account",
+                "A patient or therapist account (insurer and admin accounts are made by an admin).",
+                {
+                    "201": ok(obj({"user": ref("User")}), "The account."),
+                    "409": error("An account with that e-mail already exists."),
+                    "422": n422,
+                    "429": rate_limited,
+                },
+                request=body(
+                    ref("RegisterRequest"),
+                    "The new account.",
+                    {
+                        "email": "pat@example.org",
+                        "password": "correct horse battery",
+                        "display_name": "Pat Kim",
+                    },
+                ),
+            )
+        },
+        "/api/v1/auth/token": {
+            "post": operation(
+                "Accounts",
+                "issueToken",
+                "Get a bearer token",
+                "Exchange e-mail and password for a token; send it as `Authorization: Bearer <token>`.",
+                {
+                    "201": ok(
+                        obj(
+                            {
+                                "token": string(),
+                                "token_type": enum(["Bearer"]),
+                                "expires_at": instant(),
+                                "user": ref("User"),
+                            }
+                        ),
+                        "The token; it is shown only once.",
+                    ),
+                    "401": error("The e-mail or password is incorrect, or the account is disabled."),
+                    "429": rate_limited,
+                },
+                request=body(ref("TokenRequest"), "Your credentials."),
+            )
+        },
+        "/api/v1/me": {
+            "get": operation(
+                "Accounts",
+                "me",
+                "Who a token belongs to",
+                "Check a token: the account it stands for.",
+                {"200": ok(obj({"user": ref("User")}), "The account.")},
+                roles=ANY_ROLE,
+            )
+        },
+        "/api/v1/geocode": {
+            "get": operation(
+                "Places",
+                "geocode",
+                "Locate a place",
+                'A ZIP (or ZIP+4), "City, ST" or "lat,lon", answered offline. Unknown or ambiguous input is '
+                "a 422 naming `q`, with `details.suggestions`.",
+                {"200": ok(ref("Place"), "The place."), "422": n422},
+                parameters=[query("q", "What to locate.", string(), required=True, example="Boston, MA")],
+            )
+        },
+        "/api/v1/therapists": {
+            "get": operation(
+                "Therapists",
+                "searchTherapists",
+                "Search therapists near a place",
+                "Nearby therapists, filtered, nearest (or soonest free) first, a page at a time. Empty "
+                "values count as absent. Every bad parameter is named in one 422.",
+                {"200": ok(ref("SearchResults"), "A page of results."), "422": n422},
+                parameters=[
+                    query("near", 'ZIP, "City, ST" or "lat,lon".', string(), required=True, example="10001"),
+                    query("radius", "Radius in `unit` (default 25; at most 250 mi or 400 km).", string()),
+                    query("unit", "Distance unit (any case).", string(enum=list(search.UNITS), default="mi")),
+                    query(
+                        "oncology_trained",
+                        "Only oncology-trained therapists.",
+                        string(enum=["true", "false"]),
+                    ),
+                    query(
+                        "accepting_new_patients",
+                        "Only those taking new patients.",
+                        string(enum=["true", "false"]),
+                    ),
+                    query("insurance", "An insurance plan id: in-network therapists only.", string()),
+                    query("condition", "A condition (id, name, alias or ICD-10 code).", string()),
+                    query("modality", "A modality (any case).", string(enum=list(search.MODALITIES))),
+                    query("language", "A language spoken (any case).", string(enum=list(search.LANGUAGES))),
+                    query(
+                        "available_within_days",
+                        f"Only those free within this many days (1 to {search.MAX_WITHIN_DAYS}).",
+                        string(),
+                    ),
+                    query("sort", "Order.", string(enum=list(search.SORTS), default="distance")),
+                    query("page", "Page number, from 1.", string()),
+                    query("per_page", f"Results per page, 1 to {search.PER_PAGE_MAX}.", string()),
+                ],
+            )
+        },
+        "/api/v1/therapists/{therapist_id}": {
+            "get": operation(
+                "Therapists",
+                "getTherapist",
+                "A therapist's profile",
+                "Public profile: license, oncology credentials active today, networks and location.",
+                {"200": ok(ref("Therapist"), "The profile."), "404": error("No therapist has that id.")},
+                parameters=[path_id("therapist_id", "The therapist.")],
+            )
+        },
+        "/api/v1/therapists/{therapist_id}/slots": {
+            "get": operation(
+                "Therapists",
+                "getTherapistSlots",
+                "Free start times",
+                "Free starts for one session length, ISO 8601 with the practice's offset. The window "
+                "defaults to the next 7 days and may span at most 31; one already over is a 422.",
+                {
+                    "200": ok(ref("Slots"), "The free starts."),
+                    "404": error("No therapist has that id."),
+                    "422": n422,
+                },
+                parameters=[
+                    path_id("therapist_id", "The therapist."),
+                    *window,
+                    query(
+                        "minutes", "One of the therapist's session lengths; default their usual.", string()
+                    ),
+                ],
+            )
+        },
+        "/api/v1/conditions": {
+            "get": operation(
+                "Evidence",
+                "listConditions",
+                "Conditions and their plans",
+                "Every condition, or with `q` those an id, name, alias or ICD-10 code could mean.",
+                {"200": ok(ref("ConditionList"), "The conditions and the registry's edition.")},
+                parameters=[query("q", "Search term.", string(), example="neck pain")],
+            )
+        },
+        "/api/v1/conditions/{condition_id}": {
+            "get": operation(
+                "Evidence",
+                "getCondition",
+                "One condition",
+                "One condition with its citations in full.",
+                {
+                    "200": ok(ref("ConditionDetail"), "The condition."),
+                    "404": error("No condition has that id; `details.suggestions` lists what it may mean."),
+                },
+                parameters=[
+                    {
+                        "name": "condition_id",
+                        "in": "path",
+                        "required": True,
+                        "description": "A condition id, like `chronic_neck_pain`.",
+                        "schema": string(),
+                    }
+                ],
+            )
+        },
+        "/api/v1/intakes": {
+            "post": operation(
+                "Intakes",
+                "createIntake",
+                "Record an intake",
+                "Your health answers; the response says which gates they imply (an oncology-trained "
+                "therapist, a physician's clearance, or booking deferred).",
+                {"201": ok(ref("Intake"), "The intake."), "422": n422},
+                roles=patient,
+                request=body(
+                    ref("IntakeRequest"),
+                    "The answers.",
+                    {"condition": "chronic neck pain", "cancer_history": False, "precautions": []},
+                ),
+            )
+        },
+        "/api/v1/intakes/{intake_id}": {
+            "get": operation(
+                "Intakes",
+                "getIntake",
+                "Read your intake",
+                "Your own intake; anyone else's is a 404, and the attempt is audited.",
+                {"200": ok(ref("Intake"), "The intake."), "404": error("You have no intake with that id.")},
+                roles=ANY_ROLE,
+                parameters=[path_id("intake_id", "The intake.")],
+            )
+        },
+        "/api/v1/courses/plan": {
+            "post": operation(
+                "Courses",
+                "planCourse",
+                "Preview a course",
+                "The plan laid out on real dates, each session checked; books nothing.",
+                {
+                    "200": ok(ref("CoursePreview"), "The preview."),
+                    "404": error("No such intake of yours, or no bookable therapist with that id."),
+                    "422": n422,
+                },
+                roles=patient,
+                request=body(ref("CourseRequest"), "What to plan."),
+            )
+        },
+        "/api/v1/courses": {
+            "post": operation(
+                "Courses",
+                "bookCourse",
+                "Book a course",
+                "Every session or none, in one transaction. With card payments on, the course waits for "
+                "payment and its times are held until `payment.hold_expires_at`.",
+                {
+                    "201": ok(ref("Course"), "The course with every session."),
+                    "404": error("No such intake of yours, or no bookable therapist with that id."),
+                    "409": error(
+                        "Some sessions cannot be booked; `details.conflicts` lists them with alternatives."
+                    ),
+                    "422": error(
+                        "A field breaks a rule, booking is deferred (`booking_deferred`), or the course "
+                        "needs an oncology-trained therapist (`oncology_training_required`, with "
+                        "`details.suggestions`), or the plan covers none of it (`not_covered`)."
+                    ),
+                },
+                roles=patient,
+                request=body(ref("CourseRequest"), "What to book."),
+            )
+        },
+        "/api/v1/courses/{course_id}": {
+            "get": operation(
+                "Courses",
+                "getCourse",
+                "Read a course",
+                "The patient's or the therapist's own course with its sessions; anyone else gets a 404.",
+                {"200": ok(ref("Course"), "The course."), "404": error("You have no course with that id.")},
+                roles=ANY_ROLE,
+                parameters=[path_id("course_id", "The course.")],
+            )
+        },
+        "/api/v1/courses/{course_id}/cancel": {
+            "post": operation(
+                "Courses",
+                "cancelCourse",
+                "Cancel sessions of a course",
+                "Some sessions (`appointment_ids`) or every upcoming one. A paid course is refunded by "
+                "policy: sessions at least 24 hours away, or all when the therapist waives the notice. An "
+                "unpaid course can only be given up whole.",
+                {
+                    "200": ok(ref("CourseCancellation"), "The course, what was cancelled and the refund."),
+                    "404": error("You have no such course, or those are not its upcoming sessions."),
+                    "422": error("A field is wrong, or a patient asked to cancel within 24 hours."),
+                    "502": error("The payment provider could not make the refund; nothing was changed."),
+                },
+                roles=patient_or_therapist,
+                parameters=[path_id("course_id", "The course.")],
+                request=body(
+                    ref("CancelCourseRequest"), "What to cancel; `{}` cancels every upcoming session."
+                ),
+            )
+        },
+        "/api/v1/courses/{course_id}/pay": {
+            "post": operation(
+                "Courses",
+                "payCourse",
+                "Pay for a held course",
+                "Charge the course's price to a Stripe PaymentMethod: 200 when paid, 202 when the card needs "
+                "3-D Secure (finish it with `next_action.client_secret`), 402 when declined.",
+                {
+                    "200": ok(ref("Course"), "Paid."),
+                    "202": ok(ref("PaymentStarted"), "The bank wants the patient to authenticate."),
+                    "402": error("The card was declined; the course stays held for another card."),
+                    "404": error("You have no course with that id."),
+                    "409": error(
+                        "Not waiting for payment, its hold ran out, or the site takes no cards "
+                        "(`payments_disabled`: pay at the visit)."
+                    ),
+                    "422": n422,
+                    "502": error("The payment provider could not be reached or refused the request."),
+                },
+                roles=patient,
+                parameters=[path_id("course_id", "The course.")],
+                request=body(ref("PaymentRequest"), "The PaymentMethod.", {"payment_method": "pm_card_visa"}),
+            )
+        },
+        "/api/v1/me/courses": {
+            "get": operation(
+                "Courses",
+                "myCourses",
+                "Your courses",
+                "Every course of the patient, newest first.",
+                {"200": ok(ref("CourseList"), "The courses.")},
+                roles=patient,
+            )
+        },
+        "/api/v1/appointments/{appointment_id}/reschedule": {
+            "post": operation(
+                "Appointments",
+                "rescheduleAppointment",
+                "Move a session",
+                "Move one booked session, keeping its length. Patients may move it 24 hours or more "
+                "ahead; its therapist later too. The new time must be free now.",
+                {
+                    "200": ok(ref("CourseAppointment"), "The session at its new time."),
+                    "404": error("You have no session with that id."),
+                    "409": error("That time is not free; `details.conflicts` has the nearest alternatives."),
+                    "422": n422,
+                },
+                roles=patient_or_therapist,
+                parameters=[path_id("appointment_id", "The session.")],
+                request=body(
+                    ref("RescheduleRequest"), "The new start.", {"start": "2026-12-01T10:00:00-05:00"}
+                ),
+            )
+        },
+        "/api/v1/appointments/{appointment_id}/cancel": {
+            "post": operation(
+                "Appointments",
+                "cancelAppointment",
+                "Cancel a session",
+                "Cancel one booked session within policy (24 hours ahead for a patient). No body.",
+                {
+                    "200": ok(ref("CourseAppointment"), "The cancelled session."),
+                    "404": error("You have no session with that id."),
+                    "422": error("The session is not booked, has started, or is less than 24 hours away."),
+                    "502": error("The payment provider could not make the refund; nothing was changed."),
+                },
+                roles=patient_or_therapist,
+                parameters=[path_id("appointment_id", "The session.")],
+            )
+        },
+        "/api/v1/appointments/{appointment_id}/attendance": {
+            "post": operation(
+                "Appointments",
+                "markAttendance",
+                "Record attendance",
+                "The session's therapist marks a started, booked session completed or no-show.",
+                {
+                    "200": ok(
+                        {
+                            "allOf": [
+                                ref("SessionView"),
+                                obj({"course_status": nullable(enum(CourseStatus))}),
+                            ]
+                        },
+                        "The session, and its course's status.",
+                    ),
+                    "404": error("You have no session with that id."),
+                    "422": error("A bad status, a session not yet started, or one already marked."),
+                },
+                roles=therapist,
+                parameters=[path_id("appointment_id", "The session.")],
+                request=body(ref("AttendanceRequest"), "What happened.", {"status": "completed"}),
+            )
+        },
+        "/api/v1/me/availability": {
+            "get": operation(
+                "Therapist schedule",
+                "myAvailability",
+                "Your hours and settings",
+                "Weekly hours, extra hours, time off not yet over, and booking settings.",
+                {
+                    "200": ok(ref("Availability"), "Your availability."),
+                    "404": error("Create your practice first."),
+                },
+                roles=therapist,
+            ),
+            "put": operation(
+                "Therapist schedule",
+                "updateAvailability",
+                "Change your hours and settings",
+                "A key left out keeps its value; a list given replaces the stored list. All or nothing.",
+                {
+                    "200": ok(ref("Availability"), "Your availability now."),
+                    "404": error("Create your practice first."),
+                    "422": n422,
+                },
+                roles=therapist,
+                request=body(
+                    ref("AvailabilityUpdate"),
+                    "What to change.",
+                    {"weekly_hours": [{"weekday": "monday", "start": "09:00", "end": "17:00"}]},
+                ),
+            ),
+        },
+        "/api/v1/me/time-off": {
+            "post": operation(
+                "Therapist schedule",
+                "addTimeOff",
+                "Add time off",
+                "Booked sessions inside it are kept and listed with a `warning`: move or cancel them with "
+                "your patients.",
+                {
+                    "201": ok(
+                        obj(
+                            {
+                                "time_off": ref("TimeOff"),
+                                "conflicting_appointments": array(ref("Appointment")),
+                                "warning": string("Present when sessions fall inside the time off."),
+                            },
+                            ["time_off", "conflicting_appointments"],
+                        ),
+                        "The time off.",
+                    ),
+                    "404": error("Create your practice first."),
+                    "422": n422,
+                },
+                roles=therapist,
+                request=body(
+                    ref("TimeOffRequest"), "When.", {"start_date": "2026-12-24", "end_date": "2026-12-26"}
+                ),
+            )
+        },
+        "/api/v1/me/time-off/{time_off_id}": {
+            "delete": operation(
+                "Therapist schedule",
+                "removeTimeOff",
+                "Remove time off",
+                "Remove one of your time-off entries.",
+                {"204": {"description": "Removed."}, "404": error("You have no time off with that id.")},
+                roles=therapist,
+                parameters=[path_id("time_off_id", "The time-off entry.")],
+            )
+        },
+        "/api/v1/me/appointments": {
+            "get": operation(
+                "Therapist schedule",
+                "myAppointments",
+                "Your appointments",
+                "Appointments in a window (default the next 30 days, at most 92 days at a time).",
+                {
+                    "200": ok(
+                        obj({"from": instant(), "to": instant(), "appointments": array(ref("Appointment"))}),
+                        "The appointments.",
+                    ),
+                    "404": error("Create your practice first."),
+                    "422": n422,
+                },
+                roles=therapist,
+                parameters=window,
+            )
+        },
+        "/api/v1/me/sessions": {
+            "get": operation(
+                "Therapist schedule",
+                "mySessions",
+                "Your coming sessions",
+                "Booked sessions not yet over, earliest first, each with its precautions.",
+                {
+                    "200": ok(
+                        obj(
+                            {"time_zone": string(), "days": integer(), "sessions": array(ref("SessionView"))}
+                        ),
+                        "The sessions.",
+                    ),
+                    "404": error("Create your practice first."),
+                    "422": n422,
+                },
+                roles=therapist,
+                parameters=[query("days", f"Days ahead, 1 to {sessions.MAX_DAYS} (default 14).", string())],
+            )
+        },
+        "/api/v1/eligibility": {
+            "post": operation(
+                "Eligibility",
+                "checkEligibility",
+                "Check eligibility",
+                "Is the course indicated and covered by your payer's plan: the outcome, sessions covered, "
+                "CPT 97124 units, copay, and every reason with its citation. The check is recorded and "
+                "audited.",
+                {
+                    "200": ok(ref("EligibilityResult"), "The decision."),
+                    "404": error("Your payer has no such plan, course or therapist."),
+                    "422": n422,
+                },
+                roles=insurer,
+                request=body(
+                    ref("EligibilityRequest"),
+                    "The course to check.",
+                    {
+                        "plan_id": 1,
+                        "icd10_code": "M54.2",
+                        "therapist_id": 1,
+                        "session_minutes": 60,
+                        "sessions": 8,
+                        "service_date": "2026-12-01",
+                    },
+                ),
+            )
+        },
+        "/api/v1/eligibility/checks": {
+            "get": operation(
+                "Eligibility",
+                "recentEligibilityChecks",
+                "Recent checks",
+                "Your payer's recent checks, newest first.",
+                {"200": ok(obj({"checks": array(ref("EligibilityCheck"))}), "The checks."), "422": n422},
+                roles=insurer,
+                parameters=[query("limit", "How many, 1 to 100 (default 50).", string())],
+            )
+        },
+        "/api/v1/openapi.json": {
+            "get": operation(
+                "Documentation",
+                "openapi",
+                "This document",
+                "The OpenAPI 3.1 description of /api/v1 and /fhir; rendered at /api/docs.",
+                {"200": ok(obj({"openapi": string(), "info": obj({}, []), "paths": obj({}, [])}, []), "It.")},
+            )
+        },
+        "/fhir/CoverageEligibilityRequest": {
+            "post": _fhir_operation(insurer),
+        },
+    }
+
+
+def fhir_example(plan_id: int = 1, therapist_id: int = 1) -> Schema:
+    """A request in our profile (massage_booking/fhir/mapping.py): eight 60-minute sessions of CPT 97124
+    for chronic neck pain (ICD-10-CM M54.2) under Coverage/{plan_id} with PractitionerRole/{therapist_id}."""
+    from massage_booking.fhir.mapping import CPT, EXT_SESSIONS, ICD10CM, UCUM
+
+    return {
+        "resourceType": "CoverageEligibilityRequest",
+        "status": "active",
+        "purpose": ["benefits", "validation"],
+        "patient": {"reference": "Patient/example"},
+        "created": "2026-11-20",
+        "insurer": {"reference": "Organization/1"},
+        "provider": {"reference": f"PractitionerRole/{therapist_id}"},
+        "servicedDate": "2026-12-01",
+        "insurance": [{"focal": True, "coverage": {"reference": f"Coverage/{plan_id}"}}],
+        "item": [
+            {
+                "extension": [{"url": EXT_SESSIONS, "valuePositiveInt": 8}],
+                "productOrService": {"coding": [{"system": CPT, "code": "97124"}]},
+                "quantity": {"value": 60, "unit": "min", "system": UCUM, "code": "min"},
+                "diagnosis": [
+                    {"diagnosisCodeableConcept": {"coding": [{"system": ICD10CM, "code": "M54.2"}]}}
+                ],
+            }
+        ],
+    }
+
+
+def _fhir_operation(roles: list[str]) -> Schema:
+    def outcome(description: str) -> Schema:
+        return ok(ref("OperationOutcome"), description, FHIR_JSON)
+
+    resource = {"schema": ref("CoverageEligibilityRequest"), "example": fhir_example()}
+    op = operation(
+        "FHIR",
+        "fhirCoverageEligibilityRequest",
+        "FHIR coverage eligibility",
+        "A FHIR R4 CoverageEligibilityRequest in, a CoverageEligibilityResponse out, decided by the same "
+        "rules as POST /api/v1/eligibility. The plan is `insurance[].coverage` = `Coverage/{plan id}`; the "
+        "therapist `provider` = `PractitionerRole/{therapist id}`; `item[0]` is CPT 97124 with the ICD-10-CM "
+        "`diagnosis`, minutes as `quantity` (UCUM `min`) and the number of sessions in the `course-sessions` "
+        "extension; or `item[0].detail` = `CarePlan/{course id}` for a booked course. The decision is in "
+        "extensions on the response's item. Every answer is application/fhir+json; errors are "
+        "OperationOutcome resources whose issues name the element at fault.",
+        {
+            "200": ok(ref("CoverageEligibilityResponse"), "The decision as a FHIR resource.", FHIR_JSON),
+            "404": outcome("Your payer has no such plan, coverage, course or provider."),
+            "422": outcome("The resource breaks a rule of the profile; each issue names its element."),
+        },
+        roles=roles,
+        request={
+            "required": True,
+            "description": "The request resource (application/json is accepted too).",
+            "content": {FHIR_JSON: resource, JSON: resource},
+        },
+    )
+    # Refusals are OperationOutcome resources here, not the JSON API's envelope.
+    op["responses"].update(
+        {
+            "400": outcome("Not valid JSON, not one resource of this type, or not valid FHIR R4."),
+            "401": outcome("No bearer token, or one that is invalid, expired or revoked."),
+            "403": outcome("The token's account is not an insurer of a payer."),
+            "413": outcome("The body is larger than 1 MiB."),
+            "415": outcome("The body was not sent as application/fhir+json or application/json."),
+        }
+    )
+    op["responses"]["401"]["headers"] = unauthorized()["headers"]
+    op["responses"] = dict(sorted(op["responses"].items()))
+    return op
+
+
+@cache
+def _document() -> Schema:
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "massage_booking API",
+            "version": "1",
+            "summary": "Find oncology-trained, in-network massage therapists; book evidence-based courses.",
+            "description": (
+                "JSON API v1 and the FHIR R4 eligibility endpoint. Authenticate with a bearer token from "
+                'POST /api/v1/auth/token. Every error is JSON `{"error": {"code", "message", '
+                '"details"}}` (FHIR: an OperationOutcome); `code` never changes once published. Times are '
+                "ISO 8601 with their offset; money is integer cents with a currency."
+            ),
+        },
+        "servers": [{"url": "/"}],
+        "tags": [{"name": name, "description": text} for name, text in TAGS],
+        "security": BEARER,
+        "paths": _paths(),
+        "components": {
+            "securitySchemes": {
+                "bearerAuth": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "A token from POST /api/v1/auth/token (valid 30 days unless configured).",
+                }
+            },
+            "schemas": {**_schemas(), **_request_schemas()},
+        },
+    }
+
+
+def document() -> Schema:
+    """The OpenAPI document (a fresh copy: callers may change it)."""
+    return copy.deepcopy(_document())
+
+
+@bp.get("/openapi.json")
+def openapi_json() -> Any:
+    return _document()
