@@ -81,6 +81,19 @@ class Config:
         self.STRIPE_JS_URL = env.get("STRIPE_JS_URL") or None
         # How long a course booked with card payments on holds its times while the patient pays.
         self.PAYMENT_HOLD_MINUTES = int(env.get("PAYMENT_HOLD_MINUTES", "15"))
+        # E-mail (massage_booking/notifications/): links in messages start with PUBLIC_BASE_URL, because the
+        # sender runs from the CLI with no request to take the host from. Without MAIL_SERVER nothing is sent:
+        # `flask send-outbox` writes each message to the "massage_booking.mail" logger (instance/mail.log).
+        self.PUBLIC_BASE_URL = (env.get("PUBLIC_BASE_URL") or "http://127.0.0.1:5000").rstrip("/")
+        self.MAIL_SERVER = env.get("MAIL_SERVER") or None
+        self.MAIL_PORT = int(env.get("MAIL_PORT", "587"))
+        self.MAIL_USE_TLS = _env_bool("MAIL_USE_TLS", True)  # STARTTLS after connecting
+        self.MAIL_USE_SSL = _env_bool("MAIL_USE_SSL", False)  # TLS from the first byte (port 465)
+        self.MAIL_USERNAME = env.get("MAIL_USERNAME") or None
+        self.MAIL_PASSWORD = env.get("MAIL_PASSWORD") or None
+        self.MAIL_SENDER = env.get("MAIL_SENDER", "massage_booking <no-reply@localhost>")
+        self.MAIL_TIMEOUT = float(env.get("MAIL_TIMEOUT", "10"))
+        self.MAIL_LOG_FILE = env.get("MAIL_LOG_FILE", str(INSTANCE_DIR / "mail.log"))
 
     def validate(self) -> None:
         """Nothing to check outside production."""
@@ -107,6 +120,12 @@ class TestingConfig(Config):
         # developer's Stripe keys in the environment must never be used by a test run.
         for name in ("SECRET_KEY", "PUBLISHABLE_KEY", "WEBHOOK_SECRET", "API_BASE", "JS_URL"):
             setattr(self, f"STRIPE_{name}", None)
+        # Likewise mail: tests that send point at their own aiosmtpd (tests/conftest.py `smtp_settings`);
+        # otherwise messages stay in the outbox or go to a log file of the test's own.
+        self.MAIL_SERVER = None
+        self.MAIL_USERNAME = self.MAIL_PASSWORD = None
+        self.MAIL_USE_TLS = False
+        self.MAIL_LOG_FILE = None
 
 
 class ProductionConfig(Config):

@@ -1,5 +1,5 @@
 """Operator commands: `flask seed-demo`, `flask create-admin`, `flask refresh-availability`,
-`flask expire-holds`, `flask create-insurer` and `flask issue-insurer-token`.
+`flask expire-holds`, `flask send-outbox`, `flask create-insurer` and `flask issue-insurer-token`.
 
 Each command is an edge in the DESIGN.md sense: it owns the transaction (commit on success, rollback on
 error) and turns every expected failure into a one-line `click.ClickException`, never a traceback.
@@ -7,10 +7,13 @@ error) and turns every expected failure into a one-line `click.ClickException`, 
 
 from __future__ import annotations
 
+import logging
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 
 import click
 from flask import Flask, current_app
@@ -22,6 +25,7 @@ from tqdm import tqdm
 from massage_booking.domain.errors import Conflict, DomainError
 from massage_booking.extensions import db, payments
 from massage_booking.models import Payer, Role, User
+from massage_booking.notifications import sender
 from massage_booking.services import audit, availability, course_payments, insurers
 from massage_booking.services.accounts import normalize_email
 from massage_booking.services.demo_data import (
@@ -40,6 +44,7 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(create_admin_command)
     app.cli.add_command(refresh_availability_command)
     app.cli.add_command(expire_holds_command)
+    app.cli.add_command(send_outbox_command)
     app.cli.add_command(create_insurer_command)
     app.cli.add_command(issue_insurer_token_command)
 
@@ -173,6 +178,59 @@ def expire_holds_command() -> None:
     with _transaction():
         released, confirmed = course_payments.expire_holds(db.session, datetime.now(UTC), payments())
     click.echo(f"Released {released} expired hold(s); {confirmed} turned out to be paid and were booked.")
+
+
+@click.command("send-outbox")
+@click.option(
+    "--limit", type=click.IntRange(1, 10_000), default=100, show_default=True, help="Messages per run."
+)
+@click.option(
+    "--loop",
+    "every",
+    type=click.IntRange(1, 3600),
+    default=None,
+    metavar="SECONDS",
+    help="Keep running, sending what is due every SECONDS (for a deployment without cron).",
+)
+@with_appcontext
+def send_outbox_command(limit: int, every: int | None) -> None:
+    """Send the e-mails that are due (confirmations, cancellations, moves); run it every minute. Without
+    MAIL_SERVER they are written to the mail log (MAIL_LOG_FILE) instead of sent."""
+    settings = sender.MailSettings.from_config(current_app.config)
+    _log_mail_to_file(settings)
+    while True:
+        try:
+            report = sender.send_pending(db.session, settings, datetime.now(UTC), limit)
+        except SQLAlchemyError as exc:
+            db.session.rollback()
+            reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+            raise click.ClickException(f"The database refused the change ({reason}).") from None
+        log_file = current_app.config.get("MAIL_LOG_FILE") or "the mail logger"
+        where = "" if settings.server else f" (logged to {log_file})"
+        click.echo(
+            f"Sent {report.sent} message(s){where}; {report.retrying} to retry, {report.failed} given up, "
+            f"{report.skipped} taken by another sender."
+        )
+        for reason in report.errors[:5]:
+            click.echo(f"  failed: {reason}", err=True)
+        if every is None:
+            return
+        db.session.remove()  # a fresh session (and identity map) for each round
+        time.sleep(every)
+
+
+def _log_mail_to_file(settings: sender.MailSettings) -> None:
+    """Development (no MAIL_SERVER): the mail logger writes to MAIL_LOG_FILE."""
+    if settings.server or sender.mail_log.handlers:
+        return
+    path = current_app.config.get("MAIL_LOG_FILE")
+    if not path:  # left to the logging configuration (tests read it with caplog)
+        return
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
+    sender.mail_log.addHandler(handler)
+    sender.mail_log.setLevel(logging.INFO)
 
 
 @click.command("create-insurer")

@@ -293,6 +293,11 @@ def _banner(host: str, port: int, server: LocalStripe | None, own_keys: bool) ->
         lines += ["  Card payments use the STRIPE_* settings from your environment (no localstripe)."]
     else:
         lines += ['  Payments: "pay at the visit" mode (no card payments; see the warning above).']
+    lines += [
+        "",
+        "  E-mails wait in the outbox until `flask --app app send-outbox` runs (cron, or --loop 30);",
+        "  with no MAIL_SERVER it writes them to instance/mail.log (MAIL_LOG_FILE) instead of sending.",
+    ]
     return [*lines, RULE, ""]
 
 

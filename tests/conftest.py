@@ -463,3 +463,88 @@ def stripe_settings(localstripe: LocalStripe) -> dict[str, str]:
         "STRIPE_API_BASE": localstripe.url,
         "STRIPE_JS_URL": localstripe.js_url,
     }
+
+
+# --------------------------------------------------------------------------------------------- e-mail
+# One real SMTP server (aiosmtpd) per test session on a free loopback port, started only if a test asks for
+# it. It keeps every message it receives; `smtp_server.clear()` empties the box between tests.
+
+
+class _Mailbox:
+    """aiosmtpd handler that keeps each message it receives (as parsed e-mail, with its envelope)."""
+
+    def __init__(self) -> None:
+        self.messages: list = []
+        self.lock = threading.Lock()
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
+        from email import message_from_bytes, policy
+
+        message = message_from_bytes(envelope.content, policy=policy.default)
+        with self.lock:
+            self.messages.append((list(envelope.rcpt_tos), message))
+        return "250 Message accepted for delivery"
+
+
+class SmtpServer:
+    def __init__(self) -> None:
+        from aiosmtpd.controller import Controller
+
+        self.mailbox = _Mailbox()
+        self.controller = Controller(self.mailbox, hostname="127.0.0.1", port=_free_port())
+
+    @property
+    def port(self) -> int:
+        return self.controller.port
+
+    @property
+    def messages(self) -> list:
+        with self.mailbox.lock:
+            return [message for _, message in self.mailbox.messages]
+
+    def to(self, address: str) -> list:
+        with self.mailbox.lock:
+            return [message for rcpts, message in self.mailbox.messages if address in rcpts]
+
+    def clear(self) -> None:
+        with self.mailbox.lock:
+            self.mailbox.messages.clear()
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def _smtp_session():
+    server = SmtpServer()
+    server.controller.start()
+    try:
+        yield server
+    finally:
+        server.controller.stop()
+
+
+@pytest.fixture
+def smtp_server(_smtp_session: SmtpServer) -> SmtpServer:
+    """The session's SMTP server, with an empty mailbox for this test."""
+    _smtp_session.clear()
+    return _smtp_session
+
+
+@pytest.fixture
+def smtp_settings(smtp_server: SmtpServer) -> dict:
+    """App config that sends to `smtp_server` (plain SMTP on loopback); use it in `app_overrides`."""
+    return {
+        "MAIL_SERVER": "127.0.0.1",
+        "MAIL_PORT": smtp_server.port,
+        "MAIL_USE_TLS": False,
+        "MAIL_USE_SSL": False,
+        "MAIL_SENDER": "massage_booking <no-reply@massage.test>",
+        "MAIL_TIMEOUT": 5,
+        "PUBLIC_BASE_URL": "https://massage.test",
+    }

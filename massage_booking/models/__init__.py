@@ -4,6 +4,7 @@ from massage_booking.models.audit import AuditEvent
 from massage_booking.models.base import Base, UTCDateTime, utcnow
 from massage_booking.models.courses import Course, CourseStatus, Intake, PaymentMode
 from massage_booking.models.geocoding import GeocodeCache
+from massage_booking.models.outbox import OutboxMessage, OutboxStatus
 from massage_booking.models.payers import EligibilityCheck, InsurancePlan, Payer, PlanType
 from massage_booking.models.payments import CourseRefund, StripeEvent
 from massage_booking.models.schedules import (
@@ -56,6 +57,8 @@ __all__ = [
     "LoginSession",
     "NetworkMembership",
     "OncologyCredential",
+    "OutboxMessage",
+    "OutboxStatus",
     "Payer",
     "PlanType",
     "PracticeLocation",

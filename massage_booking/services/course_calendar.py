@@ -10,7 +10,7 @@ Reading it is reading the course, so it goes through `courses.get_course`: the p
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from icalendar import CLASS, STATUS, TRANSP, Calendar, Event
 from sqlalchemy.orm import Session
@@ -39,8 +39,9 @@ def _event(course: Course, appointment: Appointment, now: datetime, url: str | N
     event = Event.new(
         uid=f"appointment-{appointment.id}@{UID_DOMAIN}",
         stamp=now,
-        start=appointment.starts_at,
-        end=appointment.ends_at,
+        # In UTC even when the rows were just written with the practice's zone (still in this transaction).
+        start=appointment.starts_at.astimezone(UTC),
+        end=appointment.ends_at.astimezone(UTC),
         last_modified=appointment.updated_at,
         summary=(
             f"Massage session {appointment.session_number} of {course.total_sessions}"
@@ -61,12 +62,18 @@ def course_ics(session: Session, actor: User, course_id: int, now: datetime, url
     """The actor's course as a VCALENDAR, one VEVENT per session (times in UTC, as calendar_feed.py
     writes them); `url` is the course page, linked from each event."""
     course = courses.get_course(session, actor, course_id)
+    return course_calendar(course, courses.sessions_of(session, course), now, url)
+
+
+def course_calendar(course: Course, appointments: list[Appointment], now: datetime, url: str | None) -> bytes:
+    """The VCALENDAR of `course` with these sessions, for a reader already allowed to see the course (its
+    own page, or the confirmation e-mail sent to its patient and therapist)."""
     calendar = Calendar.new(
         prodid=PRODID,
         uid=f"course-{course.id}@{UID_DOMAIN}",
         name=f"Massage with {course.therapist.name}",
     )
     calendar.add("X-WR-TIMEZONE", course.location.time_zone)
-    for appointment in courses.sessions_of(session, course):
+    for appointment in appointments:
         calendar.add_component(_event(course, appointment, now, url))
     return calendar.to_ical()

@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 
 from massage_booking.domain.errors import Conflict, Forbidden, ValidationFailed
 from massage_booking.models import Course, CourseStatus, PaymentMode, Role, StripeEvent, User
+from massage_booking.notifications import outbox as notify
 from massage_booking.payments import (
     PaymentDeclined,
     PaymentError,
@@ -207,6 +208,7 @@ def confirm_payment(
         course.payment_error = None
         session.flush()
         availability.refresh_next_available(session, course.therapist_id, now)
+        notify.course_booked(session, course, now)
         audit.record(session, None, "course.paid", "course", course.id, amount_cents=intent.amount)
         return "confirmed"
     refunds.refund_whole_payment(session, course, intent.id, intent.amount, payments, "late_payment")

@@ -42,6 +42,7 @@ from massage_booking.models import (
     TherapistProfile,
     User,
 )
+from massage_booking.notifications import outbox as notify
 from massage_booking.payments import PaymentError, StripePayments
 from massage_booking.services import audit, availability, coverage, holds, refunds
 from massage_booking.services import intake as intakes
@@ -461,6 +462,8 @@ def book_course(
     except IntegrityError as error:  # PostgreSQL's exclusion constraint: a writer that skipped the lock
         raise SessionsConflict("Another booking took one of these times; nothing was booked.") from error
     availability.refresh_next_available(session, therapist.id, now)
+    if course.status is CourseStatus.BOOKED:  # a held course is announced when paid (course_payments)
+        notify.course_booked(session, course, now)
     audit.record(
         session,
         actor,
@@ -591,6 +594,7 @@ def cancel_appointments(
         course.status = CourseStatus.CANCELLED
     session.flush()
     refund = refunds.refund_cancelled(session, actor, course, chosen, now, payments, waived=waive_notice)
+    notify.sessions_cancelled(session, course, chosen, refund, now)
     availability.refresh_next_available(session, course.therapist_id, now)
     audit.record(session, actor, "course.sessions_cancelled", "course", course.id, count=len(chosen))
     return Cancellation(chosen, refund)
@@ -818,6 +822,7 @@ def reschedule_appointment(
     except IntegrityError as error:  # PostgreSQL's exclusion constraint: a writer that skipped the lock
         raise SessionsConflict("Another booking took that time; nothing was changed.") from error
     availability.refresh_next_available(session, appointment.therapist_id, now)
+    notify.session_rescheduled(session, appointment, old_start, now)
     audit.record(
         session,
         actor,

@@ -1,0 +1,223 @@
+"""Rendering messages: plain text and HTML from templates/email/<kind>_<role>.{txt,html}, with an .ics.
+
+What a message may say is what an appointment card says: when, where, with whom, which session of how many,
+amounts, and links to the site. Never the condition, precautions, intake answers or session notes: an e-mail
+is copied to phones, shared inboxes and backups we do not control. The therapist reads the precautions on
+the session page (/me/sessions/<id>) after logging in; the patient reads their course at /care/courses/<id>.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from massage_booking.models import Appointment, Course, CourseRefund
+
+TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "templates" / "email"
+ICS_TYPE = "text/calendar"
+
+_env = Environment(
+    loader=FileSystemLoader(TEMPLATE_DIR),
+    autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False),
+    undefined=StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+
+@dataclass(frozen=True)
+class Attachment:
+    filename: str
+    content_type: str
+    content: bytes
+
+
+@dataclass(frozen=True)
+class Email:
+    """One message to one recipient, ready for the outbox."""
+
+    kind: str
+    dedupe_key: str
+    recipient: str
+    subject: str
+    text: str
+    html: str
+    attachments: tuple[Attachment, ...] = ()
+
+
+def when(instant: datetime, zone: str) -> str:
+    """ "Mon 7 Dec 2026, 10:00 EST (UTC-05:00)": the practice's wall clock, with its offset."""
+    local = instant.astimezone(ZoneInfo(zone))
+    offset = local.strftime("%z")
+    return f"{local:%a} {local.day} {local:%b %Y, %H:%M} {local.tzname()} (UTC{offset[:3]}:{offset[3:]})"
+
+
+def money(cents: int, currency: str) -> str:
+    amount = f"{cents // 100:,}.{cents % 100:02d}"
+    return f"${amount}" if currency.lower() == "usd" else f"{amount} {currency.upper()}"
+
+
+def _render(kind: str, role: str, context: dict[str, Any]) -> tuple[str, str]:
+    name = f"{kind}_{role}"
+    text = _env.get_template(f"{name}.txt").render(**context)
+    html = _env.get_template(f"{name}.html").render(**context)
+    return text, html
+
+
+def _place(course: Course) -> str:
+    from massage_booking.services.course_calendar import address
+
+    return address(course.location)
+
+
+def _sessions(course: Course, appointments: Sequence[Appointment], base_url: str) -> list[dict[str, Any]]:
+    zone = course.location.time_zone
+    return [
+        {
+            "number": a.session_number,
+            "when": when(a.starts_at, zone),
+            "minutes": int((a.ends_at - a.starts_at).total_seconds() // 60),
+            "therapist_url": f"{base_url}/me/sessions/{a.id}",
+        }
+        for a in appointments
+    ]
+
+
+def _common(course: Course, base_url: str) -> dict[str, Any]:
+    return {
+        "patient_name": course.patient.display_name,
+        "therapist_name": course.therapist.name,
+        "place": _place(course),
+        "total_sessions": course.total_sessions,
+        "course_url": f"{base_url}/care/courses/{course.id}",
+        "sessions_url": f"{base_url}/me/sessions",
+        "site_url": base_url,
+    }
+
+
+def course_booked(
+    course: Course, appointments: Sequence[Appointment], now: datetime, base_url: str
+) -> list[Email]:
+    """ "Your course is booked" to the patient and "new booking" to the therapist, each with the .ics."""
+    from massage_booking.services.course_calendar import course_calendar
+
+    context = {
+        **_common(course, base_url),
+        "sessions": _sessions(course, appointments, base_url),
+        "price": money(course.price_cents, course.currency),
+        "paid": money(course.paid_cents, course.currency) if course.paid_cents else None,
+        "pay_at_visit": course.paid_cents == 0,
+    }
+    patient_ics = course_calendar(course, list(appointments), now, context["course_url"])
+    therapist_ics = course_calendar(course, list(appointments), now, None)
+    first = context["sessions"][0]["when"] if appointments else ""
+    messages = []
+    for role, recipient, subject, ics in (
+        (
+            "patient",
+            course.patient.email,
+            f"Booked: {len(appointments)} massage sessions with {course.therapist.name}",
+            patient_ics,
+        ),
+        (
+            "therapist",
+            course.therapist.user.email,
+            f"New booking: {len(appointments)} sessions with {course.patient.display_name} from {first}",
+            therapist_ics,
+        ),
+    ):
+        text, html = _render("course_booked", role, context)
+        messages.append(
+            Email(
+                kind="course_booked",
+                dedupe_key=f"course-{course.id}-booked-{role}",
+                recipient=recipient,
+                subject=subject,
+                text=text,
+                html=html,
+                attachments=(Attachment(f"course-{course.id}.ics", ICS_TYPE, ics),),
+            )
+        )
+    return messages
+
+
+def sessions_cancelled(
+    course: Course, appointments: Sequence[Appointment], refund: CourseRefund | None, base_url: str
+) -> list[Email]:
+    """Some sessions of a booked course were cancelled: to the patient (with the refund) and the therapist.
+    A session is cancelled once, so the lowest id of the batch names this event."""
+    ordered = sorted(appointments, key=lambda a: a.session_number)
+    context = {
+        **_common(course, base_url),
+        "sessions": _sessions(course, ordered, base_url),
+        "count": len(ordered),
+        "refund": money(refund.amount_cents, course.currency) if refund is not None else None,
+        "course_cancelled": course.status.value == "cancelled",
+    }
+    first_id = min(a.id for a in ordered)
+    plural = "s" if len(ordered) != 1 else ""
+    messages = []
+    for role, recipient, subject in (
+        (
+            "patient",
+            course.patient.email,
+            f"Cancelled: {len(ordered)} session{plural} with {course.therapist.name}",
+        ),
+        (
+            "therapist",
+            course.therapist.user.email,
+            f"Cancelled: {len(ordered)} session{plural} with {course.patient.display_name}",
+        ),
+    ):
+        text, html = _render("sessions_cancelled", role, context)
+        messages.append(
+            Email(
+                kind="sessions_cancelled",
+                dedupe_key=f"appointment-{first_id}-cancelled-{role}",
+                recipient=recipient,
+                subject=subject,
+                text=text,
+                html=html,
+            )
+        )
+    return messages
+
+
+def session_rescheduled(
+    course: Course, appointment: Appointment, old_start: datetime, now: datetime, base_url: str
+) -> list[Email]:
+    """One session moved: to the patient and the therapist. A session can move many times, so the key
+    carries the moment of this move as well."""
+    zone = course.location.time_zone
+    [session_row] = _sessions(course, [appointment], base_url)
+    context = {
+        **_common(course, base_url),
+        "session": session_row,
+        "old_when": when(old_start, zone),
+        "new_when": session_row["when"],
+    }
+    stamp = f"{now.timestamp():.6f}"
+    messages = []
+    for role, recipient, who in (
+        ("patient", course.patient.email, course.therapist.name),
+        ("therapist", course.therapist.user.email, course.patient.display_name),
+    ):
+        text, html = _render("session_rescheduled", role, context)
+        subject = f"Moved: session {appointment.session_number} with {who} is now {session_row['when']}"
+        messages.append(
+            Email(
+                kind="session_rescheduled",
+                dedupe_key=f"appointment-{appointment.id}-moved-{stamp}-{role}",
+                recipient=recipient,
+                subject=subject,
+                text=text,
+                html=html,
+            )
+        )
+    return messages

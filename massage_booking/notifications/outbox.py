@@ -1,0 +1,96 @@
+"""Queue the messages of one event in the caller's transaction: what services call when something happens.
+
+Each function is one call from the service that made the change, after its flush. The rows commit or roll
+back with that change, so a booking that fails sends nothing; `dedupe_key` (unique) makes a second report
+of the same event (a card payment and its webhook, a retried request) queue nothing more.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Sequence
+from datetime import datetime
+
+from flask import current_app, has_app_context
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from massage_booking.models import Appointment, Course, CourseRefund, OutboxMessage, OutboxStatus
+from massage_booking.notifications import compose
+
+DEFAULT_BASE_URL = "http://127.0.0.1:5000"
+
+
+def _base_url() -> str:
+    """PUBLIC_BASE_URL: links must work from a message sent by the CLI, where there is no request."""
+    if has_app_context():
+        return str(current_app.config.get("PUBLIC_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
+    return DEFAULT_BASE_URL
+
+
+def queue(session: Session, messages: Sequence[compose.Email], now: datetime) -> list[OutboxMessage]:
+    """Add the messages whose dedupe key is new; returns the rows added. The unique key is the backstop
+    for a concurrent duplicate (its transaction then fails, as a second writer of one event should)."""
+    keys = [m.dedupe_key for m in messages]
+    known = set(session.scalars(select(OutboxMessage.dedupe_key).where(OutboxMessage.dedupe_key.in_(keys))))
+    rows = [
+        OutboxMessage(
+            dedupe_key=m.dedupe_key,
+            kind=m.kind,
+            recipient=m.recipient,
+            subject=m.subject,
+            text_body=m.text,
+            html_body=m.html,
+            attachments=[
+                {
+                    "filename": a.filename,
+                    "content_type": a.content_type,
+                    "content": base64.b64encode(a.content).decode("ascii"),
+                }
+                for a in m.attachments
+            ],
+            status=OutboxStatus.PENDING,
+            attempts=0,
+            next_attempt_at=now,
+            created_at=now,
+        )
+        for m in messages
+        if m.dedupe_key not in known
+    ]
+    session.add_all(rows)
+    session.flush()
+    return rows
+
+
+def _sessions(session: Session, course: Course) -> list[Appointment]:
+    return list(
+        session.scalars(
+            select(Appointment).where(Appointment.course_id == course.id).order_by(Appointment.session_number)
+        )
+    )
+
+
+def course_booked(session: Session, course: Course, now: datetime) -> None:
+    """A course became booked (at booking, or when its payment was confirmed): tell patient and therapist."""
+    queue(session, compose.course_booked(course, _sessions(session, course), now, _base_url()), now)
+
+
+def sessions_cancelled(
+    session: Session,
+    course: Course,
+    appointments: Sequence[Appointment],
+    refund: CourseRefund | None,
+    now: datetime,
+) -> None:
+    """Booked sessions of a course were cancelled (with the refund made for them, if any)."""
+    if appointments:
+        queue(session, compose.sessions_cancelled(course, appointments, refund, _base_url()), now)
+
+
+def session_rescheduled(
+    session: Session, appointment: Appointment, old_start: datetime, now: datetime
+) -> None:
+    """A course's session moved from `old_start` to its current time."""
+    if appointment.course is not None:
+        messages = compose.session_rescheduled(appointment.course, appointment, old_start, now, _base_url())
+        queue(session, messages, now)
