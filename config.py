@@ -94,6 +94,9 @@ class Config:
         self.MAIL_SENDER = env.get("MAIL_SENDER", "massage_booking <no-reply@localhost>")
         self.MAIL_TIMEOUT = float(env.get("MAIL_TIMEOUT", "10"))
         self.MAIL_LOG_FILE = env.get("MAIL_LOG_FILE", str(INSTANCE_DIR / "mail.log"))
+        # Patients get a reminder this many hours before each session (queued by `flask queue-reminders`
+        # and by `flask send-outbox` before it sends); they can turn reminders off.
+        self.REMINDER_HOURS_BEFORE = float(env.get("REMINDER_HOURS_BEFORE", "24"))
 
     def validate(self) -> None:
         """Nothing to check outside production."""

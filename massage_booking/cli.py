@@ -1,5 +1,6 @@
 """Operator commands: `flask seed-demo`, `flask create-admin`, `flask refresh-availability`,
-`flask expire-holds`, `flask send-outbox`, `flask create-insurer` and `flask issue-insurer-token`.
+`flask expire-holds`, `flask queue-reminders`, `flask send-outbox`, `flask create-insurer` and
+`flask issue-insurer-token`.
 
 Each command is an edge in the DESIGN.md sense: it owns the transaction (commit on success, rollback on
 error) and turns every expected failure into a one-line `click.ClickException`, never a traceback.
@@ -25,7 +26,7 @@ from tqdm import tqdm
 from massage_booking.domain.errors import Conflict, DomainError
 from massage_booking.extensions import db, payments
 from massage_booking.models import Payer, Role, User
-from massage_booking.notifications import sender
+from massage_booking.notifications import outbox, sender
 from massage_booking.services import audit, availability, course_payments, insurers
 from massage_booking.services.accounts import normalize_email
 from massage_booking.services.demo_data import (
@@ -44,6 +45,7 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(create_admin_command)
     app.cli.add_command(refresh_availability_command)
     app.cli.add_command(expire_holds_command)
+    app.cli.add_command(queue_reminders_command)
     app.cli.add_command(send_outbox_command)
     app.cli.add_command(create_insurer_command)
     app.cli.add_command(issue_insurer_token_command)
@@ -180,6 +182,27 @@ def expire_holds_command() -> None:
     click.echo(f"Released {released} expired hold(s); {confirmed} turned out to be paid and were booked.")
 
 
+def _queue_reminders(now: datetime) -> int:
+    hours = float(current_app.config.get("REMINDER_HOURS_BEFORE") or 24)
+    try:
+        count = outbox.queue_reminders(db.session, now, hours)
+        db.session.commit()
+    except SQLAlchemyError as exc:
+        db.session.rollback()
+        reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+        raise click.ClickException(f"The database refused the change ({reason}).") from None
+    return count
+
+
+@click.command("queue-reminders")
+@with_appcontext
+def queue_reminders_command() -> None:
+    """Queue a reminder for each booked session starting within REMINDER_HOURS_BEFORE hours (once per
+    session and start time). `flask send-outbox` does this too before sending."""
+    count = _queue_reminders(datetime.now(UTC))
+    click.echo(f"Queued {count} reminder(s).")
+
+
 @click.command("send-outbox")
 @click.option(
     "--limit", type=click.IntRange(1, 10_000), default=100, show_default=True, help="Messages per run."
@@ -194,11 +217,13 @@ def expire_holds_command() -> None:
 )
 @with_appcontext
 def send_outbox_command(limit: int, every: int | None) -> None:
-    """Send the e-mails that are due (confirmations, cancellations, moves); run it every minute. Without
-    MAIL_SERVER they are written to the mail log (MAIL_LOG_FILE) instead of sent."""
+    """Queue the reminders now due, then send the e-mails that are due (confirmations, cancellations,
+    moves, reminders); run it every minute. Without MAIL_SERVER they are written to the mail log
+    (MAIL_LOG_FILE) instead of sent."""
     settings = sender.MailSettings.from_config(current_app.config)
     _log_mail_to_file(settings)
     while True:
+        queued = _queue_reminders(datetime.now(UTC))
         try:
             report = sender.send_pending(db.session, settings, datetime.now(UTC), limit)
         except SQLAlchemyError as exc:
@@ -209,7 +234,8 @@ def send_outbox_command(limit: int, every: int | None) -> None:
         where = "" if settings.server else f" (logged to {log_file})"
         click.echo(
             f"Sent {report.sent} message(s){where}; {report.retrying} to retry, {report.failed} given up, "
-            f"{report.skipped} taken by another sender."
+            f"{report.skipped} taken by another sender; {queued} reminder(s) queued, "
+            f"{report.withdrawn} withdrawn."
         )
         for reason in report.errors[:5]:
             click.echo(f"  failed: {reason}", err=True)

@@ -12,7 +12,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, String, Text
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from massage_booking.models.base import Base, portable_enum, utcnow
@@ -39,6 +39,10 @@ class OutboxMessage(Base):
     html_body: Mapped[str] = mapped_column(Text)
     # [{"filename", "content_type", "content" (base64)}]
     attachments: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    # Extra headers, e.g. List-Unsubscribe on reminders: {"List-Unsubscribe": "<https://...>", ...}.
+    headers: Mapped[dict[str, str] | None] = mapped_column(JSON)
+    # The session a reminder is about: the sender checks it is still booked at that time before sending.
+    appointment_id: Mapped[int | None] = mapped_column(ForeignKey("appointments.id", ondelete="CASCADE"))
     status: Mapped[OutboxStatus] = mapped_column(
         portable_enum(OutboxStatus, "outbox_status"), default=OutboxStatus.PENDING
     )

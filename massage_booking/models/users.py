@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, String, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from massage_booking.models.base import Base, portable_enum, utcnow
@@ -37,6 +37,9 @@ class User(Base):
     # Insurer accounts act for exactly one payer: their checks and the courses they may see are that
     # payer's plans' only. NULL for every other role.
     payer_id: Mapped[int | None] = mapped_column(ForeignKey("payers.id", ondelete="RESTRICT"), index=True)
+    # Session reminders by e-mail (patients): turned off on /care/notifications or by the unsubscribe link
+    # in a reminder. Confirmations of bookings, moves and cancellations are transactional and always sent.
+    reminders_enabled: Mapped[bool] = mapped_column(default=True, server_default=true())
 
     login_sessions: Mapped[list[LoginSession]] = relationship(
         back_populates="user", cascade="all, delete-orphan"

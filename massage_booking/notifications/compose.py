@@ -8,8 +8,8 @@ the session page (/me/sessions/<id>) after logging in; the patient reads their c
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from massage_booking.models import Appointment, Course, CourseRefund
+from massage_booking.models import Appointment, Course, CourseRefund, OncologyCredential
 
 TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "templates" / "email"
 ICS_TYPE = "text/calendar"
@@ -49,6 +49,9 @@ class Email:
     text: str
     html: str
     attachments: tuple[Attachment, ...] = ()
+    headers: Mapping[str, str] = field(default_factory=dict)
+    # The session a reminder is about (checked again by the sender before it goes out).
+    appointment_id: int | None = None
 
 
 def when(instant: datetime, zone: str) -> str:
@@ -56,6 +59,12 @@ def when(instant: datetime, zone: str) -> str:
     local = instant.astimezone(ZoneInfo(zone))
     offset = local.strftime("%z")
     return f"{local:%a} {local.day} {local:%b %Y, %H:%M} {local.tzname()} (UTC{offset[:3]}:{offset[3:]})"
+
+
+def _short_when(instant: datetime, zone: str) -> str:
+    """ "Mon 7 Dec, 10:00 EST": short enough for a subject line (the body has the offset and year)."""
+    local = instant.astimezone(ZoneInfo(zone))
+    return f"{local:%a} {local.day} {local:%b}, {local:%H:%M} {local.tzname()}"
 
 
 def money(cents: int, currency: str) -> str:
@@ -221,3 +230,94 @@ def session_rescheduled(
             )
         )
     return messages
+
+
+def reminder_key(appointment: Appointment) -> str:
+    """One reminder per session per start time: a moved session gets a new one for its new time, and the
+    sender drops a queued reminder whose key no longer matches the session (moved, or not booked)."""
+    return f"appointment-{appointment.id}-reminder-{int(appointment.starts_at.timestamp())}"
+
+
+def reminder(
+    course: Course, appointment: Appointment, now: datetime, base_url: str, unsubscribe_url: str
+) -> Email:
+    """ "Your session is tomorrow" to the patient, with the session's .ics (one event) and an unsubscribe
+    link (and the List-Unsubscribe headers of RFC 2369 and RFC 8058, for a one-click unsubscribe)."""
+    from massage_booking.services.course_calendar import course_calendar
+
+    zone = course.location.time_zone
+    [session_row] = _sessions(course, [appointment], base_url)
+    context = {
+        **_common(course, base_url),
+        "session": session_row,
+        "unsubscribe_url": unsubscribe_url,
+        "settings_url": f"{base_url}/care/notifications",
+    }
+    text, html = _render("reminder", "patient", context)
+    ics = course_calendar(course, [appointment], now, context["course_url"])
+    return Email(
+        kind="reminder",
+        dedupe_key=reminder_key(appointment),
+        recipient=course.patient.email,
+        subject=f"Reminder: massage with {course.therapist.name}, {_short_when(appointment.starts_at, zone)}",
+        text=text,
+        html=html,
+        attachments=(Attachment(f"session-{appointment.id}.ics", ICS_TYPE, ics),),
+        headers={
+            "List-Unsubscribe": f"<{unsubscribe_url}>",
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+        },
+        appointment_id=appointment.id,
+    )
+
+
+def credential_reviewed(credential: OncologyCredential, base_url: str) -> Email:
+    """An admin verified or rejected a therapist's oncology credential: to the therapist, with the reason
+    for a rejection (the admin's note about the training, never anything about a patient)."""
+    therapist = credential.therapist
+    verdict = credential.status.value  # "verified" or "rejected"
+    context = {
+        "therapist_name": therapist.name,
+        "issuer": credential.issuer,
+        "hours": credential.training_hours,
+        "note": credential.review_note,
+        "profile_url": f"{base_url}/me/profile",
+        "site_url": base_url,
+    }
+    text, html = _render(f"credential_{verdict}", "therapist", context)
+    subject = (
+        "Your oncology training is verified"
+        if verdict == "verified"
+        else "Your oncology training could not be verified"
+    )
+    return Email(
+        kind=f"credential_{verdict}",
+        dedupe_key=f"credential-{credential.id}-{verdict}",
+        recipient=therapist.user.email,
+        subject=subject,
+        text=text,
+        html=html,
+    )
+
+
+def payment_failed(course: Course, failure: str, now: datetime, base_url: str) -> Email:
+    """The card was declined while the course waits for payment: to the patient, with how long the times
+    stay held and the payment page. `failure` names the failed attempt (its PaymentIntent), so the
+    decline the pay request saw and Stripe's webhook for it queue one message."""
+    zone = course.location.time_zone
+    held = course.holds_until(now)
+    context = {
+        **_common(course, base_url),
+        "held_until": when(held, zone) if held is not None else None,
+        "price": money(course.price_cents, course.currency),
+        "pay_url": f"{base_url}/care/courses/{course.id}/pay",
+    }
+    text, html = _render("payment_failed", "patient", context)
+    return Email(
+        kind="payment_failed",
+        dedupe_key=f"course-{course.id}-payment-failed-{failure}"[:200],
+        recipient=course.patient.email,
+        subject=f"Card declined: your sessions with {course.therapist.name} are not paid yet",
+        text=text,
+        html=html,
+    )

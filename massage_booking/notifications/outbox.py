@@ -9,14 +9,23 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from flask import current_app, has_app_context
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from massage_booking.models import Appointment, Course, CourseRefund, OutboxMessage, OutboxStatus
-from massage_booking.notifications import compose
+from massage_booking.models import (
+    Appointment,
+    AppointmentStatus,
+    Course,
+    CourseRefund,
+    OncologyCredential,
+    OutboxMessage,
+    OutboxStatus,
+    User,
+)
+from massage_booking.notifications import compose, unsubscribe
 
 DEFAULT_BASE_URL = "http://127.0.0.1:5000"
 
@@ -49,6 +58,8 @@ def queue(session: Session, messages: Sequence[compose.Email], now: datetime) ->
                 }
                 for a in m.attachments
             ],
+            headers=dict(m.headers) or None,
+            appointment_id=m.appointment_id,
             status=OutboxStatus.PENDING,
             attempts=0,
             next_attempt_at=now,
@@ -94,3 +105,66 @@ def session_rescheduled(
     if appointment.course is not None:
         messages = compose.session_rescheduled(appointment.course, appointment, old_start, now, _base_url())
         queue(session, messages, now)
+
+
+def credential_reviewed(session: Session, credential: OncologyCredential, now: datetime) -> None:
+    """An admin verified or rejected an oncology credential: tell its therapist."""
+    queue(session, [compose.credential_reviewed(credential, _base_url())], now)
+
+
+def payment_failed(session: Session, course: Course, failure: str, now: datetime) -> None:
+    """A card payment for a course waiting for payment was declined; `failure` names the attempt (its
+    PaymentIntent id, else the PaymentMethod), so the decline and its webhook queue one message."""
+    queue(session, [compose.payment_failed(course, failure, now, _base_url())], now)
+
+
+def unsubscribe_url(user: User) -> str:
+    return f"{_base_url()}/unsubscribe/{unsubscribe.token_for(user.id)}"
+
+
+def reminders_due(session: Session, now: datetime, hours: float) -> list[Appointment]:
+    """Booked course sessions starting within the window (now, now + hours] whose patient wants
+    reminders. (Whether a reminder for the current time is already queued is the dedupe key's job.)"""
+    return list(
+        session.scalars(
+            select(Appointment)
+            .join(User, User.id == Appointment.patient_id)
+            .where(
+                Appointment.status == AppointmentStatus.BOOKED,
+                Appointment.course_id.is_not(None),
+                Appointment.starts_at > now,
+                Appointment.starts_at <= now + timedelta(hours=hours),
+                User.reminders_enabled.is_(True),
+            )
+            .order_by(Appointment.starts_at, Appointment.id)
+        )
+    )
+
+
+def queue_reminders(session: Session, now: datetime, hours: float) -> int:
+    """Queue a reminder for each booked session starting within `hours` of `now` that has none for its
+    current time yet (`flask queue-reminders`, and `flask send-outbox` before it sends); returns how many."""
+    messages = []
+    for appointment in reminders_due(session, now, hours):
+        course = appointment.course
+        assert course is not None
+        url = unsubscribe_url(course.patient)
+        messages.append(compose.reminder(course, appointment, now, _base_url(), url))
+    return len(queue(session, messages, now)) if messages else 0
+
+
+def reminder_still_wanted(session: Session, row: OutboxMessage) -> bool:
+    """Checked by the sender just before a reminder goes out: its session is still booked at the time the
+    reminder names (not cancelled, released or moved since it was queued) and its patient still wants
+    reminders."""
+    if row.appointment_id is None:
+        return True
+    appointment = session.get(Appointment, row.appointment_id, populate_existing=True)
+    if appointment is None or appointment.status is not AppointmentStatus.BOOKED:
+        return False
+    patient = session.get(User, appointment.patient_id, populate_existing=True)
+    return (
+        compose.reminder_key(appointment) == row.dedupe_key
+        and patient is not None
+        and patient.reminders_enabled
+    )

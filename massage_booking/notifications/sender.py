@@ -12,6 +12,10 @@ mid-send leaves a claim that lapses after CLAIM, when another sender may take th
 between the SMTP reply and the commit can, rarely, send one message twice: at least once, never lost).
 The outcome is written only by the holder of the claim (`WHERE claim = <token>`).
 
+Reminders are checked again just before they go out (notifications/outbox.py, reminder_still_wanted): one
+whose session was cancelled, released or moved since it was queued, or whose patient turned reminders off,
+is withdrawn (its row deleted under the claim) instead of sent.
+
 Failures: attempts + 1, a short error without body or address, and a later `next_attempt_at` by BACKOFF;
 after the last step the row is `failed`. Without MAIL_SERVER (development) messages are written to the
 "massage_booking.mail" logger (and MAIL_LOG_FILE) instead, and marked sent.
@@ -33,10 +37,11 @@ from email.message import EmailMessage
 from email.utils import formatdate
 from typing import Any, Protocol
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from massage_booking.models import OutboxMessage, OutboxStatus
+from massage_booking.notifications.outbox import reminder_still_wanted
 
 CLAIM = timedelta(minutes=5)
 # Wait before attempt 2, 3, ...; a message still failing after the last one is given up (`failed`).
@@ -83,6 +88,7 @@ class SendReport:
     retrying: int = 0
     failed: int = 0
     skipped: int = 0  # claimed by another sender first
+    withdrawn: int = 0  # reminders no longer wanted (session cancelled or moved, reminders turned off)
     errors: list[str] = field(default_factory=list)
 
 
@@ -164,6 +170,8 @@ def build_email(row: OutboxMessage, sender: str) -> EmailMessage:
     message["Message-ID"] = f"<outbox-{row.id}-{row.created_at:%Y%m%d%H%M%S}@{domain}>"
     message.set_content(row.text_body)
     message.add_alternative(row.html_body, subtype="html")
+    for name, value in (row.headers or {}).items():
+        message[name] = value
     for item in row.attachments:
         maintype, _, subtype = item["content_type"].partition("/")
         message.add_attachment(
@@ -254,6 +262,17 @@ def send_pending(
                 continue
             row = session.get(OutboxMessage, message_id, populate_existing=True)
             assert row is not None
+            if not reminder_still_wanted(session, row):
+                # Withdrawn, not failed: the row goes, so a reminder for a session's new time (or for a
+                # patient who turns reminders back on) can be queued again under its own key.
+                session.execute(
+                    delete(OutboxMessage)
+                    .where(OutboxMessage.id == message_id, OutboxMessage.claim == token)
+                    .execution_options(synchronize_session=False)
+                )
+                session.commit()
+                report.withdrawn += 1
+                continue
             attempts = row.attempts + 1
             try:
                 transport.send(build_email(row, settings.sender))

@@ -161,6 +161,7 @@ def pay(
         audit.record(
             session, actor, "course.payment_declined", "course", course.id, code=declined.decline_code
         )
+        notify.payment_failed(session, course, declined.payment_intent_id or payment_method, now)
         return PayOutcome(course, declined=declined)
     if course.payment_intent_id and course.payment_intent_id != intent.id:
         _cancel_quietly(payments, course.payment_intent_id)  # an earlier attempt awaiting 3-D Secure
@@ -240,7 +241,7 @@ def apply_event(session: Session, event: stripe.Event, now: datetime, payments: 
     elif event.type == "payment_intent.succeeded":
         outcome = confirm_payment(session, course, _intent(obj), now, payments)
     elif event.type == "payment_intent.payment_failed":
-        outcome = _record_failure(course, obj)
+        outcome = _record_failure(session, course, obj, now)
     else:
         outcome = "ignored: not handled"
     claim.outcome = outcome
@@ -271,13 +272,15 @@ def _intent(obj: dict[str, Any]) -> PaymentIntentResult:
     )
 
 
-def _record_failure(course: Course, obj: dict[str, Any]) -> str:
+def _record_failure(session: Session, course: Course, obj: dict[str, Any], now: datetime) -> str:
     """A failed attempt matters only while the course waits for payment: after success (events arrive in
-    any order) or release it changes nothing."""
+    any order) or release it changes nothing. The patient is told once per PaymentIntent (the pay request
+    that saw the decline queued the same message)."""
     if course.status is not CourseStatus.PENDING_PAYMENT or course.paid_cents > 0:
         return f"ignored: course {course.status.value}"
     error = obj.get("last_payment_error") or {}
     course.payment_error = str(error.get("message") or "The card payment failed.")[:300]
+    notify.payment_failed(session, course, str(obj["id"]), now)
     return "recorded failure"
 
 

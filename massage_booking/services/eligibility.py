@@ -130,7 +130,7 @@ def parse_check(raw: Any) -> CheckRequest:
     ):
         bad("sessions_per_week", "Give a number of sessions a week from 0.25 (one every 4 weeks) to 7.")
         per_week = None
-    request = CheckRequest(
+    wanted = CheckRequest(
         plan_id=whole("plan_id", 1, 2**31 - 1, required=True),
         icd10_code=code.strip() if isinstance(code, str) else None,
         condition_id=condition_id if isinstance(condition_id, str) else None,
@@ -144,7 +144,7 @@ def parse_check(raw: Any) -> CheckRequest:
     )
     if errors:
         raise ValidationFailed.for_fields(errors)
-    return request
+    return wanted
 
 
 def resolve_condition(code: str, condition_id: str | None) -> evidence.Condition:

@@ -34,6 +34,7 @@ from massage_booking.models import (
     User,
     utcnow,
 )
+from massage_booking.notifications import outbox as notify
 from massage_booking.services import audit
 
 NPI_TAKEN = "Another therapist's profile already uses this NPI. Check the number, or contact support."
@@ -300,12 +301,15 @@ def review_credential(
     if not approve and not note:
         raise ValidationFailed.for_field("note", "Say why the credential is rejected.")
     credential.status = CredentialStatus.VERIFIED if approve else CredentialStatus.REJECTED
-    credential.verified_at = utcnow()
+    now = utcnow()
+    credential.verified_at = now
     credential.verified_by_id = actor.id
     credential.review_note = note[:500] or None
     audit.record(
         session, actor, f"credential.{credential.status.value}", "oncology_credential", credential.id
     )
+    session.flush()
+    notify.credential_reviewed(session, credential, now)
     return credential
 
 

@@ -17,6 +17,7 @@ from massage_booking.web import (  # noqa: E402,F401
     evidence,
     formatting,
     insurer,
+    notifications,
     public,
     search,
     superbill,

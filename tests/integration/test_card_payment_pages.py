@@ -4,9 +4,11 @@ therapist can waive the late-cancellation fee; and without Stripe, "pay at the v
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import requests
 import stripe
 from sqlalchemy import select
 
@@ -157,3 +159,72 @@ def test_without_stripe_the_course_is_paid_at_the_visit_and_says_so(client, auth
     )
     refused = client.get(f"/care/courses/{course.id}/pay")
     assert refused.status_code == 302
+
+
+class TestThreeDSecure:
+    """A card that needs 3-D Secure (4000 0025 0000 3155): the server's charge comes back requires_action,
+    the browser completes it with Stripe.js, and /pay/done applies what Stripe then says."""
+
+    @pytest.fixture
+    def app_overrides(self, stripe_settings):
+        return dict(stripe_settings)
+
+    @pytest.fixture
+    def stripe_client(self, stripe_settings):
+        return stripe.StripeClient(
+            stripe_settings["STRIPE_SECRET_KEY"], base_addresses={"api": stripe_settings["STRIPE_API_BASE"]}
+        )
+
+    def _pay_3ds(self, client, auth, db, stripe_client) -> tuple[Course, str]:
+        course = _booked(client, auth, db)
+        params = {
+            "type": "card",
+            "card": {"number": "4000002500003155", "exp_month": 12, "exp_year": 2031, "cvc": "123"},
+        }
+        method = stripe_client.v1.payment_methods.create(params=params).id
+        page = client.post(
+            f"/care/courses/{course.id}/pay", data={"payment_method": method, "csrf_token": csrf(auth)}
+        )
+        assert page.status_code == 200 and "Confirm your card with your bank" in text_of(page)
+        secret = re.search(r'data-client-secret="([^"]+)"', page.get_data(as_text=True)).group(1)
+        return course, secret
+
+    def _authenticate(self, stripe_settings, secret: str, *, success: bool) -> None:
+        """What localstripe's Stripe.js does when the patient answers its 3-D Secure dialog."""
+        intent_id = secret.split("_secret_")[0]
+        response = requests.post(
+            f"{stripe_settings['STRIPE_API_BASE']}/v1/payment_intents/{intent_id}/_authenticate",
+            params={"success": "true" if success else "false"},
+            json={"key": stripe_settings["STRIPE_PUBLISHABLE_KEY"], "client_secret": secret},
+            timeout=10,
+        )
+        assert response.status_code == 200, response.text
+
+    def test_an_authenticated_payment_books_the_course(
+        self, client, auth, db, patient, stripe_client, stripe_settings
+    ):
+        course, secret = self._pay_3ds(client, auth, db, stripe_client)
+        db.refresh(course)
+        assert course.status is CourseStatus.PENDING_PAYMENT  # nothing is booked before the bank says yes
+        self._authenticate(stripe_settings, secret, success=True)
+
+        done = client.get(f"/care/courses/{course.id}/pay/done")
+
+        assert done.status_code == 302
+        assert "Paid $960." in text_of(client.get(done.headers["Location"]))
+        db.refresh(course)
+        assert course.status is CourseStatus.BOOKED and course.paid_cents == 96_000
+
+    def test_a_failed_authentication_leaves_it_unpaid_with_a_reason(
+        self, client, auth, db, patient, stripe_client, stripe_settings
+    ):
+        course, secret = self._pay_3ds(client, auth, db, stripe_client)
+        self._authenticate(stripe_settings, secret, success=False)
+
+        done = client.get(f"/care/courses/{course.id}/pay/done")
+
+        assert done.status_code == 302 and done.headers["Location"].endswith(f"/care/courses/{course.id}/pay")
+        page = text_of(client.get(done.headers["Location"]))
+        assert "could not be authenticated" in page
+        db.refresh(course)
+        assert course.status is CourseStatus.PENDING_PAYMENT and course.paid_cents == 0

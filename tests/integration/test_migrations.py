@@ -91,3 +91,31 @@ def test_cli_upgrade_and_downgrade(fresh_database_url):
     with app.app_context():
         assert _schema(db.engine) == {}
         db.engine.dispose()
+
+
+def test_0010_keeps_reminders_on_for_existing_accounts_and_downgrades_cleanly(fresh_database_url):
+    """Migration 0010 on a database with an account in it: the account keeps getting reminders (the
+    column's server default), and going back to 0009 removes the new columns again."""
+    from sqlalchemy import text
+
+    app = create_app("testing", {"SQLALCHEMY_DATABASE_URI": fresh_database_url})
+    with app.app_context():
+        upgrade(revision="0009_outbox")
+        with db.engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO users (email, password_hash, role, display_name, is_active, created_at) "
+                    "VALUES ('old@example.test', 'x', 'patient', 'Old', :yes, CURRENT_TIMESTAMP)"
+                ),
+                {"yes": True},
+            )
+        upgrade(revision="0010_notification_preferences")
+        with db.engine.connect() as connection:
+            assert connection.execute(text("SELECT reminders_enabled FROM users")).scalar_one() in (True, 1)
+        assert {"headers", "appointment_id"} <= _schema(db.engine)["outbox_messages"]
+        downgrade(revision="0009_outbox")
+        schema = _schema(db.engine)
+        assert "reminders_enabled" not in schema["users"]
+        assert not {"headers", "appointment_id"} & schema["outbox_messages"]
+        db.session.remove()
+        db.engine.dispose()
