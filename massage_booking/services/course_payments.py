@@ -60,10 +60,6 @@ class PayOutcome:
     declined: PaymentDeclined | None = None
     action_secret: str | None = None
 
-    @property
-    def paid(self) -> bool:
-        return self.course.paid_cents > 0 and self.course.status is not CourseStatus.PENDING_PAYMENT
-
 
 @dataclass(frozen=True)
 class CardForm:
