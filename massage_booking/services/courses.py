@@ -266,6 +266,32 @@ def _require_patient(actor: User) -> None:
         raise Forbidden("Only patients book courses.")
 
 
+def _coverage(
+    session: Session,
+    actor: User,
+    insurance: InsurancePlan,
+    therapist: TherapistProfile,
+    plan: plans.CoursePlan,
+    sessions: Sequence[tuple[datetime, datetime]],
+    location: PracticeLocation,
+    intake_row: Intake,
+    now: datetime,
+    course: Course | None = None,
+) -> eligibility.Decision:
+    """The plan's decision on this course, as the preview shows it and as booking prices it."""
+    return coverage.coverage_for(
+        session,
+        actor,
+        insurance.id,
+        therapist,
+        plan,
+        _first_day(sessions, location),
+        intake_row.referral_date,
+        now,
+        course=course,
+    )
+
+
 def preview_course(session: Session, actor: User, wanted: CourseRequest, now: datetime) -> CoursePreview:
     """What booking would do, without writing anything but the audit record of the intake read and, with
     an insurance plan chosen, the record of the patient's coverage check (services/coverage.py)."""
@@ -282,16 +308,7 @@ def preview_course(session: Session, actor: User, wanted: CourseRequest, now: da
     )
     covered = None
     if insurance is not None and not gated:
-        covered = coverage.coverage_for(
-            session,
-            actor,
-            insurance.id,
-            therapist,
-            plan,
-            _first_day(sessions, location),
-            intake_row.referral_date,
-            now,
-        )
+        covered = _coverage(session, actor, insurance, therapist, plan, sessions, location, intake_row, now)
     return CoursePreview(
         intake=intake_row,
         decision=decision,
@@ -422,16 +439,8 @@ def book_course(
     session.add(course)
     session.flush()
     if insurance is not None:  # decided now, under the booking lock, and priced by that decision
-        covered = coverage.coverage_for(
-            session,
-            actor,
-            insurance.id,
-            therapist,
-            plan,
-            _first_day(sessions, location),
-            intake_row.referral_date,
-            now,
-            course=course,
+        covered = _coverage(
+            session, actor, insurance, therapist, plan, sessions, location, intake_row, now, course=course
         )
         coverage.require_covered(insurance, covered)
         course.plan_id = insurance.id
