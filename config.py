@@ -51,7 +51,9 @@ class Config:
         self.SECRET_KEY = env.get("SECRET_KEY") or "dev-only-not-secret"
         raw_url = env.get(self.DATABASE_URL_VARIABLE) or self.DEFAULT_DATABASE_URL
         self.SQLALCHEMY_DATABASE_URI = database_url(raw_url)
-        self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+        # hide_parameters: a logged database error must not carry the statement's values (health data,
+        # e-mail addresses); pool_pre_ping: a connection the server dropped is replaced, not used.
+        self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "hide_parameters": True}
         secure = _env_bool("SESSION_COOKIE_SECURE", self.SECURE_COOKIES_BY_DEFAULT)
         self.SESSION_COOKIE_SECURE = secure
         self.REMEMBER_COOKIE_SECURE = secure

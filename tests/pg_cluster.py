@@ -83,17 +83,10 @@ class PostgresCluster:
             f"--pwfile={password_file}", "--encoding=UTF8", "--locale=C", "--no-sync", "--no-instructions",
         )  # fmt: skip
         password_file.unlink()
-        options = (
-            f"-c listen_addresses=127.0.0.1 -c unix_socket_directories={self.root} "
-            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=50"
-        )
         for attempt in range(3):  # another process may take the free port before the server binds it
             self.port = _free_port()
             try:
-                self._run(
-                    "pg_ctl", "-D", str(self.data), "-l", str(self.root / "server.log"), "-w", "-t", "60",
-                    "-o", f"{options} -p {self.port}", "start",
-                )  # fmt: skip
+                self._pg_ctl_start()
                 break
             except RuntimeError:
                 if attempt == 2:
@@ -102,6 +95,26 @@ class PostgresCluster:
         return create_database(
             f"postgresql+psycopg://{SERVER_USER}:{self.password}@127.0.0.1:{self.port}/postgres", DATABASE
         )
+
+    def _pg_ctl_start(self) -> None:
+        options = (
+            f"-c listen_addresses=127.0.0.1 -c unix_socket_directories={self.root} "
+            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=50"
+        )
+        self._run(
+            "pg_ctl", "-D", str(self.data), "-l", str(self.root / "server.log"), "-w", "-t", "60",
+            "-o", f"{options} -p {self.port}", "start",
+        )  # fmt: skip
+
+    def stop_server(self) -> None:
+        """Shut the server down as an outage would (sessions terminated), keeping its data and port."""
+        self._run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop")
+        self.running = False
+
+    def start_server(self) -> None:
+        """Start the server `stop_server` stopped, on the same data directory and port."""
+        self._pg_ctl_start()
+        self.running = True
 
     def log_tail(self, lines: int = 30) -> str:
         log = self.root / "server.log"

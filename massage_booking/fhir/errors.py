@@ -13,12 +13,21 @@ import logging
 from typing import Any
 
 from flask import g
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import HTTPException
 
 from massage_booking.domain.errors import DomainError
 from massage_booking.extensions import db
 from massage_booking.fhir import bp, mapping
 from massage_booking.fhir.outcome import FhirProblem, Issue, outcome_response
+from massage_booking.web.errors import (
+    RETRY_AFTER_SECONDS,
+    UNAVAILABLE_MESSAGE,
+    is_database_outage,
+    log_outage,
+    rollback_quietly,
+)
 
 log = logging.getLogger(__name__)
 
@@ -63,3 +72,17 @@ def _unexpected(exc: Exception) -> Any:
     db.session.rollback()
     log.exception("Unhandled error in the FHIR API")
     return outcome_response(500, [Issue("exception", "The server failed to process the request.")])
+
+
+@bp.errorhandler(DBAPIError)
+@bp.errorhandler(PoolTimeoutError)
+def _database_error(exc: SQLAlchemyError) -> Any:
+    """A lost database is a transient 503 here too (the app's handler never sees errors of this blueprint),
+    so an insurer's client retries after Retry-After instead of reporting a failure."""
+    if not is_database_outage(exc):
+        return _unexpected(exc)
+    rollback_quietly()
+    log_outage(exc)
+    response = outcome_response(503, [Issue("transient", UNAVAILABLE_MESSAGE)])
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response

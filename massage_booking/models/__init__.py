@@ -6,7 +6,7 @@ from massage_booking.models.courses import Course, CourseStatus, Intake, Payment
 from massage_booking.models.geocoding import GeocodeCache
 from massage_booking.models.outbox import OutboxMessage, OutboxStatus
 from massage_booking.models.payers import EligibilityCheck, InsurancePlan, Payer, PlanType
-from massage_booking.models.payments import CourseRefund, StripeEvent
+from massage_booking.models.payments import ChargeOutcome, CourseCharge, CourseRefund, StripeEvent
 from massage_booking.models.schedules import (
     HELD_STATUS,
     OCCUPYING_STATUSES,
@@ -35,6 +35,8 @@ __all__ = [
     "CourseStatus",
     "Intake",
     "PaymentMode",
+    "ChargeOutcome",
+    "CourseCharge",
     "CourseRefund",
     "StripeEvent",
     "HELD_STATUS",

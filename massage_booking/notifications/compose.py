@@ -321,3 +321,35 @@ def payment_failed(course: Course, failure: str, now: datetime, base_url: str) -
         text=text,
         html=html,
     )
+
+
+# Why a whole payment was given back, in the patient's words (ChargeOutcome values other than "paid").
+REFUND_REASONS = {
+    "duplicate": "this course was already paid, so the second payment was not needed.",
+    "late": "the payment arrived after the course was cancelled or its held times were released.",
+    "mismatch": (
+        "the payment did not match the price of the course, so it could not be accepted. "
+        "If the course is still waiting for payment, please pay again from the course page."
+    ),
+}
+
+
+def payment_refunded(
+    course: Course, payment_intent_id: str, amount_cents: int, currency: str, why: str, base_url: str
+) -> Email:
+    """A whole payment was refunded because the course could not keep it: to the patient, saying why.
+    One per PaymentIntent, however often its success is reported."""
+    context = {
+        **_common(course, base_url),
+        "amount": money(amount_cents, currency),
+        "why": REFUND_REASONS[why],
+    }
+    text, html = _render("payment_refunded", "patient", context)
+    return Email(
+        kind="payment_refunded",
+        dedupe_key=f"course-{course.id}-payment-refunded-{payment_intent_id}"[:200],
+        recipient=course.patient.email,
+        subject=f"Refund of {money(amount_cents, currency)} for your sessions with {course.therapist.name}",
+        text=text,
+        html=html,
+    )

@@ -19,6 +19,7 @@ from massage_booking.models import (
     Appointment,
     AppointmentStatus,
     Course,
+    CourseCharge,
     CourseRefund,
     OncologyCredential,
     OutboxMessage,
@@ -116,6 +117,19 @@ def payment_failed(session: Session, course: Course, failure: str, now: datetime
     """A card payment for a course waiting for payment was declined; `failure` names the attempt (its
     PaymentIntent id, else the PaymentMethod), so the decline and its webhook queue one message."""
     queue(session, [compose.payment_failed(course, failure, now, _base_url())], now)
+
+
+def payment_refunded(session: Session, course: Course, charge: CourseCharge, now: datetime) -> None:
+    """A whole payment was given back (a second payment, a late one, the wrong amount): tell the patient."""
+    message = compose.payment_refunded(
+        course,
+        charge.payment_intent_id,
+        charge.amount_cents,
+        charge.currency,
+        charge.outcome.value,
+        _base_url(),
+    )
+    queue(session, [message], now)
 
 
 def unsubscribe_url(user: User) -> str:

@@ -29,7 +29,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from massage_booking.domain.errors import Conflict, Forbidden, ValidationFailed
-from massage_booking.models import Course, CourseStatus, PaymentMode, Role, StripeEvent, User
+from massage_booking.models import ChargeOutcome, Course, CourseStatus, PaymentMode, Role, StripeEvent, User
 from massage_booking.notifications import outbox as notify
 from massage_booking.payments import (
     PaymentDeclined,
@@ -38,12 +38,15 @@ from massage_booking.payments import (
     PaymentsDisabled,
     StripePayments,
 )
-from massage_booking.services import audit, availability, courses, holds, refunds
+from massage_booking.services import audit, availability, courses, holds, locks, payment_ledger, refunds
 
 _PAYMENT_METHOD_PREFIX = "pm_"
 LATE_PAYMENT_MESSAGE = (
     "Your payment arrived after the held times were released, so it has been refunded in full. "
     "Please book the course again."
+)
+MISMATCH_MESSAGE = (
+    "A payment did not match the price of this course, so it was refunded in full. Please pay again."
 )
 
 
@@ -99,15 +102,19 @@ def _payable(
         raise Forbidden("Only the patient pays for their course.")
     if not payments.enabled:
         raise PaymentsDisabled("Card payments are not set up on this site: the course is paid at the visit.")
+    _require_payable(course, now)
+    return course
+
+
+def _require_payable(course: Course, now: datetime) -> None:
     if course.status is not CourseStatus.PENDING_PAYMENT:
         raise Conflict(_not_payable_message(course))
     if course.holds_until(now) is None:
         raise Conflict("The times held for this course were released because it was not paid in time.")
-    return course
 
 
 def _not_payable_message(course: Course) -> str:
-    if course.paid_cents > 0 and course.balance_cents == course.paid_cents:
+    if course.payment_mode is PaymentMode.CARD and course.paid_at is not None:
         return "This course is already paid."
     if course.status is CourseStatus.EXPIRED:
         return "The times held for this course were released because it was not paid in time."
@@ -138,9 +145,25 @@ def pay(
     payments: StripePayments,
 ) -> PayOutcome:
     """Charge the course's price to a PaymentMethod. A decline is an outcome (kept on the course, so the
-    page can say so), not an exception: the caller commits it and answers 402."""
+    page can say so), not an exception: the caller commits it and answers 402.
+
+    Under the course's lock, with at most one live PaymentIntent per course: an earlier attempt (a
+    declined card, a 3-D Secure check left open in another tab) is settled first. If it succeeded after
+    all, it pays the course and no new charge is made; otherwise it is cancelled before the next one is
+    created, so it can no longer take money. Each attempt has its own idempotency key (course, attempt
+    number, PaymentMethod): a retried request replays the same charge instead of making a second."""
     course = _payable(session, actor, course_id, now, payments)
-    key = f"course-{course.id}-pay-{payment_method}"
+    course = locks.lock_course(session, course.id)
+    _require_payable(course, now)  # again, under the lock: another tab may have paid meanwhile
+    if course.payment_intent_id:
+        previous = payments.retrieve_payment_intent(course.payment_intent_id)
+        if previous.succeeded:
+            confirm_payment(session, course, previous, now, payments)
+            return PayOutcome(course)
+        if previous.status != "canceled":
+            payments.cancel_payment_intent(previous.id)
+    course.payment_attempts += 1
+    key = f"course-{course.id}-pay-{course.payment_attempts}-{payment_method}"
     try:
         intent = payments.create_payment_intent(
             course.price_cents,
@@ -152,15 +175,13 @@ def pay(
         )
     except PaymentDeclined as declined:
         course.payment_error = declined.message[:300]
-        if declined.payment_intent_id:  # kept so that expiry cancels it (it can take another card)
-            course.payment_intent_id = declined.payment_intent_id
+        # Kept so that the next attempt or the hold's expiry cancels it (it could still take another card).
+        course.payment_intent_id = declined.payment_intent_id
         audit.record(
             session, actor, "course.payment_declined", "course", course.id, code=declined.decline_code
         )
         notify.payment_failed(session, course, declined.payment_intent_id or payment_method, now)
         return PayOutcome(course, declined=declined)
-    if course.payment_intent_id and course.payment_intent_id != intent.id:
-        _cancel_quietly(payments, course.payment_intent_id)  # an earlier attempt awaiting 3-D Secure
     course.payment_intent_id = intent.id
     audit.record(session, actor, "course.payment_attempted", "course", course.id, status=intent.status)
     if intent.succeeded:
@@ -174,43 +195,84 @@ def pay(
 def reconcile(
     session: Session, actor: User, course_id: int, now: datetime, payments: StripePayments
 ) -> Course:
-    """After the browser finished 3-D Secure: read the PaymentIntent and apply what Stripe says, as its
-    webhook would. Harmless to repeat."""
+    """After the browser finished 3-D Secure: read the course's PaymentIntent and apply what Stripe says,
+    as its webhook would, without waiting for it (a payment the course cannot keep is refunded now, not
+    when the webhook comes). Harmless to repeat."""
     course = courses.get_course(session, actor, course_id)
-    if course.status is CourseStatus.PENDING_PAYMENT and course.payment_intent_id and payments.enabled:
-        intent = payments.retrieve_payment_intent(course.payment_intent_id)
-        if intent.succeeded:
-            confirm_payment(session, course, intent, now, payments)
-        elif intent.status == "requires_payment_method":
-            course.payment_error = "The card could not be authenticated; try again or use another card."
+    if not (course.payment_intent_id and payments.enabled):
+        return course
+    course = locks.lock_course(session, course.id)
+    if course.payment_intent_id is None or payment_ledger.charge_of(session, course.payment_intent_id):
+        return course
+    intent = payments.retrieve_payment_intent(course.payment_intent_id)
+    if intent.succeeded:
+        confirm_payment(session, course, intent, now, payments)
+    elif intent.status == "requires_payment_method" and course.status is CourseStatus.PENDING_PAYMENT:
+        course.payment_error = "The card could not be authenticated; try again or use another card."
     return course
 
 
 def confirm_payment(
     session: Session, course: Course, intent: PaymentIntentResult, now: datetime, payments: StripePayments
 ) -> str:
-    """Apply a succeeded PaymentIntent to its course, once; returns what it did. Safe in any order with
-    any other event: only a course still waiting for payment is booked by it."""
-    if course.payment_intent_id == intent.id and course.paid_cents > 0:
-        return "ignored: already applied"
-    if course.paid_cents > 0:  # paid twice (two tabs, two cards): keep the first, give this one back
-        course.paid_cents += intent.amount
-        refunds.refund_whole_payment(session, course, intent.id, intent.amount, payments, "duplicate")
-        return "refunded: duplicate payment"
-    course.paid_cents = intent.amount
-    course.paid_at = now
-    course.payment_intent_id = intent.id
-    if course.status is CourseStatus.PENDING_PAYMENT:  # even if the hold lapsed: nobody took the times
-        holds.confirm_sessions(session, course)
+    """Apply a succeeded PaymentIntent to its course, once; returns what it did. The caller holds the
+    course's lock (services/locks.py), so the ledger it reads cannot change before the row is written.
+
+    Only the first payment of the right amount and currency for a course still waiting for payment is
+    kept, and books the course. Any other success is recorded and refunded whole at once, and the patient
+    is told why: a second payment (two tabs, two cards), one for a course cancelled or released, or one
+    for another amount or currency (also flagged for an admin: something charged what we did not ask)."""
+    if (known := payment_ledger.charge_of(session, intent.id)) is not None:
+        return f"ignored: already recorded ({known.outcome.value})"
+    if intent.amount != course.price_cents or intent.currency != course.currency:
+        outcome = ChargeOutcome.MISMATCH
+    elif payment_ledger.kept_charge(session, course.id) is not None:
+        outcome = ChargeOutcome.DUPLICATE
+    elif course.status is not CourseStatus.PENDING_PAYMENT:
+        outcome = ChargeOutcome.LATE
+    else:
+        outcome = ChargeOutcome.PAID
+    charge = payment_ledger.record_charge(session, course, intent, outcome)
+    if outcome is ChargeOutcome.PAID:
+        course.paid_at = now
+        course.payment_intent_id = intent.id
+        holds.confirm_sessions(session, course)  # even if the hold lapsed: nobody took the times
         course.payment_error = None
         session.flush()
         availability.refresh_next_available(session, course.therapist_id, now)
         notify.course_booked(session, course, now)
         audit.record(session, None, "course.paid", "course", course.id, amount_cents=intent.amount)
         return "confirmed"
-    refunds.refund_whole_payment(session, course, intent.id, intent.amount, payments, "late_payment")
-    course.payment_error = LATE_PAYMENT_MESSAGE
-    return "refunded: course no longer held"
+    refunds.refund_whole_charge(session, course, charge, payments, _REFUND_REASONS[outcome])
+    notify.payment_refunded(session, course, charge, now)
+    audit.record(
+        session,
+        None,
+        f"course.payment_{outcome.value}",
+        "course",
+        course.id,
+        payment_intent=intent.id,
+        amount_cents=intent.amount,
+        currency=intent.currency,
+    )
+    if course.status is CourseStatus.PENDING_PAYMENT:
+        course.payment_error = MISMATCH_MESSAGE
+    elif outcome is ChargeOutcome.LATE and course.status is CourseStatus.EXPIRED:
+        course.payment_error = LATE_PAYMENT_MESSAGE
+    return _OUTCOME_TEXT[outcome]
+
+
+# What a refunded charge is called in the refunds table (and the reason shown with it on the pages).
+_REFUND_REASONS = {
+    ChargeOutcome.DUPLICATE: "duplicate",
+    ChargeOutcome.LATE: "late_payment",
+    ChargeOutcome.MISMATCH: "amount_mismatch",
+}
+_OUTCOME_TEXT = {
+    ChargeOutcome.DUPLICATE: "refunded: duplicate payment",
+    ChargeOutcome.LATE: "refunded: course no longer held",
+    ChargeOutcome.MISMATCH: "refunded: amount or currency mismatch",
+}
 
 
 # --- webhooks -------------------------------------------------------------------------------------------
@@ -230,7 +292,8 @@ def apply_event(session: Session, event: stripe.Event, now: datetime, payments: 
     except IntegrityError as error:  # a concurrent delivery of the same event committed first
         raise DuplicateEvent(event.id) from error
     obj: dict[str, Any] = event.to_dict()["data"]["object"]  # plain dicts (StripeObject has no .get)
-    course = _course_of(session, obj)
+    course_id = _course_id_of(obj)
+    course = locks.lock_course(session, course_id) if course_id and session.get(Course, course_id) else None
     claim.course_id = course.id if course is not None else None
     if course is None:
         outcome = "ignored: no course"
@@ -246,16 +309,15 @@ def apply_event(session: Session, event: stripe.Event, now: datetime, payments: 
     return outcome
 
 
-def _course_of(session: Session, obj: dict[str, Any]) -> Course | None:
+def _course_id_of(obj: dict[str, Any]) -> int | None:
+    """The course a PaymentIntent event is about (its metadata names it), if that course exists. Its
+    currency is not checked here: a payment in the wrong currency must still be found, to be refunded."""
     if obj.get("object") != "payment_intent":
         return None
     raw = (obj.get("metadata") or {}).get("course_id")
-    if not isinstance(raw, str) or not raw.isdigit():
+    if not isinstance(raw, str) or not raw.isdigit() or len(raw) > 9:
         return None
-    course = session.get(Course, int(raw))
-    if course is None or course.currency != obj.get("currency"):
-        return None
-    return course
+    return int(raw)
 
 
 def _intent(obj: dict[str, Any]) -> PaymentIntentResult:
@@ -272,7 +334,7 @@ def _record_failure(session: Session, course: Course, obj: dict[str, Any], now: 
     """A failed attempt matters only while the course waits for payment: after success (events arrive in
     any order) or release it changes nothing. The patient is told once per PaymentIntent (the pay request
     that saw the decline queued the same message)."""
-    if course.status is not CourseStatus.PENDING_PAYMENT or course.paid_cents > 0:
+    if course.status is not CourseStatus.PENDING_PAYMENT or course.paid_at is not None:
         return f"ignored: course {course.status.value}"
     error = obj.get("last_payment_error") or {}
     course.payment_error = str(error.get("message") or "The card payment failed.")[:300]
@@ -286,20 +348,25 @@ def _record_failure(session: Session, course: Course, obj: dict[str, Any], now: 
 def expire_holds(session: Session, now: datetime, payments: StripePayments) -> tuple[int, int]:
     """Release every hold that has run out (`flask expire-holds`): cancel its unpaid PaymentIntent first,
     so that a tab left open cannot pay for times given back. If Stripe says the payment went through after
-    all, the course is booked instead. Returns (released, confirmed)."""
+    all, the course is booked instead. Each course is decided under its lock, from what it says then (a
+    payment may have been applied since the list was read). Returns (released, confirmed)."""
     released = confirmed = 0
-    for course in holds.expired_holds(session, now):
+    for candidate in holds.expired_holds(session, now):
+        course = locks.lock_course(session, candidate.id)
+        if course.status is not CourseStatus.PENDING_PAYMENT or course.holds_until(now) is not None:
+            continue
         intent_id = course.payment_intent_id
-        if intent_id and payments.enabled:
+        if intent_id and payments.enabled and payment_ledger.charge_of(session, intent_id) is None:
             try:
                 intent = payments.retrieve_payment_intent(intent_id)
             except PaymentError:
                 continue  # Stripe unreachable: try again on the next run rather than guess
             if intent.succeeded:
-                confirm_payment(session, course, intent, now, payments)
-                confirmed += 1
-                continue
-            _cancel_quietly(payments, intent_id)
+                if confirm_payment(session, course, intent, now, payments) == "confirmed":
+                    confirmed += 1
+                    continue
+            else:
+                _cancel_quietly(payments, intent_id)
         holds.release(session, course, now, reason="expired")
         released += 1
     return released, confirmed

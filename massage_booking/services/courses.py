@@ -20,8 +20,8 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from massage_booking.domain import billing, eligibility, evidence, scheduling
@@ -44,7 +44,7 @@ from massage_booking.models import (
 )
 from massage_booking.notifications import outbox as notify
 from massage_booking.payments import PaymentError, StripePayments
-from massage_booking.services import audit, availability, coverage, holds, refunds
+from massage_booking.services import audit, availability, coverage, holds, locks, refunds
 from massage_booking.services import intake as intakes
 
 MAX_EXPLICIT_SESSIONS = plans.MAX_TOTAL_SESSIONS
@@ -407,7 +407,7 @@ def book_course(
     plan = _plan(intake_row, wanted)
     sessions = _layout(plan, wanted, location.time_zone)
 
-    _lock_bookings(session, therapist.id)
+    locks.lock_therapist_bookings(session, therapist.id)
     holds.release_expired(session, therapist.id, now)
     checked = _check(session, therapist, location, sessions, now)
     conflicts = [s for s in checked if not s.free]
@@ -484,19 +484,6 @@ def book_course(
         covered_sessions=course.covered_sessions,
     )
     return course
-
-
-def _lock_bookings(session: Session, therapist_id: int) -> None:
-    """Serialise bookings of one therapist (see the module docstring): the first write of the booking."""
-    try:
-        session.execute(
-            update(TherapistProfile)
-            .where(TherapistProfile.id == therapist_id)
-            .values(bookings_version=TherapistProfile.bookings_version + 1)
-            .execution_options(synchronize_session=False)
-        )
-    except OperationalError as error:  # SQLite's busy_timeout ran out: too many bookers at once
-        raise Conflict("The calendar is busy; please try again in a moment.") from error
 
 
 def conflict_json(planned: plans.PlannedSession) -> dict[str, Any]:
@@ -582,6 +569,8 @@ def cancel_appointments(
     is_therapist = actor.role is Role.THERAPIST
     if waive_notice and not is_therapist:
         raise Forbidden("Only the therapist can waive the 24-hour notice.")
+    # Decided from what the course is under its lock: a payment may have landed since it was read.
+    course = locks.lock_course(session, course.id)
     if course.status is CourseStatus.PENDING_PAYMENT:
         return _give_up_unpaid(session, actor, course, appointment_ids, now, payments)
     booked = [
@@ -628,7 +617,7 @@ def _give_up_unpaid(
     course.hold_expires_at = None
     session.flush()
     if course.payment_intent_id and payments.enabled:
-        # A payment racing this is refunded when its webhook arrives (services/course_payments.py).
+        # A payment that succeeds anyway is refunded whole when it is reported (course_payments).
         with contextlib.suppress(PaymentError):
             payments.cancel_payment_intent(course.payment_intent_id)
     availability.refresh_next_available(session, course.therapist_id, now)
@@ -812,7 +801,7 @@ def reschedule_appointment(
     zone = ZoneInfo(appointment.location.time_zone)
     wanted = new_start.astimezone(zone)
 
-    _lock_bookings(session, appointment.therapist_id)
+    locks.lock_therapist_bookings(session, appointment.therapist_id)
     window = timedelta(days=8)
     rules, time_off, bookings = _calendar_without(session, appointment, wanted - window, wanted + window, now)
     [checked] = plans.check_sessions(

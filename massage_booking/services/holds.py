@@ -55,11 +55,14 @@ def expired_holds(session: Session, now: datetime, therapist_id: int | None = No
     stmt = select(Course).where(Course.status == CourseStatus.PENDING_PAYMENT, Course.hold_expires_at <= now)
     if therapist_id is not None:
         stmt = stmt.where(Course.therapist_id == therapist_id)
-    return list(session.scalars(stmt.order_by(Course.hold_expires_at, Course.id)))
+    # Re-read: a copy this session held may predate a payment another transaction applied since.
+    stmt = stmt.order_by(Course.hold_expires_at, Course.id).execution_options(populate_existing=True)
+    return list(session.scalars(stmt))
 
 
 def release_expired(session: Session, therapist_id: int, now: datetime) -> int:
-    """Release one therapist's expired holds (a booking does this under the therapist's lock)."""
+    """Release one therapist's expired holds. A booking does this under the therapist's lock, which every
+    payment change of their courses takes first (services/locks.py): no payment can land meanwhile."""
     found = expired_holds(session, now, therapist_id)
     for course in found:
         release(session, course, now, reason="expired")

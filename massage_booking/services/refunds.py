@@ -1,5 +1,6 @@
-"""Refunds on a course's PaymentIntent: for sessions cancelled within policy, and for payments that came
-too late to keep their times.
+"""Refunds: for sessions cancelled within policy (part of the PaymentIntent that paid the course), and
+whole refunds of payments the course must not keep (a second payment, a late one, one for the wrong amount).
+Each is a row of the money ledger (services/payment_ledger.py), written under the course's lock.
 
 The Stripe Refund is made inside the transaction that cancels the sessions, before it commits: if Stripe
 refuses, the cancellation rolls back and nothing changed. If the commit fails after Stripe refunded, the
@@ -16,9 +17,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from massage_booking.domain import billing
-from massage_booking.models import Appointment, Course, CourseRefund, PaymentMode, User
+from massage_booking.models import Appointment, Course, CourseCharge, CourseRefund, PaymentMode, User
 from massage_booking.payments import StripePayments
-from massage_booking.services import audit
+from massage_booking.services import audit, payment_ledger
 
 
 def refund_cancelled(
@@ -54,21 +55,49 @@ def refund_cancelled(
     ids = sorted(a.id for a in owed)
     key = f"course-{course.id}-refund-" + "-".join(map(str, ids))
     result = payments.refund(course.payment_intent_id, amount, key)
-    return _record(session, actor, course, result.id, result.status, amount, ids, waived, "cancelled")
+    row = payment_ledger.record_refund(
+        session,
+        actor,
+        course,
+        result,
+        payment_intent_id=course.payment_intent_id,
+        currency=course.currency,
+        appointment_ids=ids,
+        waived=waived,
+        reason="cancelled",
+    )
+    audit.record(
+        session, actor, "course.refunded", "course", course.id, amount_cents=amount, reason="cancelled"
+    )
+    return row
 
 
-def refund_whole_payment(
-    session: Session,
-    course: Course,
-    payment_intent_id: str,
-    amount: int,
-    payments: StripePayments,
-    reason: str,
+def refund_whole_charge(
+    session: Session, course: Course, charge: CourseCharge, payments: StripePayments, reason: str
 ) -> CourseRefund:
-    """Give back a whole payment that must not be kept: it arrived after the course's times were released,
-    or it paid a second time for a course already paid."""
-    result = payments.refund(payment_intent_id, amount, f"course-{course.id}-{reason}-{payment_intent_id}")
-    return _record(session, None, course, result.id, result.status, amount, [], False, reason)
+    """Give back a whole payment that must not be kept: it paid a course already paid, arrived after the
+    course's times were released or cancelled, or does not match what the course costs. The idempotency
+    key names the PaymentIntent, so a retried transaction refunds it once."""
+    result = payments.refund(
+        charge.payment_intent_id,
+        charge.amount_cents,
+        f"course-{course.id}-{reason}-{charge.payment_intent_id}",
+    )
+    row = payment_ledger.record_refund(
+        session,
+        None,
+        course,
+        result,
+        payment_intent_id=charge.payment_intent_id,
+        currency=charge.currency,
+        appointment_ids=[],
+        waived=False,
+        reason=reason,
+    )
+    audit.record(
+        session, None, "course.refunded", "course", course.id, amount_cents=charge.amount_cents, reason=reason
+    )
+    return row
 
 
 def refunds_of(session: Session, course_id: int) -> list[CourseRefund]:
@@ -79,31 +108,3 @@ def refunds_of(session: Session, course_id: int) -> list[CourseRefund]:
             .order_by(CourseRefund.created_at, CourseRefund.id)
         )
     )
-
-
-def _record(
-    session: Session,
-    actor: User | None,
-    course: Course,
-    refund_id: str,
-    status: str,
-    amount: int,
-    appointment_ids: list[int],
-    waived: bool,
-    reason: str,
-) -> CourseRefund:
-    row = CourseRefund(
-        course_id=course.id,
-        stripe_refund_id=refund_id,
-        amount_cents=amount,
-        status=status,
-        appointment_ids=appointment_ids,
-        waived=waived,
-        reason=reason,
-        actor_id=actor.id if actor is not None else None,
-    )
-    session.add(row)
-    course.refunded_cents += amount
-    session.flush()
-    audit.record(session, actor, "course.refunded", "course", course.id, amount_cents=amount, reason=reason)
-    return row

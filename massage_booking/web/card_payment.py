@@ -128,8 +128,8 @@ def _after_payment(course: Any) -> Any:
     if course.status is CourseStatus.BOOKED:
         return _back(
             course.id,
-            f"Paid {money(course.paid_cents, course.currency)}. Your {course.total_sessions} sessions with "
-            f"{course.therapist.name} are booked; add them to your calendar below.",
+            f"Paid {money(course.balance_cents, course.currency)}. Your {course.total_sessions} sessions "
+            f"with {course.therapist.name} are booked; add them to your calendar below.",
             "success",
         )
     if course.status is CourseStatus.PENDING_PAYMENT:

@@ -113,3 +113,17 @@ COURSE_STATUS_LABELS = {
 def course_status(value: str) -> str:
     """A course's status as patients read it ("expired" means its held times went back, unpaid)."""
     return COURSE_STATUS_LABELS.get(value, value.replace("_", " ").capitalize())
+
+
+REFUND_REASON_LABELS = {
+    "cancelled": "Cancelled sessions",
+    "late_payment": "A payment made after the times were released or the course was cancelled",
+    "duplicate": "A second payment for the same course",
+    "amount_mismatch": "A payment that did not match the course's price",
+}
+
+
+@bp.app_template_filter("refund_reason")
+def refund_reason(value: str) -> str:
+    """Why money went back, as the patient and the therapist read it (CourseRefund.reason)."""
+    return REFUND_REASON_LABELS.get(value, value.replace("_", " ").capitalize())

@@ -19,12 +19,6 @@ from massage_booking.services import superbill
 from massage_booking.web import bp
 from massage_booking.web.session_auth import roles_required
 
-REFUND_REASONS = {
-    "cancelled": "Cancelled sessions",
-    "late_payment": "A payment made after the times were released",
-    "duplicate": "A second payment for the same course",
-}
-
 
 @bp.get("/courses/<int:course_id>/superbill")
 @roles_required(Role.PATIENT, Role.THERAPIST)
@@ -39,7 +33,6 @@ def course_superbill(course_id: int) -> Any:
             "web/superbill.html",
             bill=bill,
             viewer=current_user.role.value,
-            refund_reasons=REFUND_REASONS,
         )
     )
     response.headers["Cache-Control"] = "private, no-store"

@@ -20,7 +20,9 @@ from massage_booking.models import (
     Appointment,
     AppointmentStatus,
     AuditEvent,
+    ChargeOutcome,
     Course,
+    CourseCharge,
     CourseRefund,
     PaymentMode,
     TherapistProfile,
@@ -155,15 +157,25 @@ def test_a_card_payment_shows_what_was_paid_and_refunded(client, auth, db, patie
     refunded_at = _late_evening(days_ago=1, hour=23)
     course.payment_mode = PaymentMode.CARD
     course.payment_intent_id = "pi_superbill_test"
-    course.paid_cents = 96000
     course.paid_at = paid_at
-    course.refunded_cents = 12000
     last = booked.appointment_ids[-1]
     db.get(Appointment, last).status = AppointmentStatus.CANCELLED
+    db.add(
+        CourseCharge(
+            course_id=course.id,
+            payment_intent_id="pi_superbill_test",
+            amount_cents=96000,
+            currency="usd",
+            outcome=ChargeOutcome.PAID,
+            created_at=paid_at,
+        )
+    )
     db.add(
         CourseRefund(
             course_id=course.id,
             stripe_refund_id="re_superbill_test",
+            payment_intent_id="pi_superbill_test",
+            currency="usd",
             amount_cents=12000,
             status="succeeded",
             appointment_ids=[last],
