@@ -1,6 +1,6 @@
 """Operator commands: `flask seed-demo`, `flask create-admin`, `flask refresh-availability`,
-`flask expire-holds`, `flask queue-reminders`, `flask send-outbox`, `flask create-insurer` and
-`flask issue-insurer-token`.
+`flask expire-holds`, `flask queue-reminders`, `flask send-outbox`, `flask create-insurer`,
+`flask issue-insurer-token` and `flask payments reconcile`.
 
 Each command is an edge in the DESIGN.md sense: it owns the transaction (commit on success, rollback on
 error) and turns every expected failure into a one-line `click.ClickException`, never a traceback.
@@ -23,11 +23,11 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from tqdm import tqdm
 
-from massage_booking.domain.errors import Conflict, DomainError
+from massage_booking.domain.errors import Conflict, DomainError, ValidationFailed
 from massage_booking.extensions import db, payments
 from massage_booking.models import Payer, Role, User
 from massage_booking.notifications import outbox, sender
-from massage_booking.services import audit, availability, course_payments, insurers
+from massage_booking.services import audit, availability, course_payments, insurers, payment_reconciliation
 from massage_booking.services.accounts import normalize_email
 from massage_booking.services.demo_data import (
     DEFAULT_SEED,
@@ -49,6 +49,7 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(send_outbox_command)
     app.cli.add_command(create_insurer_command)
     app.cli.add_command(issue_insurer_token_command)
+    app.cli.add_command(payments_group)
 
 
 @contextmanager
@@ -328,4 +329,74 @@ def issue_insurer_token_command(email: str, name: str, days: int) -> None:
         "It is shown only this once; store it in a secrets manager. "
         "Revoke it on the admin Insurers page if it leaks.",
         err=True,
+    )
+
+
+# --- payments: the money ledger against Stripe --------------------------------------------------------
+
+
+@click.group("payments")
+def payments_group() -> None:
+    """Card payments: compare the money ledger with Stripe."""
+
+
+def _since_value(_ctx: click.Context, _param: click.Parameter, value: str | None) -> datetime:
+    if value is None:
+        return payment_reconciliation.default_since(datetime.now(UTC))
+    try:
+        return payment_reconciliation.parse_since(value)
+    except ValidationFailed as exc:
+        raise click.BadParameter(exc.message) from None
+
+
+@payments_group.command("reconcile")
+@click.option(
+    "--since",
+    callback=_since_value,
+    metavar="YYYY-MM-DD",
+    help=f"Check PaymentIntents created from this day on, midnight UTC [default: "
+    f"{payment_reconciliation.DEFAULT_DAYS} days ago].",
+)
+@with_appcontext
+def reconcile_command(since: datetime) -> None:
+    """Compare Stripe's payments and refunds with the ledger and print each difference; exit 1 if there
+    is any (so a scheduled run can alert), 0 if they agree. Prints ids and amounts only."""
+    with _transaction():
+        report = payment_reconciliation.reconcile(db.session, payments(), since)
+    for mismatch in report.mismatches:
+        click.echo(_mismatch_line(mismatch))
+    day = f"{report.since:%Y-%m-%d}"
+    count = len(report.mismatches)
+    verdict = f"{count} mismatch{'es' if count != 1 else ''}" if count else "no mismatch, they agree"
+    click.echo(
+        f"Checked {report.payments_checked} payment(s) and {report.refunds_checked} refund(s) on Stripe "
+        f"and in the ledger since {day} (UTC): {verdict}."
+    )
+    if report.not_comparable:
+        click.echo(
+            f"Not comparable: {report.not_comparable} item(s) of payments from before the ledger (ledger "
+            f"ids starting {payment_reconciliation.PRE_LEDGER_PREFIX!r}, and Stripe items of those courses "
+            "that have no ledger row)."
+        )
+    if report.flagged:
+        click.echo(f"Note: {len(report.flagged)} flagged payment(s) await review (not mismatches):")
+        for charge in report.flagged:
+            click.echo(
+                f"  course {charge.course_id} {charge.payment_intent_id} "
+                f"{charge.amount_cents} {charge.currency} ({charge.outcome.value}), recorded "
+                f"{charge.created_at:%Y-%m-%d %H:%M} UTC"
+            )
+    if count:
+        raise SystemExit(1)
+
+
+def _mismatch_line(m: payment_reconciliation.Mismatch) -> str:
+    def cents(value: int | None) -> str:
+        return "none" if value is None else f"{value} {m.currency}"
+
+    refund = f" refund {m.refund_id}" if m.refund_id else ""
+    return (
+        f"MISMATCH {m.kind.value}: course {m.course_id if m.course_id is not None else '-'} "
+        f"{m.payment_intent_id or '-'}{refund}; Stripe {cents(m.stripe_cents)}, ledger "
+        f"{cents(m.ledger_cents)}. {m.message}"
     )

@@ -29,9 +29,12 @@ their messages carry Stripe's code and request id, never the request body, the A
 from __future__ import annotations
 
 import ipaddress
+import json
 import re
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -43,6 +46,16 @@ STRIPE_JS_URL = "https://js.stripe.com/v3/"
 ALLOWED_METADATA_KEYS = frozenset({"course_id", "appointment_id", "patient_id", "therapist_id"})
 _METADATA_VALUE = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _CURRENCY = re.compile(r"[a-z]{3}")
+# A `Stripe-Signature` timestamp: plain ASCII digits (int() would also take "+17", " 17" or "1_7").
+_SIGNATURE_TIMESTAMP = re.compile(r"[0-9]{1,12}")
+# Text no database column can hold: PostgreSQL refuses NUL, and a lone surrogate has no UTF-8 encoding.
+_UNSTORABLE = re.compile(r"[\x00\ud800-\udfff]")
+# Real events nest about ten levels (event > data > object > payment_method_details > card > ...); the SDK
+# and `to_dict()` recurse per level, so a signed body nested hundreds deep would crash them.
+_MAX_EVENT_DEPTH = 32
+# Stripe's documented ceiling for `amount`: eight digits in the currency's smallest unit.
+_MAX_STRIPE_AMOUNT = 99_999_999
+_NOT_AN_EVENT = "The webhook body is not a Stripe event."
 
 
 class PaymentError(DomainError):
@@ -75,6 +88,16 @@ class SignatureInvalid(PaymentError):
     secret. Nothing in it may be acted on."""
 
     code = "signature_invalid"
+    status = 400
+
+
+class EventInvalid(PaymentError):
+    """A correctly signed webhook body that is not a Stripe event the service can apply: not JSON, not an
+    event object, or a PaymentIntent whose fields have types Stripe never sends. 400, not 5xx, because
+    delivering the same bytes again can never succeed; `details["reason"]` names the rule it broke (never
+    the offending value)."""
+
+    code = "event_invalid"
     status = 400
 
 
@@ -122,6 +145,46 @@ class RefundResult:
     id: str
     status: str
     amount: int
+
+
+@dataclass(frozen=True, slots=True)
+class ListedPaymentIntent:
+    """A PaymentIntent as Stripe lists it. `course_id` is the course our metadata names (None for an
+    intent that is not ours); `created` is Stripe's Unix time in seconds; `amount_received` is what
+    was actually taken (less than `amount` after a partial capture; localstripe does not say)."""
+
+    id: str
+    status: str
+    amount: int
+    currency: str
+    course_id: int | None
+    created: int
+    latest_charge_id: str | None = None
+    amount_received: int | None = None
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status == "succeeded"
+
+    @property
+    def received(self) -> int:
+        if self.amount_received is not None:
+            return self.amount_received
+        return self.amount if self.succeeded else 0
+
+
+@dataclass(frozen=True, slots=True)
+class ListedRefund:
+    """A Refund as Stripe lists it. `payment_intent_id` is None for a refund made on a bare charge
+    (`charge_id`), which the caller ties to its PaymentIntent through `latest_charge_id`."""
+
+    id: str
+    payment_intent_id: str | None
+    charge_id: str | None
+    amount: int
+    currency: str
+    status: str
+    created: int
 
 
 class StripePayments:
@@ -282,25 +345,143 @@ class StripePayments:
             raise _provider_error("refund the payment", exc) from None
         return RefundResult(id=refund.id, status=refund.status or "pending", amount=int(refund.amount))
 
+    # --------------------------------------------------------------------- listings, for reconciliation
+    # `flask payments reconcile` and the admin payments page compare Stripe's own records with the ledger
+    # (services/payment_reconciliation.py).
+
+    def list_payment_intents(self, created_since: datetime) -> list[ListedPaymentIntent]:
+        """Every PaymentIntent created at or after `created_since`, all pages of them."""
+        since = self._unix_seconds(created_since)
+        try:
+            pages = self.client.v1.payment_intents.list(params=self._listing_params(since))
+            listed = [self._listed_intent(intent) for intent in pages.auto_paging_iter()]
+        except stripe.StripeError as exc:
+            raise _provider_error("list the payments", exc) from None
+        return [intent for intent in listed if intent.created >= since]
+
+    def find_payment_intent(self, payment_intent_id: str) -> ListedPaymentIntent | None:
+        """One PaymentIntent with its metadata, or None if Stripe has no such id: for a reconciliation
+        that must tell "Stripe does not know it" apart from "Stripe could not be asked"."""
+        try:
+            intent = self.client.v1.payment_intents.retrieve(payment_intent_id)
+        except stripe.InvalidRequestError as exc:
+            if exc.http_status == 404:
+                return None
+            raise _provider_error("read the payment", exc) from None
+        except stripe.StripeError as exc:
+            raise _provider_error("read the payment", exc) from None
+        return self._listed_intent(intent)
+
+    def list_refunds(
+        self, created_since: datetime | None = None, *, payment_intent_id: str | None = None
+    ) -> list[ListedRefund]:
+        """Every Refund created at or after `created_since`, or every Refund of one PaymentIntent (whatever
+        its date: a course paid months ago may be refunded today), all pages of them."""
+        if (created_since is None) == (payment_intent_id is None):
+            raise ValueError("give created_since or payment_intent_id, not both or neither")
+        since = self._unix_seconds(created_since) if created_since is not None else None
+        params: dict[str, Any] = {"limit": 100, "payment_intent": payment_intent_id}
+        if since is not None:
+            params = self._listing_params(since)
+        try:
+            pages = self.client.v1.refunds.list(params=params)
+            listed = [self._listed_refund(refund) for refund in pages.auto_paging_iter()]
+        except stripe.StripeError as exc:
+            raise _provider_error("list the refunds", exc) from None
+        return [refund for refund in listed if since is None or refund.created >= since]
+
+    def _listing_params(self, since: int) -> dict[str, Any]:
+        """Stripe filters by `created` itself (and lists newest first). Another API server is asked for
+        everything, and the caller filters: localstripe answers a `created` filter on PaymentIntents with
+        400 and on refunds with 500 (which the SDK retries), so sending it there would fail every run."""
+        if self.api_base is None:
+            return {"limit": 100, "created": {"gte": since}}
+        return {"limit": 100}
+
+    @staticmethod
+    def _unix_seconds(moment: datetime) -> int:
+        if moment.tzinfo is None:
+            raise ValueError("created_since must be timezone-aware (UTC)")
+        return int(moment.timestamp())
+
+    @staticmethod
+    def _object_id(value: object) -> str | None:
+        """An id the API gives either as a string or, expanded (localstripe always expands
+        `latest_charge`), as the object itself."""
+        if isinstance(value, str):
+            return value
+        found = value.get("id") if isinstance(value, dict) else None
+        return found if isinstance(found, str) else None
+
+    @staticmethod
+    def _listed_intent(intent: stripe.PaymentIntent) -> ListedPaymentIntent:
+        data = intent.to_dict()  # plain dicts: a StripeObject has no .get, and fields may be absent
+        course = (data.get("metadata") or {}).get("course_id")
+        # The same reading as the webhook's: ASCII digits only (str.isdigit() also takes "²").
+        course_id = int(course) if isinstance(course, str) and course.isascii() and course.isdigit() else None
+        received = data.get("amount_received")
+        return ListedPaymentIntent(
+            id=data["id"],
+            status=data["status"],
+            amount=int(data["amount"]),
+            currency=data["currency"],
+            course_id=course_id,
+            created=int(data["created"]),
+            latest_charge_id=StripePayments._object_id(data.get("latest_charge")),
+            amount_received=received if isinstance(received, int) else None,
+        )
+
+    @staticmethod
+    def _listed_refund(refund: stripe.Refund) -> ListedRefund:
+        data = refund.to_dict()
+        return ListedRefund(
+            id=data["id"],
+            payment_intent_id=StripePayments._object_id(data.get("payment_intent")),
+            charge_id=StripePayments._object_id(data.get("charge")),
+            amount=int(data["amount"]),
+            currency=data["currency"],
+            status=data.get("status") or "pending",
+            created=int(data["created"]),
+        )
+
     # ------------------------------------------------------------------------------------------ webhooks
 
-    def construct_event(self, payload: bytes, signature_header: str | None) -> stripe.Event:
+    def construct_event(
+        self, payload: bytes, signature_header: str | None, *, now: float | None = None
+    ) -> stripe.Event:
         """Verify a webhook's `Stripe-Signature` against the webhook secret and parse the event.
 
         `payload` must be the raw request body, byte for byte: the signature covers those bytes, and any
-        re-serialised JSON would fail. Raises `SignatureInvalid` for a missing, forged or stale signature and
-        `PaymentError` for a signed body that is not a Stripe event.
+        re-serialised JSON would fail. The signature's `t` must lie within `webhook_tolerance_seconds` of
+        `now` (the clock, unless a test fixes it) in either direction: the SDK only refuses a `t` that is
+        too old, so a forward-dated signature would stay valid until its time came and went.
+
+        Raises `SignatureInvalid` for a missing, forged, stale or forward-dated signature, and (only once
+        the signature verified) `EventInvalid` for a body that is not an event `apply_event` can take.
         """
         if not self._webhook_secret:
             raise PaymentsDisabled("No Stripe webhook secret is configured; webhooks cannot be verified.")
+        tolerance = _checked_tolerance(self.webhook_tolerance_seconds)
+        timestamp = _signature_timestamp(signature_header)
+        current = time.time() if now is None else now
+        if abs(current - timestamp) > tolerance:
+            raise SignatureInvalid(
+                f"The webhook signature's timestamp is more than {tolerance} seconds from now.",
+                {"tolerance_seconds": tolerance},
+            )
         try:
-            return stripe.Webhook.construct_event(
-                payload, signature_header, self._webhook_secret, tolerance=self.webhook_tolerance_seconds
+            # Stripe signs text; bytes that are not UTF-8 cannot be an event it sent, whatever their MAC.
+            text = payload.decode("utf-8") if isinstance(payload, bytes | bytearray) else payload
+        except UnicodeDecodeError:
+            raise EventInvalid(_NOT_AN_EVENT, {"reason": "not UTF-8"}) from None
+        try:
+            # The timestamp window is ours (above): the SDK's one-sided check is switched off.
+            stripe.WebhookSignature.verify_header(
+                text, signature_header, self._webhook_secret, tolerance=None
             )
         except stripe.SignatureVerificationError:
             raise SignatureInvalid("The webhook signature does not verify.") from None
-        except ValueError:  # signed, but not JSON or not an event
-            raise PaymentError("The webhook body is not a Stripe event.") from None
+        return stripe.Event.construct_from(_checked_event(text), None)
 
     # ---------------------------------------------------------------------------------------- internals
 
@@ -365,6 +546,108 @@ def _checked_metadata(metadata: Mapping[str, str | int]) -> dict[str, str]:
             raise ValueError(f"metadata {key!r} must be an id (letters, digits, '-' or '_')")
         checked[key] = text
     return checked
+
+
+def _checked_tolerance(tolerance: object) -> int:
+    """The SDK reads a tolerance of 0 or None as "no check at all": a configuration that would silently
+    accept any old signature is refused loudly instead."""
+    if isinstance(tolerance, bool) or not isinstance(tolerance, int) or tolerance < 1:
+        raise ValueError(f"webhook_tolerance_seconds must be a positive whole number, not {tolerance!r}")
+    return tolerance
+
+
+def _signature_timestamp(header: str | None) -> int:
+    """The one `t=` of a `Stripe-Signature` header. Exactly one, so that the timestamp checked here is the
+    one the SDK's MAC covers (it takes the first of several); ASCII only, because the SDK compares the
+    `v1` values with `hmac.compare_digest`, which raises (a 500) on non-ASCII text."""
+    if not header or not header.isascii():
+        raise SignatureInvalid("The webhook has no Stripe-Signature header with a timestamp.")
+    stamps = [value for key, _, value in (item.partition("=") for item in header.split(",")) if key == "t"]
+    if len(stamps) != 1 or not _SIGNATURE_TIMESTAMP.fullmatch(stamps[0]):
+        raise SignatureInvalid("The webhook has no Stripe-Signature header with a timestamp.")
+    return int(stamps[0])
+
+
+def _reject_constant(name: str) -> Any:
+    """NaN and Infinity: Python's json reads them, but they are not JSON and Stripe never sends them."""
+    raise ValueError(f"{name} is not JSON")
+
+
+def _not_an_event(reason: str) -> EventInvalid:
+    return EventInvalid(_NOT_AN_EVENT, {"reason": reason})
+
+
+def _checked_event(text: str) -> dict[str, Any]:
+    """The parsed event, if it has the shape `services/course_payments.apply_event` relies on. Most rules
+    are ones a signed body broke with a 500 or a half-applied 502 (a list body, a string `metadata`, a text
+    `amount`, an id too long for its PostgreSQL column, a NUL): refusing here, before anything is written,
+    keeps the answer a clean 400. The rest hold fields to the types Stripe documents."""
+    try:
+        event = json.loads(text, parse_constant=_reject_constant)
+    except (ValueError, RecursionError):
+        raise _not_an_event("not JSON") from None
+    if not isinstance(event, dict) or event.get("object") != "event":
+        raise _not_an_event("not an event object")
+    _check_text(event.get("id"), 255, "id")
+    _check_text(event.get("type"), 80, "type")
+    data = event.get("data")
+    obj = data.get("object") if isinstance(data, dict) else None
+    if not isinstance(obj, dict):
+        raise _not_an_event("data.object")
+    _check_storable(event)
+    if obj.get("object") == "payment_intent" or event["type"].startswith("payment_intent."):
+        _check_payment_intent(obj)
+    return event
+
+
+def _check_text(value: object, max_length: int, field: str) -> None:
+    """An id or type: stored in a column of `max_length`, so no longer, and printable."""
+    if not isinstance(value, str) or not 0 < len(value) <= max_length or not value.isprintable():
+        raise _not_an_event(field)
+
+
+def _check_storable(event: dict[str, Any]) -> None:
+    """No string anywhere (keys too) that a database would refuse, and no nesting the SDK cannot convert.
+    Iterative, so the walk itself cannot overflow the stack."""
+    stack: list[tuple[object, int]] = [(event, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > _MAX_EVENT_DEPTH:
+            raise _not_an_event("nested too deep")
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if _UNSTORABLE.search(key):
+                    raise _not_an_event("unstorable text")
+                stack.append((item, depth + 1))
+        elif isinstance(value, list):
+            stack.extend((item, depth + 1) for item in value)
+        elif isinstance(value, str) and _UNSTORABLE.search(value):
+            raise _not_an_event("unstorable text")
+
+
+def _check_payment_intent(obj: dict[str, Any]) -> None:
+    """The PaymentIntent fields `apply_event` reads, with the types Stripe gives them. A field that is
+    absent or null is left to the service's defaults, except `id` and `amount`, which every PaymentIntent
+    has and which a charge row needs (a positive amount that fits the ledger's integer column)."""
+    _check_text(obj.get("id"), 255, "data.object.id")
+    amount = obj.get("amount")
+    if isinstance(amount, bool) or not isinstance(amount, int) or not 0 < amount <= _MAX_STRIPE_AMOUNT:
+        raise _not_an_event("data.object.amount")
+    currency = obj.get("currency")
+    if currency is not None and not (isinstance(currency, str) and _CURRENCY.fullmatch(currency)):
+        raise _not_an_event("data.object.currency")
+    if obj.get("status") is not None and not isinstance(obj["status"], str):
+        raise _not_an_event("data.object.status")
+    metadata = obj.get("metadata")
+    if metadata is not None and not isinstance(metadata, dict):
+        raise _not_an_event("data.object.metadata")
+    course_id = (metadata or {}).get("course_id")
+    # The service reads digits with str.isdigit() and then int(), which fails on e.g. a superscript two.
+    if isinstance(course_id, str) and course_id.isdigit() and not course_id.isascii():
+        raise _not_an_event("data.object.metadata.course_id")
+    error = obj.get("last_payment_error")
+    if error is not None and not isinstance(error, dict):
+        raise _not_an_event("data.object.last_payment_error")
 
 
 def _check_api_base(api_base: str) -> None:

@@ -9,6 +9,7 @@ bp = Blueprint("web", __name__)
 # Imported last: each module registers its routes, filters or context on `bp`.
 from massage_booking.web import (  # noqa: E402,F401
     admin,
+    admin_payments,
     api_docs,
     availability,
     calendar_feed,

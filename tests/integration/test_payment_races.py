@@ -152,8 +152,9 @@ def _confirmations(db, course_id: int, patient_email: str) -> int:
 
 
 def test_two_payments_of_one_course_delivered_together_leave_it_paid_once(
-    app, client, auth, db, patient, stripe_client, stripe_settings
+    app, client, auth, db, patient, stripe_client, stripe_settings, localstripe, runner
 ):
+    localstripe.flush()  # shared by the test session: only this test's payments are reconciled below
     user, headers = patient
     held = _held_courses(client, auth, db, headers, ROUNDS)
     failures = []
@@ -175,6 +176,11 @@ def test_two_payments_of_one_course_delivered_together_leave_it_paid_once(
         if outcome != ([200, 200], price, price, "booked", {"booked"}, 1):
             failures.append((course["id"], outcome))
     assert failures == [], f"{len(failures)} of {ROUNDS} rounds went wrong: {failures[:3]}"
+    # Stripe's records and the ledger agree about all 40 payments and 20 refunds.
+    reconciled = runner.invoke(args=["payments", "reconcile"])
+    assert reconciled.exit_code == 0, reconciled.output
+    assert f"Checked {2 * ROUNDS} payment(s) and {ROUNDS} refund(s)" in reconciled.output
+    assert "no mismatch" in reconciled.output
 
 
 def test_a_payment_racing_the_patients_cancellation_is_never_kept(

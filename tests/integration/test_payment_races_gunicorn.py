@@ -103,8 +103,9 @@ def gunicorn(fresh_database_url, stripe_settings, tmp_path):
 
 
 def test_twenty_courses_each_paid_twice_at_once_under_four_workers_are_paid_once(
-    app, client, auth, db, gunicorn, stripe_settings
+    app, client, auth, db, runner, gunicorn, stripe_settings, localstripe
 ):
+    localstripe.flush()  # shared by the test session: only this test's payments are reconciled below
     stripe_client = stripe.StripeClient(
         stripe_settings["STRIPE_SECRET_KEY"], base_addresses={"api": stripe_settings["STRIPE_API_BASE"]}
     )
@@ -188,3 +189,5 @@ def test_twenty_courses_each_paid_twice_at_once_under_four_workers_are_paid_once
         if outcome != (price, price, "booked", {"booked"}, 1):
             failures.append((course["id"], outcome))
     assert failures == [], f"{len(failures)} of {COURSES} courses went wrong: {failures[:3]}"
+    reconciled = runner.invoke(args=["payments", "reconcile"])
+    assert reconciled.exit_code == 0 and "no mismatch" in reconciled.output, reconciled.output
