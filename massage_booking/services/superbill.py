@@ -80,8 +80,9 @@ class ServiceLine:
 @dataclass(frozen=True)
 class RefundLine:
     amount_cents: int
+    currency: str  # the refund's own: a payment in another currency is refunded in that one
     refunded_on: date  # in the practice's time zone
-    reason: str  # "cancelled", "late_payment" or "duplicate" (services/refunds.py)
+    reason: str  # "cancelled", "late_payment", "duplicate" or "amount_mismatch" (services/refunds.py)
     status: str  # Stripe's refund status, e.g. "succeeded"
     waived: bool
     session_numbers: tuple[int, ...]
@@ -206,6 +207,7 @@ def _diagnosis(condition_id: str) -> Diagnosis:
 def _refund_line(refund: CourseRefund, zone: ZoneInfo, numbers: dict[int, int]) -> RefundLine:
     return RefundLine(
         amount_cents=refund.amount_cents,
+        currency=refund.currency,
         refunded_on=refund.created_at.astimezone(zone).date(),
         reason=refund.reason,
         status=refund.status,
