@@ -217,18 +217,38 @@ def _therapist(session: Session, therapist_id: int) -> TherapistProfile:
     return found
 
 
-def _plan(intake_row: Intake, wanted: CourseRequest) -> plans.CoursePlan:
+def _plan(
+    session: Session, intake_row: Intake, wanted: CourseRequest, therapist: TherapistProfile
+) -> plans.CoursePlan:
+    """The course's plan: the intake's condition's cited plan, with the patient's changes, in a session
+    length the therapist offers (the slots endpoint already refused others; booking must too)."""
     condition = evidence.condition(intake_row.condition_id)
     if condition is None:  # the registry dropped a condition an old intake named
         raise ValidationFailed.for_field(
             "intake_id", "This intake's condition is no longer listed; fill in a new one."
         )
-    return plans.custom_plan(
+    plan = plans.custom_plan(
         condition,
         session_minutes=wanted.session_minutes,
         sessions_per_week=wanted.sessions_per_week,
         total_sessions=wanted.total_sessions,
     )
+    offered = sorted(availability.settings_for(session, therapist.id).session_lengths)
+    if plan.session_minutes not in offered:
+        raise ValidationFailed(
+            f"{therapist.name} offers sessions of {_minutes_listing(offered)} minutes; "
+            f"choose one of those lengths instead of {plan.session_minutes}.",
+            {
+                "fields": {"session_minutes": [f"Choose {_minutes_listing(offered, 'or')} minutes."]},
+                "offered": offered,
+            },
+        )
+    return plan
+
+
+def _minutes_listing(values: Sequence[int], last: str = "and") -> str:
+    words = [str(v) for v in values]
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} {last} {words[-1]}"
 
 
 def _layout(plan: plans.CoursePlan, wanted: CourseRequest, zone: str) -> list[tuple[datetime, datetime]]:
@@ -300,7 +320,7 @@ def preview_course(session: Session, actor: User, wanted: CourseRequest, now: da
     therapist = _therapist(session, wanted.therapist_id)
     insurance = coverage.find_plan(session, wanted.plan_id) if wanted.plan_id is not None else None
     location = therapist.locations[0]
-    plan = _plan(intake_row, wanted)
+    plan = _plan(session, intake_row, wanted, therapist)
     sessions = _layout(plan, wanted, location.time_zone)
     decision = intakes.decision_of(intake_row, now.date())
     gated = not decision.can_book or (
@@ -404,7 +424,7 @@ def book_course(
     intake_row, decision, therapist = choice.intake, choice.decision, choice.therapist
     insurance = coverage.find_plan(session, wanted.plan_id) if wanted.plan_id is not None else None
     location = therapist.locations[0]
-    plan = _plan(intake_row, wanted)
+    plan = _plan(session, intake_row, wanted, therapist)
     sessions = _layout(plan, wanted, location.time_zone)
 
     locks.lock_therapist_bookings(session, therapist.id)

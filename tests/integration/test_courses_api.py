@@ -327,3 +327,28 @@ def test_a_first_start_outside_the_calendars_years_is_a_422(client, auth, db, pa
         assert response.status_code == 422, response.get_data(as_text=True)
         assert "first_start" in response.get_json()["error"]["details"]["fields"]
     assert db.scalar(select(func.count()).select_from(Course)) == 0
+
+
+def test_a_length_the_therapist_does_not_offer_is_a_422_naming_session_minutes_and_books_nothing(
+    client, auth, db, patient
+):
+    _, headers = patient
+    therapist_id = _therapist(auth, db, "Dana Reyes", trained=False)
+    db.get(AvailabilitySettings, therapist_id).session_lengths = [60, 90]
+    db.commit()
+    intake_id = _intake(client, headers)
+    for path in ("/api/v1/courses/plan", "/api/v1/courses"):
+        response = client.post(
+            path, json=_course(intake_id, therapist_id, session_minutes=30), headers=headers
+        )
+        assert response.status_code == 422, (path, response.get_data(as_text=True))
+        error = response.get_json()["error"]
+        assert "offers sessions of 60 and 90 minutes" in error["message"]
+        assert error["details"]["fields"]["session_minutes"] == ["Choose 60 or 90 minutes."]
+        assert error["details"]["offered"] == [60, 90]
+    assert db.scalar(select(func.count()).select_from(Course)) == 0
+    assert db.scalar(select(func.count()).select_from(Appointment)) == 0
+    booked = client.post(
+        "/api/v1/courses", json=_course(intake_id, therapist_id, session_minutes=90), headers=headers
+    )
+    assert booked.status_code == 201 and booked.get_json()["session_minutes"] == 90
