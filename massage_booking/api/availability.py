@@ -53,6 +53,7 @@ def availability_json(found: Availability) -> dict[str, Any]:
             "horizon_days": settings.horizon_days,
             "slot_step_minutes": settings.slot_step_minutes,
             "session_lengths": list(settings.session_lengths),
+            "works_public_holidays": settings.works_public_holidays,
         },
         "weekly_hours": [
             {

@@ -787,6 +787,7 @@ def _schemas() -> dict[str, Schema]:
                         "horizon_days": integer(),
                         "slot_step_minutes": integer(),
                         "session_lengths": array(integer()),
+                        "works_public_holidays": boolean(),
                     }
                 ),
                 "weekly_hours": array(obj({**hours, "weekday": enum(availability.WEEKDAYS)})),
@@ -879,6 +880,9 @@ def _request_schemas() -> dict[str, Schema]:
                 integer(enum=list(availability.SESSION_LENGTH_CHOICES)),
                 "Lengths offered, in minutes.",
                 minItems=1,
+            ),
+            "works_public_holidays": boolean(
+                "false: your state's public holidays are closed days, like time off (default true)."
             ),
         },
         [],

@@ -11,7 +11,7 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime, time
 
-from sqlalchemy import DDL, JSON, CheckConstraint, ForeignKey, Index, String, Time, event
+from sqlalchemy import DDL, JSON, CheckConstraint, ForeignKey, Index, String, Time, event, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from massage_booking.models.base import Base, portable_enum, utcnow
@@ -43,6 +43,10 @@ class AvailabilitySettings(Base):
     horizon_days: Mapped[int] = mapped_column(default=90)
     slot_step_minutes: Mapped[int] = mapped_column(default=15)
     session_lengths: Mapped[list[int]] = mapped_column(JSON, default=lambda: list(DEFAULT_SESSION_LENGTHS))
+    # False: the practice's public holidays (its state's, from the `holidays` package) are closed days,
+    # as if they were time off. True (the default, as before this setting existed): they are ordinary
+    # days, and the course planner names any holiday a proposed course includes.
+    works_public_holidays: Mapped[bool] = mapped_column(default=True, server_default=true())
     # The iCal feed's secret is shown once and kept only as a SHA-256 digest (like API tokens).
     feed_token_digest: Mapped[str | None] = mapped_column(String(64), unique=True)
     feed_token_created_at: Mapped[datetime | None]

@@ -35,7 +35,7 @@ from massage_booking.models import (
     WeeklyHours,
 )
 from massage_booking.models.schedules import DEFAULT_SESSION_LENGTHS
-from massage_booking.services import audit
+from massage_booking.services import audit, public_holidays
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 SLOT_STEPS = (5, 10, 15, 20, 30, 60)
@@ -101,6 +101,7 @@ def settings_for(session: Session, therapist_id: int) -> AvailabilitySettings:
         horizon_days=90,
         slot_step_minutes=15,
         session_lengths=list(DEFAULT_SESSION_LENGTHS),
+        works_public_holidays=True,
     )
 
 
@@ -244,7 +245,7 @@ def _parse_settings(raw: Any, bad: Any) -> dict[str, Any]:
         "min_notice_hours": (0, 720, "Minimum notice: 0 to 720 hours (30 days)."),
         "horizon_days": (1, 365, "Booking horizon: 1 to 365 days."),
     }
-    for name in sorted(set(raw) - {*bounds, "slot_step_minutes", "session_lengths"}):
+    for name in sorted(set(raw) - {*bounds, "slot_step_minutes", "session_lengths", "works_public_holidays"}):
         bad(f"settings.{name}", "Unknown setting.")
     for name, (low, high, message) in bounds.items():
         if name in raw:
@@ -270,6 +271,11 @@ def _parse_settings(raw: Any, bad: Any) -> dict[str, Any]:
             bad("settings.session_lengths", f"Offer at least one session length among {choices} minutes.")
         else:
             values["session_lengths"] = sorted(set(lengths))
+    if "works_public_holidays" in raw:
+        if type(raw["works_public_holidays"]) is not bool:
+            bad("settings.works_public_holidays", "Say true or false: do you work on public holidays?")
+        else:
+            values["works_public_holidays"] = raw["works_public_holidays"]
     return values
 
 
@@ -571,6 +577,8 @@ def load_calendar(
             )
         )
     ]
+    if not settings.works_public_holidays:
+        time_off.extend(public_holidays.closed_days(locations, start, end + reach))
     rules = {
         loc.id: _rules(
             settings,

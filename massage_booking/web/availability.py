@@ -42,6 +42,7 @@ SETTING_LABELS = {
     "horizon_days": "How far ahead patients can book (days)",
     "slot_step_minutes": "Offer start times every",
     "session_lengths": "Session lengths you offer",
+    "works_public_holidays": "Public holidays",
 }
 _ROW_INPUT = re.compile(r"^w(\d{1,9})-(\d)-(\d{1,3})-(start|end|remove)$")
 _WEEKLY_ERROR = re.compile(r"^weekly_hours\[(\d+)\](?:\.(\w+))?$")
@@ -214,6 +215,7 @@ class WeekForm:
         }
         self.settings: dict[str, str] = {}
         self.session_lengths: list[str] = []
+        self.works_public_holidays = True
         self.errors = FieldErrors()
         self._sent: list[IntervalRow] = []  # document index -> row, for mapping errors back
 
@@ -236,6 +238,7 @@ class WeekForm:
         settings = found.settings
         form.settings = {name: str(getattr(settings, name)) for name in (*cls.SETTINGS, "slot_step_minutes")}
         form.session_lengths = [str(m) for m in settings.session_lengths]
+        form.works_public_holidays = settings.works_public_holidays
         form._finish()
         return form
 
@@ -269,6 +272,8 @@ class WeekForm:
         form.settings = {name: str(data.get(name, "")) for name in (*cls.SETTINGS, "slot_step_minutes")}
         getlist = getattr(data, "getlist", None)
         form.session_lengths = [str(v) for v in getlist("session_lengths")] if getlist else []
+        # A radio pair, so "no" is sent too (an unchecked checkbox would send nothing).
+        form.works_public_holidays = str(data.get("works_public_holidays", "yes")) != "no"
         form._finish()
         return form
 
@@ -313,6 +318,7 @@ class WeekForm:
         settings: dict[str, Any] = {name: _as_int(self.settings.get(name, "")) for name in self.SETTINGS}
         settings["slot_step_minutes"] = _as_int(self.settings.get("slot_step_minutes", ""))
         settings["session_lengths"] = [_as_int(v) for v in self.session_lengths]
+        settings["works_public_holidays"] = self.works_public_holidays
         return {"settings": settings, "weekly_hours": weekly}
 
     def apply(self, exc: DomainError) -> None:

@@ -257,6 +257,21 @@ def test_rules_and_session_lengths_are_saved(client, auth, db, therapist):
     assert 'value="45" id="session_lengths-45" checked' in page
 
 
+def test_closing_on_public_holidays_is_saved_and_shown(client, auth, db, therapist):
+    page = client.get("/me/availability").get_data(as_text=True)
+    assert 'value="yes" id="works_public_holidays-yes"' in page and "I am closed on public holidays" in page
+    assert 'id="works_public_holidays-yes" aria-describedby="works_public_holidays-hint" checked' in page
+
+    response = save_hours(client, auth, therapist, nine_to_five(), works_public_holidays="no")
+
+    assert response.status_code == 302
+    settings = db.get(AvailabilitySettings, therapist.id)
+    db.refresh(settings)
+    assert settings.works_public_holidays is False
+    page = client.get("/me/availability").get_data(as_text=True)
+    assert 'id="works_public_holidays-no" aria-describedby="works_public_holidays-hint" checked' in page
+
+
 def test_two_intervals_a_day_and_removing_one(client, auth, db, therapist):
     monday = monday_ahead()
     hours = {0: [("09:00", "12:00"), ("13:00", "17:00")]}

@@ -23,6 +23,7 @@ from massage_booking.models import (
     TimeOff,
     WeeklyHours,
 )
+from massage_booking.services import public_holidays
 from tests.practices import practice_therapist
 
 NEW_YORK = ZoneInfo("America/New_York")
@@ -79,6 +80,7 @@ def test_a_new_therapist_has_default_rules_and_no_hours(client, therapist):
         "horizon_days": 90,
         "slot_step_minutes": 15,
         "session_lengths": [60, 90],
+        "works_public_holidays": True,
     }
     assert body["weekly_hours"] == [] and body["time_off"] == [] and body["next_available"] is None
     assert _slots(client, profile.id, _monday_ahead()) == []
@@ -259,6 +261,7 @@ def test_bad_availability_is_refused_whole_and_names_the_field(client, therapist
         ({"settings": {"slot_step_minutes": 7}}, "settings.slot_step_minutes"),
         ({"settings": {"buffer_after_minutes": "15"}}, "settings.buffer_after_minutes"),
         ({"settings": {"colour": "blue"}}, "settings.colour"),
+        ({"settings": {"works_public_holidays": "no"}}, "settings.works_public_holidays"),
         ({"holidays": []}, "holidays"),
     ],
 )
@@ -464,3 +467,31 @@ def test_the_repeated_fall_back_hour_gives_two_distinct_slots_with_true_end_time
     for slot in body["slots"]:  # every session is 60 real minutes, across the change too
         elapsed = datetime.fromisoformat(slot["end"]) - datetime.fromisoformat(slot["start"])
         assert elapsed == timedelta(minutes=60), slot
+
+
+EVERY_DAY_9_TO_5 = [
+    {"weekday": day, "start": "09:00", "end": "17:00"}
+    for day in ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+]
+
+
+def test_a_therapist_closed_on_public_holidays_offers_no_time_on_one(client, therapist):
+    """New York's next public holiday (whatever day the suite runs: one always falls within 80 days)."""
+    profile, token = therapist
+    today = datetime.now(NEW_YORK).date()
+    holiday, name = next(
+        iter(public_holidays.between("NY", today + timedelta(days=3), today + timedelta(days=80)).items())
+    )
+    assert _put(client, token, {"weekly_hours": EVERY_DAY_9_TO_5}).status_code == 200
+    assert _slots(client, profile.id, holiday), f"{name} is an ordinary day by default"
+
+    closed = _put(client, token, {"settings": {"works_public_holidays": False}})
+
+    assert closed.status_code == 200 and closed.get_json()["settings"]["works_public_holidays"] is False
+    assert _slots(client, profile.id, holiday) == [], f"{name} on {holiday} is a closed day"
+    assert _slots(client, profile.id, holiday - timedelta(days=1))  # the day before is not
+    assert _slots(client, profile.id, holiday + timedelta(days=1)) or (holiday + timedelta(days=1)) in (
+        public_holidays.between("NY", holiday, holiday + timedelta(days=1))
+    )
+    reopened = _put(client, token, {"settings": {"works_public_holidays": True}})
+    assert reopened.status_code == 200 and _slots(client, profile.id, holiday)
