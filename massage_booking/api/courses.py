@@ -21,7 +21,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from massage_booking.api import bp
+from massage_booking.api import bp, course_wishes
 from massage_booking.api.support import json_object, token_required
 from massage_booking.denials import keeps_denials
 from massage_booking.domain import evidence
@@ -29,7 +29,7 @@ from massage_booking.domain.eligibility import Outcome
 from massage_booking.domain.errors import ValidationFailed
 from massage_booking.extensions import db, payment_hold, payments
 from massage_booking.models import Appointment, Course, CourseRefund, InsurancePlan, Role, User
-from massage_booking.services import course_payments, courses, eligibility, intake, refunds
+from massage_booking.services import course_payments, course_proposals, courses, eligibility, intake, refunds
 
 
 def _now() -> datetime:
@@ -203,10 +203,20 @@ def show_intake(intake_id: int, user: User) -> Any:
 @token_required(Role.PATIENT)
 @keeps_denials
 def plan_course(user: User) -> Any:
-    request = courses.parse_course_request(json_object())
-    preview = courses.preview_course(db.session, user, request, _now())
-    db.session.commit()  # the audit record of the intake read
-    return preview_json(preview)
+    """With `first_start` or `starts`: that course laid out and checked (the preview). Without: whole-course
+    proposals from the planner, shaped by the wishes (`earliest_start`, `weekdays`, `time_windows`,
+    `not_after`, `count`)."""
+    body = json_object()
+    if "first_start" in body or "starts" in body:
+        preview = courses.preview_course(db.session, user, courses.parse_course_request(body), _now())
+        db.session.commit()  # the audit record of the intake read
+        return preview_json(preview)
+    wanted = courses.parse_course_request(body, times=False)
+    found = course_proposals.propose_courses(
+        db.session, user, wanted, course_wishes.parse_wishes(body), _now()
+    )
+    db.session.commit()
+    return course_wishes.proposals_json(found)
 
 
 @bp.post("/courses")

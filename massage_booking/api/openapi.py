@@ -657,6 +657,70 @@ def _schemas() -> dict[str, Schema]:
                 ),
             }
         ),
+        "CourseProposals": obj(
+            {
+                "plan": obj(
+                    {
+                        "condition": string(),
+                        "session_minutes": integer(),
+                        "sessions_per_week": nullable(number()),
+                        "total_sessions": integer(),
+                    }
+                ),
+                "therapist": obj({"id": integer(), "name": string()}),
+                "time_zone": string(),
+                "searched": obj({"from": date(), "to": date()}, description="The local dates searched."),
+                "proposals": array(ref("CourseProposal"), "Whole courses, every session free, best first."),
+                "partial": nullable(ref("CourseProposal")),
+                "blocked": array(
+                    obj(
+                        {
+                            "kind": string(),
+                            "sessions": array(integer()),
+                            "weekday": nullable(string()),
+                            "time": nullable(string()),
+                            "until": nullable(date()),
+                            "message": string(),
+                        }
+                    ),
+                    "When nothing whole fits: what blocks the partial proposal's missing sessions.",
+                ),
+            },
+            description="Whole-course proposals; `partial` (and `blocked`) only when none fits.",
+        ),
+        "CourseProposal": obj(
+            {
+                "rank": integer(),
+                "complete": boolean(),
+                "pattern": obj(
+                    {
+                        "weekdays": array(string()),
+                        "every_other_week": array(string()),
+                        "time": string("Local wall-clock start, HH:MM, the same across clock changes."),
+                        "description": string(),
+                    }
+                ),
+                "starts": array(instant(), "Send these as `starts` to POST /api/v1/courses to book it."),
+                "sessions": array(
+                    obj(
+                        {
+                            "number": integer(),
+                            "start": instant(),
+                            "end": instant(),
+                            "free": boolean(),
+                            "holiday": nullable(string()),
+                            "cause": nullable(string()),
+                            "alternatives": array(
+                                obj({"start": instant(), "end": instant(), "keeps_spacing": boolean()})
+                            ),
+                        }
+                    )
+                ),
+                "reasons": array(string()),
+                "explanation": string(),
+                "holidays": array(obj({"date": date(), "name": string()})),
+            }
+        ),
         "CoursePreview": obj(
             {
                 "plan": obj(
@@ -937,6 +1001,22 @@ def _request_schemas() -> dict[str, Schema]:
             course_fields,
             ["intake_id", "therapist_id"],
             anyOf=[{"required": ["first_start"]}, {"required": ["starts"]}],
+        ),
+        "CoursePlanRequest": obj(
+            {
+                **course_fields,
+                "first_start": instant("With it (or `starts`): preview that course. Without: proposals."),
+                "earliest_start": date("Proposals: the first date to consider (practice's zone; today)."),
+                "weekdays": array(enum(availability.WEEKDAYS), "Proposals: preferred weekdays.", maxItems=7),
+                "time_windows": array(
+                    obj({"start": CLOCK, "end": CLOCK}, closed=True),
+                    "Proposals: preferred local times of day (a session fits inside one).",
+                    maxItems=7,
+                ),
+                "not_after": date("Proposals: no session after this date."),
+                "count": integer("Proposals wanted (default 3).", minimum=1, maximum=10),
+            },
+            ["intake_id", "therapist_id"],
         ),
         "CancelCourseRequest": obj(
             {
@@ -1237,12 +1317,15 @@ def _paths() -> dict[str, Schema]:
                 "Preview a course",
                 "The plan laid out on real dates, each session checked; books nothing.",
                 {
-                    "200": ok(ref("CoursePreview"), "The preview."),
+                    "200": ok(
+                        {"anyOf": [ref("CoursePreview"), ref("CourseProposals")]},
+                        "The preview (with `first_start` or `starts`), or whole-course proposals.",
+                    ),
                     "404": error("No such intake of yours, or no bookable therapist with that id."),
                     "422": n422,
                 },
                 roles=patient,
-                request=body(ref("CourseRequest"), "What to plan."),
+                request=body(ref("CoursePlanRequest"), "What to plan."),
             )
         },
         "/api/v1/courses": {

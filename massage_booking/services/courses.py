@@ -84,8 +84,9 @@ class CourseRequest:
     plan_id: int | None = None
 
 
-def parse_course_request(raw: Any) -> CourseRequest:
-    """The JSON body of POST /api/v1/courses[/plan]: one ValidationFailed naming every bad field."""
+def parse_course_request(raw: Any, *, times: bool = True) -> CourseRequest:
+    """The JSON body of POST /api/v1/courses[/plan]: one ValidationFailed naming every bad field. Without
+    `times` the course is described but not placed (a request for proposals): no start is required."""
     if not isinstance(raw, Mapping):
         raise ValidationFailed("Send the course as a JSON object.")
     errors: dict[str, list[str]] = {}
@@ -113,7 +114,7 @@ def parse_course_request(raw: Any) -> CourseRequest:
     if per_week is not None and (type(per_week) not in (int, float) or isinstance(per_week, bool)):
         bad("sessions_per_week", "Give sessions per week as a number, like 2 or 1.5.")
         per_week = None
-    first_start = _instant(raw.get("first_start"), "first_start", bad, required="starts" not in raw)
+    first_start = _instant(raw.get("first_start"), "first_start", bad, required=times and "starts" not in raw)
     starts: tuple[datetime, ...] | None = None
     if "starts" in raw:
         items = raw["starts"]
@@ -217,7 +218,7 @@ def _therapist(session: Session, therapist_id: int) -> TherapistProfile:
     return found
 
 
-def _plan(
+def plan_for(
     session: Session, intake_row: Intake, wanted: CourseRequest, therapist: TherapistProfile
 ) -> plans.CoursePlan:
     """The course's plan: the intake's condition's cited plan, with the patient's changes, in a session
@@ -320,7 +321,7 @@ def preview_course(session: Session, actor: User, wanted: CourseRequest, now: da
     therapist = _therapist(session, wanted.therapist_id)
     insurance = coverage.find_plan(session, wanted.plan_id) if wanted.plan_id is not None else None
     location = therapist.locations[0]
-    plan = _plan(session, intake_row, wanted, therapist)
+    plan = plan_for(session, intake_row, wanted, therapist)
     sessions = _layout(plan, wanted, location.time_zone)
     decision = intakes.decision_of(intake_row, now.date())
     gated = not decision.can_book or (
@@ -424,7 +425,7 @@ def book_course(
     intake_row, decision, therapist = choice.intake, choice.decision, choice.therapist
     insurance = coverage.find_plan(session, wanted.plan_id) if wanted.plan_id is not None else None
     location = therapist.locations[0]
-    plan = _plan(session, intake_row, wanted, therapist)
+    plan = plan_for(session, intake_row, wanted, therapist)
     sessions = _layout(plan, wanted, location.time_zone)
 
     locks.lock_therapist_bookings(session, therapist.id)
