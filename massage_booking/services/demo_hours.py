@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from massage_booking.domain import scheduling
 from massage_booking.models import AvailabilitySettings, TherapistProfile, User, WeeklyHours
-from massage_booking.services import availability, courses, intake
+from massage_booking.services import availability, course_proposals, courses, intake
 
 FAR_FUTURE = datetime(9999, 1, 1, tzinfo=UTC)
 
@@ -127,6 +127,7 @@ def ensure_demo_therapist_hours(
             horizon_days=90,
             slot_step_minutes=15,
             session_lengths=[60, 90],
+            works_public_holidays=False,
         )
     )
     session.add_all(
@@ -140,17 +141,20 @@ def ensure_demo_therapist_hours(
 
 
 def _book_demo_course(session: Session, therapist_id: int, patient: User, now: datetime) -> None:
-    """Eight 60-minute sessions (the neck-pain plan, Sherman 2014) on Mondays and Thursdays at 10:00,
-    from the Monday at least two days ahead."""
+    """Eight 60-minute sessions (the neck-pain plan, Sherman 2014), twice a week at 10:00, Mondays and
+    Thursdays when they are free, from two days ahead: the planner's best proposal, so the demo course
+    never lands on a public holiday the demo therapist is closed on."""
     zone = ZoneInfo(session.get(TherapistProfile, therapist_id).locations[0].time_zone)
     today = now.astimezone(zone).date()
-    monday = today + timedelta(days=(7 - today.weekday()) % 7 or 7)
-    if (monday - today).days < 2:
-        monday += timedelta(days=7)
     intake_row = intake.record_intake(session, patient, DEMO_INTAKE, today)
-    wanted = courses.CourseRequest(
-        intake_id=intake_row.id,
-        therapist_id=therapist_id,
-        first_start=datetime.combine(monday, time(10), zone),
+    described = courses.CourseRequest(intake_id=intake_row.id, therapist_id=therapist_id, first_start=None)
+    wishes = course_proposals.Wishes(
+        earliest_start=today + timedelta(days=2),
+        weekdays=frozenset({0, 3}),
+        time_windows=((time(10), time(11)),),
     )
+    found = course_proposals.propose_courses(session, patient, described, wishes, now).result
+    if not found.proposals:  # cannot happen on the demo therapist's empty calendar; say so if it does
+        raise RuntimeError("No whole demo course fits the demo therapist's hours: check DEMO_WEEK.")
+    wanted = replace(described, starts=tuple(s.start for s in found.proposals[0].sessions))
     courses.book_course(session, patient, wanted, now)

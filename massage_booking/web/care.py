@@ -43,6 +43,7 @@ from massage_booking.models import Appointment, AppointmentStatus, Course, Cours
 from massage_booking.services import (
     availability,
     course_calendar,
+    course_proposals,
     courses,
     coverage,
     intake,
@@ -50,7 +51,7 @@ from massage_booking.services import (
     search,
     therapists,
 )
-from massage_booking.web import bp
+from massage_booking.web import bp, course_choice
 from massage_booking.web.formatting import local_moment, money
 from massage_booking.web.session_auth import roles_required
 
@@ -416,6 +417,20 @@ def _therapist_slots(intake_id: int, therapist_id: int) -> Any:
     end = datetime.combine(first + timedelta(days=SLOT_DAYS), time(0), zone)
     slots = availability.free_slots(db.session, therapist_id, start, end, plan.session_minutes, now)
     horizon = availability.settings_for(db.session, therapist_id).horizon_days
+    wishes, wish_form = course_choice.read_wishes(request.args, today, request.args.getlist)
+    proposal_cards: list[course_choice.Card] = []
+    blocked: list[str] = []
+    planner_note: str | None = None
+    offered: list[int] = []
+    try:
+        wanted = courses.CourseRequest(
+            intake_id=intake_id, therapist_id=therapist_id, first_start=None, **numbers
+        )
+        found = course_proposals.propose_courses(db.session, current_user, wanted, wishes, now)
+        proposal_cards = course_choice.cards(found, clock, day_heading)
+        blocked = [b.sentence(choice.therapist.name) for b in found.result.blocked]
+    except ValidationFailed as exc:  # nothing was written but the audit records, which are kept
+        planner_note, offered = exc.message, list(exc.details.get("offered", []))
     db.session.commit()
     later = first + timedelta(days=SLOT_DAYS)
     return render_template(
@@ -435,6 +450,13 @@ def _therapist_slots(intake_id: int, therapist_id: int) -> Any:
         search_params=carry(request.args, therapist=None),
         per_week=PER_WEEK_LABELS.get(plan.sessions_per_week or 0.0),
         today=now.date(),
+        proposals=proposal_cards,
+        blocked=blocked,
+        planner_note=planner_note,
+        offered=offered,
+        wish_form=wish_form,
+        day_choices=course_choice.DAY_CHOICES,
+        times_of_day=course_choice.TIMES_OF_DAY,
     )
 
 

@@ -155,7 +155,7 @@ def test_a_patient_books_a_course_and_cancels_one_session(
     page.get_by_role("button", name="Continue: choose a therapist").click()
 
     # Step 3: the therapist came with the link; pick a first session a week from now, at 10:00.
-    expect(page.get_by_role("heading", level=1)).to_have_text("Your first session with Dana Reyes")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Choose your times with Dana Reyes")
     page.get_by_role("link", name=re.compile("Later: the next 7 days")).click()
     first_day = datetime.now(NEW_YORK).date() + timedelta(days=7)
     heading = f"{first_day:%A}, {first_day:%B} {first_day.day}"

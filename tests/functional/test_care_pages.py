@@ -19,7 +19,14 @@ import pytest
 from sqlalchemy import func, select
 
 from massage_booking.domain import evidence
-from massage_booking.models import Appointment, AppointmentStatus, AuditEvent, Course, PracticeLocation
+from massage_booking.models import (
+    Appointment,
+    AppointmentStatus,
+    AuditEvent,
+    AvailabilitySettings,
+    Course,
+    PracticeLocation,
+)
 from tests.integration.test_courses_api import _therapist
 
 NEW_YORK = ZoneInfo("America/New_York")
@@ -520,3 +527,47 @@ def test_the_pages_are_for_patients_and_the_profile_offers_booking(client, auth,
     auth.login(therapist.email)
     assert client.get("/care").status_code == 403
     assert "Book a course with" not in client.get(f"/therapists/{therapist_id}").get_data(as_text=True)
+
+
+def test_step_three_proposes_whole_courses_and_the_chosen_one_reaches_the_review(client, auth, db, patient):
+    therapist_id = _therapist(auth, db, "Dana Reyes", trained=False)
+    intake_id = intake_id_of(start_intake(client, auth, NECK))
+    wednesday = monday_10().date() + timedelta(days=2)
+    page = client.get(
+        "/care/therapist",
+        query_string={
+            "intake": intake_id,
+            "therapist": therapist_id,
+            "sessions_per_week": "3",
+            "start": wednesday.isoformat(),
+            "days": ["mon", "wed", "fri"],
+            "time": "morning",
+        },
+    )
+    assert page.status_code == 200
+    shown = text_of(page)
+    assert "Courses that fit: 8 sessions of 60 minutes, three times a week" in shown
+    assert "Mondays, Wednesdays and Fridays at 8:00 AM" in shown  # the days and time of day asked for
+    assert "All 8 sessions are free." in shown and "On the days you chose." in shown
+    assert 'value="mon" aria-describedby="wish-days-hint" checked' in page.get_data(as_text=True)
+
+    chosen = form_fields(page.get_data(as_text=True), "/care/review")
+    review = client.get("/care/review", query_string=chosen)
+    assert review.status_code == 200
+    listed = text_of(review)
+    assert "Taken" not in listed and listed.count("Free") >= 8
+    first = datetime.combine(wednesday, time(8), NEW_YORK)
+    assert f"{first:%A}, {first:%B} {first.day}, 8:00 AM" in listed
+
+
+def test_step_three_names_the_lengths_a_therapist_offers_when_the_plans_length_is_not_one(
+    client, auth, db, patient
+):
+    therapist_id = _therapist(auth, db, "Dana Reyes", trained=False)
+    db.get(AvailabilitySettings, therapist_id).session_lengths = [90]
+    db.commit()
+    intake_id = intake_id_of(start_intake(client, auth, NECK))
+    page = client.get("/care/therapist", query_string={"intake": intake_id, "therapist": therapist_id})
+    assert page.status_code == 200
+    assert "Dana Reyes offers sessions of 90 minutes" in text_of(page)
+    assert "Use 90-minute sessions" in text_of(page)
