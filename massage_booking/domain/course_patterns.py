@@ -1074,3 +1074,49 @@ def _duration(delta: timedelta) -> str:
     if minutes % 60 == 0:
         return _plural(minutes // 60, "hour")
     return _plural(minutes, "minute")
+
+
+# ------------------------------------------------------------------------------------ moving one session
+
+
+def rhythm_suggestions(
+    current: datetime,
+    free: Sequence[datetime],
+    others: Sequence[datetime],
+    zone: ZoneInfo,
+    *,
+    limit: int = 3,
+) -> list[datetime]:
+    """Where one session of a course can move while the course keeps its rhythm, best first.
+
+    `free` are the session's free starts (the slot engine's, with the session's own time left out), `others`
+    the course's other booked sessions. A suggestion never shares a local date with another session and
+    stays MIN_GAP_DAYS from the sessions either side (the spacing the planner keeps). Ranked: the same
+    wall-clock time on another day, nearest day first (the patient's routine holds); then another time on
+    the session's own day, nearest first; then whatever else is nearest in time.
+    """
+    local = current.astimezone(zone)
+    days = sorted(other.astimezone(zone).date() for other in others)
+    before = [d for d in days if d < local.date()]
+    after = [d for d in days if d > local.date()]
+    low = before[-1] if before else None
+    high = after[0] if after else None
+
+    def keeps(day: date) -> bool:
+        if day in days:
+            return False
+        return (low is None or (day - low).days >= MIN_GAP_DAYS) and (
+            high is None or (high - day).days >= MIN_GAP_DAYS
+        )
+
+    def rank(start: datetime) -> tuple[int, float]:
+        moved = start.astimezone(zone)
+        distance = abs((start - current).total_seconds())
+        if moved.time() == local.time() and moved.date() != local.date():
+            return (0, distance)
+        if moved.date() == local.date():
+            return (1, distance)
+        return (2, distance)
+
+    candidates = [s for s in free if s != current and keeps(s.astimezone(zone).date())]
+    return sorted(candidates, key=rank)[:limit]

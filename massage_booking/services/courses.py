@@ -24,7 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
-from massage_booking.domain import billing, eligibility, evidence, scheduling
+from massage_booking.domain import billing, course_patterns, eligibility, evidence, scheduling
 from massage_booking.domain import courses as plans
 from massage_booking.domain.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
 from massage_booking.domain.intake import IntakeDecision
@@ -757,6 +757,8 @@ class RescheduleOptions:
     late: bool  # within CANCEL_NOTICE for a patient: only the therapist can move it now
     monday: date
     starts: list[datetime]
+    # Up to three of `starts` that keep the course's rhythm (domain/course_patterns.rhythm_suggestions).
+    suggested: list[datetime]
     earlier: date | None  # the Monday before, when that week is not wholly past
     later: date | None  # the Monday after, when it is inside the booking horizon
 
@@ -776,7 +778,7 @@ def reschedule_options(
     first = max(first, this_monday)
     late = actor.role is not Role.THERAPIST and appointment.id in late_sessions([appointment], now)
     if late:
-        return RescheduleOptions(appointment, zone, True, first, [], None, None)
+        return RescheduleOptions(appointment, zone, True, first, [], [], None, None)
     _require_changeable(appointment, actor, now, "moved")
     start = datetime.combine(first, datetime.min.time(), zone)
     end = datetime.combine(first + timedelta(days=7), datetime.min.time(), zone)
@@ -791,12 +793,22 @@ def reschedule_options(
         bookings=bookings,
     )
     horizon_end = (now + rules.horizon).astimezone(zone).date()
+    starts = [s.astimezone(zone) for s in slots if s != appointment.starts_at]
+    others = [
+        a.starts_at
+        for a in (sessions_of(session, appointment.course) if appointment.course is not None else [])
+        if a.id != appointment.id and a.status is AppointmentStatus.BOOKED
+    ]
+    suggested = (
+        course_patterns.rhythm_suggestions(appointment.starts_at, starts, others, zone) if others else []
+    )
     return RescheduleOptions(
         appointment,
         zone,
         False,
         first,
-        [s.astimezone(zone) for s in slots if s != appointment.starts_at],
+        starts,
+        suggested,
         first - timedelta(days=7) if first > this_monday else None,
         first + timedelta(days=7) if first + timedelta(days=7) <= horizon_end else None,
     )

@@ -788,6 +788,7 @@ def _reschedule_page(
     db.session.commit()
     appointment = options.appointment
     starts = offered if offered is not None else options.starts
+    suggested = [] if offered is not None else options.suggested
     return (
         render_template(
             "web/care/reschedule.html",
@@ -795,7 +796,8 @@ def _reschedule_page(
             appointment=appointment,
             course=appointment.course,
             zone_name=appointment.location.time_zone,
-            days=slot_days(starts, options.zone),
+            suggested=[(s.isoformat(), f"{day_heading(s.date())}, {clock(s)}") for s in suggested],
+            days=slot_days([s for s in starts if s not in suggested], options.zone),
             offered_alternatives=offered is not None,
             error=error,
             week_end=options.monday + timedelta(days=6),

@@ -571,3 +571,22 @@ def test_step_three_names_the_lengths_a_therapist_offers_when_the_plans_length_i
     assert page.status_code == 200
     assert "Dana Reyes offers sessions of 90 minutes" in text_of(page)
     assert "Use 90-minute sessions" in text_of(page)
+
+
+def test_moving_a_session_suggests_times_that_keep_the_courses_rhythm_first(client, auth, db, patient):
+    """The neck-pain course is Mondays and Thursdays at 10:00: moving Thursday's session suggests 10:00 on
+    Wednesday, Friday and Saturday (a day's rest from Monday either side), never Tuesday or Sunday."""
+    course = booked_course(client, auth, db)
+    second = db.scalar(
+        select(Appointment).where(Appointment.course_id == course.id, Appointment.session_number == 2)
+    )
+    thursday = second.starts_at.astimezone(NEW_YORK)
+    page = client.get(f"/care/sessions/{second.id}/reschedule").get_data(as_text=True)
+    block = re.search(r'<fieldset class="slot-choice-group rhythm-suggestions">(.*?)</fieldset>', page, re.S)
+    assert block, "no suggestions"
+    suggested = [datetime.fromisoformat(v) for v in re.findall(r'value="([^"]+)"', block.group(1))]
+    expected = [thursday + timedelta(days=d) for d in (-1, 1, 2)]
+    assert suggested == expected
+    assert "Keeps your course&#39;s rhythm" in page or "Keeps your course's rhythm" in page
+    others = re.findall(r'name="start" value="([^"]+)"', page)
+    assert len(others) == len(set(others))  # a suggested time is not offered twice

@@ -33,6 +33,7 @@ from massage_booking.domain.course_patterns import (
     Proposal,
     Wishes,
     propose,
+    rhythm_suggestions,
 )
 from massage_booking.domain.scheduling import Busy, DateInterval, Rules, WeeklyInterval, free_slots
 
@@ -857,3 +858,20 @@ def test_the_soonest_start_matches_a_brute_force(case):
     if case.count >= 2 or not wishes:
         assert min(starts) == soonest  # the soonest course always has a place
         assert any("soonest_start" in p.reasons for p in result.proposals)
+
+
+def test_rhythm_suggestions_keep_the_time_then_the_day_then_the_nearest_and_the_spacing():
+    zone = ZoneInfo("America/New_York")
+    wednesday = datetime(2027, 1, 13, 10, 0, tzinfo=zone)  # between Monday 11th and Friday 15th sessions
+    others = [datetime(2027, 1, 11, 10, 0, tzinfo=zone), datetime(2027, 1, 15, 10, 0, tzinfo=zone)]
+    free = [
+        datetime(2027, 1, 12, 10, 0, tzinfo=zone),  # Tuesday: one day after Monday's session
+        datetime(2027, 1, 13, 15, 0, tzinfo=zone),  # the same day, later
+        datetime(2027, 1, 13, 11, 0, tzinfo=zone),  # the same day, nearer
+        datetime(2027, 1, 14, 10, 0, tzinfo=zone),  # Thursday: one day before Friday's session
+        datetime(2027, 1, 15, 12, 0, tzinfo=zone),  # Friday, the day of another session
+    ]
+    assert rhythm_suggestions(wednesday, free, others, zone) == [free[2], free[1]]
+    wider = [datetime(2027, 1, 18, 10, 0, tzinfo=zone)]  # Monday 18th: Friday's session is 3 days before
+    alone = datetime(2027, 1, 20, 10, 0, tzinfo=zone)  # a session with no others: the nearest day first
+    assert rhythm_suggestions(alone, wider + free, [], zone)[0] == wider[0]
