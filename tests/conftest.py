@@ -27,6 +27,7 @@ import time
 from pathlib import Path
 
 import pytest
+import stripe
 from flask import has_app_context
 from flask.testing import FlaskClient
 from sqlalchemy import text
@@ -463,6 +464,24 @@ def stripe_settings(localstripe: LocalStripe) -> dict[str, str]:
         "STRIPE_API_BASE": localstripe.url,
         "STRIPE_JS_URL": localstripe.js_url,
     }
+
+
+@pytest.fixture
+def stripe_client(stripe_settings: dict[str, str]):
+    """Our direct line to the session's localstripe: what Stripe.js does in a browser (cards, 3-D Secure),
+    what someone with the key does behind the app's back, and the dashboard's view of what Stripe kept."""
+    return stripe.StripeClient(
+        stripe_settings["STRIPE_SECRET_KEY"], base_addresses={"api": stripe_settings["STRIPE_API_BASE"]}
+    )
+
+
+@pytest.fixture
+def empty_stripe(localstripe: LocalStripe) -> LocalStripe:
+    """localstripe with none of the other tests' objects. It is shared by the whole test session, and course
+    ids repeat across the tests' fresh databases: another test's payment for "course 1" would look like one
+    made behind this test's back to a reconciliation (request it before anything pays)."""
+    localstripe.flush()
+    return localstripe
 
 
 # --------------------------------------------------------------------------------------------- e-mail

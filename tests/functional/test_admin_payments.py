@@ -7,7 +7,6 @@ import re
 import socket
 
 import pytest
-import stripe
 from sqlalchemy import select
 
 from massage_booking.models import AuditEvent, ChargeOutcome, Course, CourseCharge
@@ -30,21 +29,6 @@ from tests.integration.test_courses_api import _course, _intake, _therapist
 @pytest.fixture
 def app_overrides(stripe_settings):
     return {**stripe_settings, "PAYMENT_HOLD_MINUTES": 15}
-
-
-@pytest.fixture
-def empty_stripe(localstripe):
-    """localstripe is shared by the whole test session, and course ids repeat across the tests' fresh
-    databases: another test's payment for "course 1" would look like one made behind this test's back."""
-    localstripe.flush()
-    return localstripe
-
-
-@pytest.fixture
-def stripe_client(stripe_settings) -> stripe.StripeClient:
-    return stripe.StripeClient(
-        stripe_settings["STRIPE_SECRET_KEY"], base_addresses={"api": stripe_settings["STRIPE_API_BASE"]}
-    )
 
 
 @pytest.fixture

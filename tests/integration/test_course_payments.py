@@ -44,14 +44,6 @@ def app_overrides(stripe_settings):
 
 
 @pytest.fixture
-def stripe_client(stripe_settings) -> stripe.StripeClient:
-    """Our direct line to localstripe: what Stripe.js does in a browser, and the dashboard's view."""
-    return stripe.StripeClient(
-        stripe_settings["STRIPE_SECRET_KEY"], base_addresses={"api": stripe_settings["STRIPE_API_BASE"]}
-    )
-
-
-@pytest.fixture
 def patient(auth):
     user = auth.create_user("patient", display_name="Pat Kim")
     return user, {"Authorization": f"Bearer {auth.api_token(user.email)}"}

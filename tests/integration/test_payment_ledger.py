@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import pytest
 import requests
-import stripe
 from sqlalchemy import select
 
 from massage_booking.models import (
@@ -38,13 +37,6 @@ NEEDS_3DS = "4000002500003155"
 @pytest.fixture
 def app_overrides(stripe_settings):
     return {**stripe_settings, "PAYMENT_HOLD_MINUTES": 15}
-
-
-@pytest.fixture
-def stripe_client(stripe_settings) -> stripe.StripeClient:
-    return stripe.StripeClient(
-        stripe_settings["STRIPE_SECRET_KEY"], base_addresses={"api": stripe_settings["STRIPE_API_BASE"]}
-    )
 
 
 @pytest.fixture

@@ -20,7 +20,6 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
-import stripe
 from sqlalchemy import select
 
 from massage_booking import create_app
@@ -53,14 +52,6 @@ def app(fresh_database_url, stripe_settings):
     with app.app_context():
         flask_db.session.remove()
         flask_db.engine.dispose()
-
-
-@pytest.fixture
-def stripe_client(stripe_settings) -> stripe.StripeClient:
-    """What the patient's browsers (Stripe.js) and Stripe's dashboard see of localstripe."""
-    return stripe.StripeClient(
-        stripe_settings["STRIPE_SECRET_KEY"], base_addresses={"api": stripe_settings["STRIPE_API_BASE"]}
-    )
 
 
 @pytest.fixture
@@ -152,9 +143,8 @@ def _confirmations(db, course_id: int, patient_email: str) -> int:
 
 
 def test_two_payments_of_one_course_delivered_together_leave_it_paid_once(
-    app, client, auth, db, patient, stripe_client, stripe_settings, localstripe, runner
+    app, client, auth, db, patient, stripe_client, stripe_settings, empty_stripe, runner
 ):
-    localstripe.flush()  # shared by the test session: only this test's payments are reconciled below
     user, headers = patient
     held = _held_courses(client, auth, db, headers, ROUNDS)
     failures = []

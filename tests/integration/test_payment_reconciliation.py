@@ -252,20 +252,6 @@ def app_overrides(stripe_settings):
 
 
 @pytest.fixture
-def empty_stripe(localstripe):
-    """localstripe with none of the other tests' objects (see the module docstring)."""
-    localstripe.flush()
-    return localstripe
-
-
-@pytest.fixture
-def stripe_client(stripe_settings) -> stripe.StripeClient:
-    return stripe.StripeClient(
-        stripe_settings["STRIPE_SECRET_KEY"], base_addresses={"api": stripe_settings["STRIPE_API_BASE"]}
-    )
-
-
-@pytest.fixture
 def patient(auth):
     user = auth.create_user("patient", display_name="Pat Kim")
     return user, {"Authorization": f"Bearer {auth.api_token(user.email)}"}
