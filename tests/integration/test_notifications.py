@@ -28,7 +28,6 @@ from tests.integration.test_course_payments import (
     _pay,
     _post_event,
 )
-from tests.integration.test_course_payments import stripe_client as stripe_client  # a fixture
 from tests.integration.test_courses_api import NECK, _course, _intake, _monday_10, _therapist
 
 

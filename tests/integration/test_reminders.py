@@ -29,7 +29,6 @@ from massage_booking.models import (
 from massage_booking.notifications import outbox, sender
 from massage_booking.services import therapists
 from tests.integration.test_course_payments import _card, _event, _intent_object, _pay, _post_event
-from tests.integration.test_course_payments import stripe_client as stripe_client  # a fixture
 from tests.integration.test_courses_api import NECK
 from tests.integration.test_notifications import _book, _rows, _settings
 from tests.integration.test_notifications import app_overrides as app_overrides  # a fixture
