@@ -451,6 +451,8 @@ def _therapist_slots(intake_id: int, therapist_id: int) -> Any:
         per_week=PER_WEEK_LABELS.get(plan.sessions_per_week or 0.0),
         today=now.date(),
         proposals=proposal_cards,
+        # Paging through the week picker keeps it open (a link's `from`), even when courses are proposed.
+        picking="from" in request.args,
         blocked=blocked,
         planner_note=planner_note,
         offered=offered,

@@ -156,6 +156,7 @@ def test_a_patient_books_a_course_and_cancels_one_session(
 
     # Step 3: the therapist came with the link; pick a first session a week from now, at 10:00.
     expect(page.get_by_role("heading", level=1)).to_have_text("Choose your times with Dana Reyes")
+    page.get_by_text("Or pick your first session yourself").click()  # below the proposed courses
     page.get_by_role("link", name=re.compile("Later: the next 7 days")).click()
     first_day = datetime.now(NEW_YORK).date() + timedelta(days=7)
     heading = f"{first_day:%A}, {first_day:%B} {first_day.day}"
@@ -260,6 +261,7 @@ def test_a_patient_with_a_cancer_history_searches_resolves_a_conflict_and_moves_
     shot(page, "search")
     page.get_by_role("link", name=re.compile("Choose Dana Reyes")).click()
 
+    page.get_by_text("Or pick your first session yourself").click()  # below the proposed courses
     page.get_by_role("link", name=re.compile("Later: the next 7 days")).click()
     heading = f"{first_day:%A}, {first_day:%B} {first_day.day}"
     zone = datetime.combine(first_day, time(10), NEW_YORK).tzname()

@@ -47,6 +47,7 @@ def test_a_patient_books_a_course_and_pays_by_card(
     page.get_by_role("group", name="Have you ever had cancer?").get_by_label("No").check()
     page.get_by_role("button", name="Continue: your plan").click()
     page.get_by_role("button", name="Continue: choose a therapist").click()
+    page.get_by_text("Or pick your first session yourself").click()  # below the proposed courses
     page.get_by_role("link", name=re.compile("Later: the next 7 days")).click()
     first_day = datetime.now(NEW_YORK).date() + timedelta(days=7)
     zone = datetime.combine(first_day, time(10), NEW_YORK).tzname()

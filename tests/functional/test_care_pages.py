@@ -590,3 +590,16 @@ def test_moving_a_session_suggests_times_that_keep_the_courses_rhythm_first(clie
     assert "Keeps your course&#39;s rhythm" in page or "Keeps your course's rhythm" in page
     others = re.findall(r'name="start" value="([^"]+)"', page)
     assert len(others) == len(set(others))  # a suggested time is not offered twice
+
+
+def test_the_first_session_picker_folds_under_the_proposals_until_the_patient_pages_through_it(
+    client, auth, db, patient
+):
+    therapist_id = _therapist(auth, db, "Dana Reyes", trained=False)
+    intake_id = intake_id_of(start_intake(client, auth, NECK))
+    query = {"intake": intake_id, "therapist": therapist_id}
+    folded = client.get("/care/therapist", query_string=query).get_data(as_text=True)
+    assert '<details class="own-first-session">' in folded and "Choose this course" in folded
+    later = (datetime.now(NEW_YORK).date() + timedelta(days=7)).isoformat()
+    paging = client.get("/care/therapist", query_string={**query, "from": later}).get_data(as_text=True)
+    assert '<details class="own-first-session" open>' in paging
