@@ -20,39 +20,19 @@ from tests.integration.test_course_payments import (
     _card,
     _event,
     _intent_object,
-    _pay,
     _post_event,
 )
-from tests.integration.test_courses_api import _course, _intake, _therapist
+from tests.integration.test_course_payments import booked as booked  # fixtures
+from tests.integration.test_course_payments import paid as paid
+from tests.integration.test_course_payments import patient as patient
+
+# localstripe is shared by the test session: each test here starts from an empty one.
+pytestmark = pytest.mark.usefixtures("empty_stripe")
 
 
 @pytest.fixture
 def app_overrides(stripe_settings):
     return {**stripe_settings, "PAYMENT_HOLD_MINUTES": 15}
-
-
-@pytest.fixture
-def patient(auth):
-    user = auth.create_user("patient", display_name="Pat Kim")
-    return user, {"Authorization": f"Bearer {auth.api_token(user.email)}"}
-
-
-@pytest.fixture
-def booked(empty_stripe, client, auth, db, patient):
-    _, headers = patient
-    therapist_id = _therapist(auth, db, "Dana Reyes", trained=False)
-    intake_id = _intake(client, headers)
-    response = client.post("/api/v1/courses", json=_course(intake_id, therapist_id), headers=headers)
-    assert response.status_code == 201, response.get_data(as_text=True)
-    return response.get_json()
-
-
-@pytest.fixture
-def paid(client, patient, booked, stripe_client):
-    _, headers = patient
-    response = _pay(client, headers, booked["id"], _card(stripe_client, VISA))
-    assert response.status_code == 200, response.get_data(as_text=True)
-    return response.get_json()
 
 
 @pytest.fixture

@@ -29,7 +29,8 @@ from tests.integration.test_course_payments import (
     _pay,
     _post_event,
 )
-from tests.integration.test_courses_api import _course, _intake, _therapist
+from tests.integration.test_course_payments import booked as booked  # fixtures
+from tests.integration.test_course_payments import patient as patient
 
 NEEDS_3DS = "4000002500003155"
 
@@ -37,24 +38,6 @@ NEEDS_3DS = "4000002500003155"
 @pytest.fixture
 def app_overrides(stripe_settings):
     return {**stripe_settings, "PAYMENT_HOLD_MINUTES": 15}
-
-
-@pytest.fixture
-def patient(auth):
-    user = auth.create_user("patient", display_name="Pat Kim")
-    return user, {"Authorization": f"Bearer {auth.api_token(user.email)}"}
-
-
-@pytest.fixture
-def booked(client, auth, db, patient):
-    """A held (unpaid) neck-pain course of 8 x 60 minutes at $120 a session."""
-    _, headers = patient
-    therapist_id = _therapist(auth, db, "Dana Reyes", trained=False)
-    response = client.post(
-        "/api/v1/courses", json=_course(_intake(client, headers), therapist_id), headers=headers
-    )
-    assert response.status_code == 201, response.get_data(as_text=True)
-    return response.get_json()
 
 
 def _paid_on_stripe(stripe_client, course_id: int, amount: int, currency: str = "usd"):
