@@ -13,7 +13,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import click
@@ -27,7 +27,14 @@ from massage_booking.domain.errors import Conflict, DomainError, ValidationFaile
 from massage_booking.extensions import db, payments
 from massage_booking.models import Payer, Role, User
 from massage_booking.notifications import outbox, sender
-from massage_booking.services import audit, availability, course_payments, insurers, payment_reconciliation
+from massage_booking.services import (
+    audit,
+    availability,
+    course_fit,
+    course_payments,
+    insurers,
+    payment_reconciliation,
+)
 from massage_booking.services.accounts import normalize_email
 from massage_booking.services.demo_data import (
     DEFAULT_SEED,
@@ -169,8 +176,10 @@ def refresh_availability_command(batch: int) -> None:
     for first in range(0, len(stale), max(1, batch)):
         with _transaction():
             for therapist_id in stale[first : first + max(1, batch)]:
-                availability.refresh_next_available(db.session, therapist_id, now)
-    click.echo(f"Refreshed the soonest free start of {len(stale):,} therapist(s).")
+                availability.store_next_available(db.session, therapist_id, now)
+    with _transaction():
+        fits = course_fit.refresh_lapsing(db.session, now, within=timedelta(minutes=30))
+    click.echo(f"Refreshed the soonest free start of {len(stale):,} therapist(s) and {fits:,} course fit(s).")
 
 
 @click.command("expire-holds")

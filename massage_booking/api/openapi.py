@@ -24,6 +24,7 @@ from massage_booking.api import bp
 from massage_booking.api.support import MAX_ID
 from massage_booking.domain import courses as course_plans
 from massage_booking.domain import intake as intake_rules
+from massage_booking.domain.course_fit import TIMES_OF_DAY, WEEKDAY_NAMES
 from massage_booking.domain.eligibility import Outcome
 from massage_booking.models import (
     AppointmentStatus,
@@ -567,6 +568,12 @@ def _schemas() -> dict[str, Schema]:
                 "session_rate": ref("SessionRate"),
                 "license": obj({"state": string()}),
                 "next_available": nullable(instant("Soonest free start of the usual session length.")),
+                "course_start": nullable(
+                    instant(
+                        "With `course`: the first session of the soonest whole course that fits the "
+                        "wishes (every session free). Null without `course`."
+                    )
+                ),
             },
             description="A search result.",
         ),
@@ -584,6 +591,19 @@ def _schemas() -> dict[str, Schema]:
                 "unit": enum(search.UNITS),
                 "sort": enum(search.SORTS),
                 "available_within_days": nullable(integer()),
+                "course": nullable(
+                    obj(
+                        {
+                            "condition": nullable(string("The condition whose plan it is; null for a plan.")),
+                            "session_minutes": integer(),
+                            "sessions_per_week": number(),
+                            "total_sessions": integer(),
+                            "weekdays": array(enum(WEEKDAY_NAMES)),
+                            "time_of_day": array(enum(list(TIMES_OF_DAY))),
+                        },
+                        description="The course searched for, as understood (null without `course`).",
+                    )
+                ),
             }
         ),
         "Therapist": obj(
@@ -1215,7 +1235,34 @@ def _paths() -> dict[str, Schema]:
                         f"Only those free within this many days (1 to {search.MAX_WITHIN_DAYS}).",
                         string(),
                     ),
-                    query("sort", "Order.", string(enum=list(search.SORTS), default="distance")),
+                    query(
+                        "course",
+                        "Only therapists with whom this whole course fits, every session free: a condition "
+                        "(its plan from the evidence registry) or a plan written sessions x minutes @ "
+                        'sessions a week, like "12x60@3". Results then say when it could start '
+                        "(`course_start`) and sort by that unless `sort=distance`.",
+                        string(),
+                        example="cipn",
+                    ),
+                    query(
+                        "weekdays",
+                        "With `course`: comma-separated weekdays (monday ... sunday); every weekday of the "
+                        "course must be among them.",
+                        string(),
+                        example="monday,wednesday,friday",
+                    ),
+                    query(
+                        "time_of_day",
+                        "With `course`: comma-separated parts of the day, morning (before 12:00), afternoon "
+                        "(12:00 to 17:00) or evening (after 17:00); every session must lie inside one.",
+                        string(),
+                        example="morning",
+                    ),
+                    query(
+                        "sort",
+                        "Order (default distance; soonest with `course`).",
+                        string(enum=list(search.SORTS)),
+                    ),
                     query("page", "Page number, from 1.", string()),
                     query("per_page", f"Results per page, 1 to {search.PER_PAGE_MAX}.", string()),
                 ],

@@ -2,7 +2,8 @@
 
 Thin by design: parse the query string, run the search, serialise. Every bad parameter comes back in one
 422 naming each field (`details.fields`), with the geocoder's suggestions when `near` was not understood.
-Nothing is written, so there is nothing to commit.
+The only writes are course fits the search had to recompute (services/course_fit.py), committed so the
+next search reads them.
 """
 
 from __future__ import annotations
@@ -22,4 +23,6 @@ def search_therapists() -> Any:
     today = date.today()
     query = search.parse_search_params(db.session, request.args, today)
     results = search.search_therapists(db.session, query)
-    return search.search_results_json(results)
+    body = search.search_results_json(results)
+    db.session.commit()
+    return body

@@ -528,27 +528,65 @@ def propose(
     search = _search(plan, rules, now=now, wishes=wishes, holidays=holidays, works_holidays=works_holidays)
     if not _is_int(count) or not MIN_COUNT <= count <= MAX_COUNT:
         raise PlanRequestError("count", f"must be {MIN_COUNT} to {MAX_COUNT} (got {count!r})")
-    zone = search.zone
-    slots = scheduling.free_slots(
-        rules,
-        duration=plan.session_length,
-        now=now,
-        start=datetime.combine(search.first, time(0), zone),
-        end=datetime.combine(search.last + _DAY, time(0), zone),
-        time_off=time_off,
-        bookings=bookings,
-    )
+    slots = _free_starts(search, time_off, bookings)
     by_minute = _index(search, slots)
-    layouts = [
-        (shape, phase, _occurrences(shape, phase, search.first, search.n_days, plan.total_sessions))
-        for shape in _shapes(plan.sessions_per_week)
-        for phase in shape.phases
-    ]
+    layouts = _layouts(search)
     found = _whole_courses(search, layouts, by_minute)
     if found:
         return PlanResult(_proposals(search, found, count), None, (), search.first, search.last)
     partial, blocked = _partial(search, layouts, by_minute, slots, time_off=time_off)
     return PlanResult((), partial, blocked, search.first, search.last)
+
+
+@dataclass(frozen=True)
+class PatternStart:
+    """The soonest whole course of one weekday pattern at one local time: what course-fit search keeps
+    (domain/course_fit.py). `weekdays` are all the pattern's weekdays, every week and every other week."""
+
+    weekdays: frozenset[int]
+    time: time
+    first_start: datetime
+    session_length: timedelta
+
+
+def soonest_courses(
+    plan: PatternRequest,
+    rules: scheduling.Rules,
+    *,
+    now: datetime,
+    holidays: Mapping[date, str],
+    works_holidays: bool,
+    time_off: Sequence[scheduling.Busy] = (),
+    bookings: Sequence[scheduling.Busy] = (),
+) -> tuple[PatternStart, ...]:
+    """For every (weekday pattern, local time) with a whole course from today to the horizon, its soonest
+    first session: the same search as `propose` without wishes, before any ranking, so that a caller can
+    answer "the soonest whole course on these weekdays in this part of the day" for any wishes later.
+    Sorted by first start, then pattern order."""
+    today = now.astimezone(ZoneInfo(rules.time_zone)).date() if _aware(now) else date.min
+    search = _search(
+        plan,
+        rules,
+        now=now,
+        wishes=Wishes(earliest_start=today),
+        holidays=holidays,
+        works_holidays=works_holidays,
+    )
+    by_minute = _index(search, _free_starts(search, time_off, bookings))
+    found = sorted(_whole_courses(search, _layouts(search), by_minute), key=lambda f: f.soonest_key)
+    return tuple(
+        PatternStart(
+            weekdays=frozenset((*f.shape.weekly, *f.shape.alternate)),
+            time=time(f.minute // 60, f.minute % 60),
+            first_start=search.at(f.offsets[0], f.minute),
+            session_length=plan.session_length,
+        )
+        for f in found
+    )
+
+
+def _aware(value: object) -> bool:
+    return isinstance(value, datetime) and value.tzinfo is not None and value.utcoffset() is not None
 
 
 def _search(
@@ -605,6 +643,34 @@ def _search(
     )
 
 
+_Layouts = list[tuple[_Shape, int, list[int]]]
+
+
+def _free_starts(
+    search: _Search, time_off: Sequence[scheduling.Busy], bookings: Sequence[scheduling.Busy]
+) -> list[datetime]:
+    """The engine's free starts for the session length over the whole search window, in one call."""
+    return scheduling.free_slots(
+        search.rules,
+        duration=search.request.session_length,
+        now=search.now,
+        start=datetime.combine(search.first, time(0), search.zone),
+        end=datetime.combine(search.last + _DAY, time(0), search.zone),
+        time_off=time_off,
+        bookings=bookings,
+    )
+
+
+def _layouts(search: _Search) -> _Layouts:
+    """Every (shape, phase) the cadence allows with its day offsets over the search window."""
+    request = search.request
+    return [
+        (shape, phase, _occurrences(shape, phase, search.first, search.n_days, request.total_sessions))
+        for shape in _shapes(request.sessions_per_week)
+        for phase in shape.phases
+    ]
+
+
 def _index(search: _Search, slots: Sequence[datetime]) -> dict[int, bytearray]:
     """Free starts filed as {minute of the local day: flags by day offset from the first day}.
 
@@ -628,9 +694,6 @@ def _index(search: _Search, slots: Sequence[datetime]) -> dict[int, bytearray]:
             flags = by_minute[minute] = bytearray(n_days)
         flags[offset] = 1
     return by_minute
-
-
-_Layouts = list[tuple[_Shape, int, list[int]]]
 
 
 def _whole_courses(search: _Search, layouts: _Layouts, by_minute: dict[int, bytearray]) -> list[_Found]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime, time
 
-from sqlalchemy import DDL, JSON, CheckConstraint, ForeignKey, Index, String, Time, event, true
+from sqlalchemy import DDL, JSON, BigInteger, CheckConstraint, ForeignKey, Index, String, Time, event, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from massage_booking.models.base import Base, portable_enum, utcnow
@@ -55,6 +55,10 @@ class AvailabilitySettings(Base):
     next_available_at: Mapped[datetime | None]
     # Indexed for `flask refresh-availability`, which looks for the ones about to go stale.
     next_available_valid_until: Mapped[datetime | None] = mapped_column(index=True)
+    # Counts changes to hours, time off and bookings (`availability.refresh_next_available`). A cached
+    # course fit (CourseFitCache) holds only while it was computed at the current count: a change need
+    # not find and delete the fits, and a fit computed while a change committed is never taken as fresh.
+    calendar_version: Mapped[int] = mapped_column(default=0, server_default="0")
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     therapist: Mapped[TherapistProfile] = relationship()
@@ -190,3 +194,35 @@ event.listen(
 
 
 from massage_booking.models.courses import Course  # noqa: E402  (resolves the forward reference)
+
+
+class CourseFitCache(Base):
+    """Search's cache of one therapist's course fit for one course shape (domain/course_fit.py): every
+    weekday pattern with a whole course, and its soonest first session at any time and per part of the
+    day, as `CourseFit.as_rows()`.
+
+    Written by search when it meets a therapist without a current row (services/course_fit.py), and by
+    `flask refresh-availability` before rows go stale. A row answers only while `calendar_version`
+    equals the therapist's and `valid_until` has not passed.
+    """
+
+    __tablename__ = "course_fit_cache"
+
+    therapist_id: Mapped[int] = mapped_column(
+        ForeignKey("availability_settings.therapist_id", ondelete="CASCADE"), primary_key=True
+    )
+    session_minutes: Mapped[int] = mapped_column(primary_key=True)
+    # Sessions a fortnight (1.5 a week is 3): a whole number, so the key compares exactly.
+    sessions_per_fortnight: Mapped[int] = mapped_column(primary_key=True)
+    total_sessions: Mapped[int] = mapped_column(primary_key=True)
+    calendar_version: Mapped[int]
+    patterns: Mapped[list[list[int | None]]] = mapped_column(JSON)
+    # The soonest first session of a whole course of any pattern, at any time and per part of the day, in
+    # whole seconds since the epoch (None: none fits): search filters and sorts thousands of rows by these
+    # without decoding `patterns` or a datetime per row; only weekday wishes need `patterns`.
+    soonest: Mapped[int | None] = mapped_column(BigInteger)
+    morning: Mapped[int | None] = mapped_column(BigInteger)
+    afternoon: Mapped[int | None] = mapped_column(BigInteger)
+    evening: Mapped[int | None] = mapped_column(BigInteger)
+    valid_until: Mapped[datetime] = mapped_column(index=True)
+    computed_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -738,7 +738,17 @@ def _soonest(
 
 
 def refresh_next_available(session: Session, therapist_id: int, now: datetime) -> datetime | None:
-    """Recompute and store the therapist's soonest free start; call in the transaction of any change."""
+    """Recompute and store the therapist's soonest free start; call in the transaction of any change to
+    hours, time off, bookings or holds. It also bumps the calendar's version, which retires every course
+    fit cached for the therapist (services/course_fit.py) without having to find them."""
+    settings = _ensure_settings(session, therapist_id)
+    settings.calendar_version = (settings.calendar_version or 0) + 1
+    return store_next_available(session, therapist_id, now)
+
+
+def store_next_available(session: Session, therapist_id: int, now: datetime) -> datetime | None:
+    """Recompute and store the therapist's soonest free start when only time has passed (nothing changed:
+    cached course fits stay current), as `flask refresh-availability` does."""
     settings = _ensure_settings(session, therapist_id)
     session.flush()
     settings.next_available_at, settings.next_available_valid_until = compute_next_available(

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from massage_booking.domain import course_patterns
+from massage_booking.domain import course_patterns, scheduling
 from massage_booking.domain import courses as plans
 from massage_booking.domain.errors import ValidationFailed
 from massage_booking.domain.intake import IntakeDecision
@@ -66,22 +66,13 @@ def propose_courses(
     plan = courses.plan_for(session, choice.intake, wanted, therapist)
     location = therapist.locations[0]
     zone = ZoneInfo(location.time_zone)
-    today = now.astimezone(zone).date()
-    earliest = wishes.earliest_start or today
-    calendar = availability.load_calendar(
-        session,
-        therapist.id,
-        max(datetime.combine(earliest, time(0), zone), now),
-        now + timedelta(days=calendar_days(session, therapist.id)),
-        now,
-    )
-    rules = calendar.rules[location.id]
-    horizon_last = (now + rules.horizon).astimezone(zone).date()
+    earliest = wishes.earliest_start or now.astimezone(zone).date()
+    calendar = planner_calendar(session, therapist.id, location, earliest, now)
     try:
         shape = course_patterns.PatternRequest.from_plan(plan)
         result = course_patterns.propose(
             shape,
-            rules,
+            calendar.rules,
             now=now,
             wishes=course_patterns.Wishes(
                 earliest_start=earliest,
@@ -89,8 +80,8 @@ def propose_courses(
                 time_windows=wishes.time_windows,
                 not_after=wishes.not_after,
             ),
-            holidays=public_holidays.between(location.state, earliest, max(earliest, horizon_last)),
-            works_holidays=calendar.settings.works_public_holidays,
+            holidays=calendar.holidays,
+            works_holidays=calendar.works_holidays,
             time_off=calendar.time_off,
             bookings=calendar.bookings,
             count=wishes.count,
@@ -99,6 +90,42 @@ def propose_courses(
         name = _API_FIELDS.get(error.field, error.field)
         raise ValidationFailed.for_field(name, _sentence(error.message)) from None
     return CourseProposals(therapist, location, plan, choice.decision, result)
+
+
+@dataclass(frozen=True)
+class PlannerCalendar:
+    """What the planner needs of one therapist's calendar at one location, from `earliest` on."""
+
+    rules: scheduling.Rules
+    time_off: list[scheduling.Busy]
+    bookings: list[scheduling.Busy]
+    holidays: dict[date, str]
+    works_holidays: bool
+
+
+def planner_calendar(
+    session: Session, therapist_id: int, location: PracticeLocation, earliest: date, now: datetime
+) -> PlannerCalendar:
+    """The calendar as the slot engine sees it (hours, extra hours, time off, closed holidays, bookings,
+    payment holds still running) from the start of `earliest` to the horizon, and the practice's public
+    holidays over that span for naming them (services/course_fit.py runs the planner on the same)."""
+    zone = ZoneInfo(location.time_zone)
+    calendar = availability.load_calendar(
+        session,
+        therapist_id,
+        max(datetime.combine(earliest, time(0), zone), now),
+        now + timedelta(days=calendar_days(session, therapist_id)),
+        now,
+    )
+    rules = calendar.rules[location.id]
+    horizon_last = (now + rules.horizon).astimezone(zone).date()
+    return PlannerCalendar(
+        rules=rules,
+        time_off=calendar.time_off,
+        bookings=calendar.bookings,
+        holidays=public_holidays.between(location.state, earliest, max(earliest, horizon_last)),
+        works_holidays=calendar.settings.works_public_holidays,
+    )
 
 
 def calendar_days(session: Session, therapist_id: int) -> int:

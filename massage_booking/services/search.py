@@ -34,6 +34,7 @@ from sqlalchemy.sql.functions import FunctionElement
 
 from massage_booking import geocoding
 from massage_booking.domain import evidence
+from massage_booking.domain.course_fit import TIMES_OF_DAY, WEEKDAY_NAMES
 from massage_booking.domain.errors import ValidationFailed
 from massage_booking.domain.geo import (
     KILOMETERS,
@@ -56,7 +57,8 @@ from massage_booking.models import (
     TherapistProfile,
 )
 from massage_booking.models.therapists import LATITUDE_SLICE, LATITUDE_SLICES_PER_DEGREE
-from massage_booking.services import availability
+from massage_booking.services import availability, course_fit
+from massage_booking.services.course_search import CourseSearch, parse_course
 from massage_booking.services.result_cards import LocationCard, TherapistCard, load_cards
 
 PER_PAGE_DEFAULT = 20
@@ -95,6 +97,8 @@ class SearchQuery:
     per_page: int = PER_PAGE_DEFAULT
     # The instant "soonest available" is measured from; None means the moment the search runs.
     now: datetime | None = None
+    # Only therapists with whom this whole course fits; "soonest" then means the course's first session.
+    course: CourseSearch | None = None
 
     def __post_init__(self) -> None:
         # parse_search_params gives users the friendly messages; these guard programmatic callers.
@@ -112,8 +116,9 @@ class SearchQuery:
     @property
     def needs_availability(self) -> bool:
         """Whether every candidate's soonest free start is needed (to sort or filter by it), rather than
-        only the shown page's."""
-        return self.sort == "soonest" or self.available_within_days is not None
+        only the shown page's. A course search sorts by the course's first session instead."""
+        sorts_by_it = self.sort == "soonest" and self.course is None
+        return sorts_by_it or self.available_within_days is not None
 
     @property
     def needs_oncology_training(self) -> bool:
@@ -121,6 +126,8 @@ class SearchQuery:
         condition the registry says needs it) should only be shown therapists trained in oncology
         massage (reference/evidence.md, "credentials")."""
         if self.oncology_trained:
+            return True
+        if self.course is not None and self.course.requires_oncology_training:
             return True
         if self.condition is None:
             return False
@@ -139,6 +146,7 @@ class SearchHit:
     distance: float  # in `unit`, unrounded
     unit: str = MILES
     next_available: datetime | None = None  # soonest free start of the usual session length (UTC)
+    course_start: datetime | None = None  # a course search: the first session of the soonest whole course
 
 
 @dataclass(frozen=True)
@@ -186,6 +194,13 @@ def parse_search_params(session: Session, params: Mapping[str, str], today: date
         value = params.get(name)
         return value.strip() if isinstance(value, str) else ""
 
+    def listed(name: str) -> str:
+        """Comma-separated, repeated (the search page's checkboxes: weekdays=monday&weekdays=friday), or
+        both."""
+        getlist = getattr(params, "getlist", None)
+        values = getlist(name) if getlist is not None else [params.get(name)]
+        return ",".join(v.strip() for v in values if isinstance(v, str) and v.strip())
+
     origin = None
     near = text("near")
     if not near:
@@ -228,7 +243,8 @@ def parse_search_params(session: Session, params: Mapping[str, str], today: date
         f"Give a number of days from 1 to {MAX_WITHIN_DAYS}.",
         fail,
     )
-    sort = text("sort").lower() or SORTS[0]
+    course = parse_course(text("course"), listed("weekdays"), listed("time_of_day"), fail)
+    sort = text("sort").lower() or ("soonest" if course is not None else SORTS[0])
     if sort not in SORTS:
         fail("sort", 'Sort by "distance" or "soonest".')
     page = _parse_int(text("page"), 1, "page", 1, None, "The page must be a whole number, 1 or more.", fail)
@@ -259,6 +275,7 @@ def parse_search_params(session: Session, params: Mapping[str, str], today: date
         sort=sort,
         page=page or 1,
         per_page=per_page or PER_PAGE_DEFAULT,
+        course=course,
     )
 
 
@@ -364,17 +381,25 @@ def search_therapists(session: Session, query: SearchQuery) -> SearchResults:
     start = (query.page - 1) * query.per_page
     ranked = sorted((d, therapist_id, location_id) for therapist_id, (d, location_id) in nearest.items())
     known: dict[int, datetime | None] = {}  # current soonest starts worked out on the way
+    course_starts: dict[int, datetime] = {}
+    if query.course is not None:
+        course = query.course
+        ids = [therapist_id for _, therapist_id, _ in ranked]
+        course_starts = course_fit.soonest_starts(session, ids, course.request, course.wishes, now)
+        ranked = [row for row in ranked if row[1] in course_starts]
+        if query.sort == "soonest":
+            ranked.sort(key=lambda row: (course_starts[row[1]], row))
     if query.needs_availability:
         soonest = _Soonest(session, [therapist_id for _, therapist_id, _ in ranked], now)
         if query.available_within_days is not None:
             ranked = soonest.within(ranked, now + timedelta(days=query.available_within_days))
-        if query.sort == "soonest":
+        if query.sort == "soonest" and query.course is None:
             ranked = soonest.first(ranked, start + query.per_page)
         known = soonest.exact
     window = ranked[start : start + query.per_page]
     return SearchResults(
         query=query,
-        hits=_hits(session, window, query.unit, known, now),
+        hits=_hits(session, window, query.unit, known, now, course_starts),
         total=len(ranked),
         page=query.page,
         per_page=query.per_page,
@@ -571,6 +596,7 @@ def _hits(
     unit: str,
     known: Mapping[int, datetime | None],
     now: datetime,
+    course_starts: Mapping[int, datetime],
 ) -> list[SearchHit]:
     therapists, locations = load_cards(
         session,
@@ -589,7 +615,12 @@ def _hits(
             soonest = availability.current_next_available(session, therapist_id, cached, now)
         hits.append(
             SearchHit(
-                therapist=card, location=locations[location_id], distance=d, unit=unit, next_available=soonest
+                therapist=card,
+                location=locations[location_id],
+                distance=d,
+                unit=unit,
+                next_available=soonest,
+                course_start=course_starts.get(therapist_id),
             )
         )
     return hits
@@ -637,12 +668,13 @@ def therapist_summary_json(hit: SearchHit, today: date) -> dict[str, Any]:
         "accepting_new_patients": profile.accepting_new_patients,
         "session_rate": {"amount_cents": profile.session_rate_cents, "currency": profile.currency},
         "license": {"state": profile.license_state},
-        "next_available": (
-            hit.next_available.astimezone(ZoneInfo(location.time_zone)).isoformat()
-            if hit.next_available
-            else None
-        ),
+        "next_available": _local_iso(hit.next_available, location),
+        "course_start": _local_iso(hit.course_start, location),
     }
+
+
+def _local_iso(at: datetime | None, location: LocationCard) -> str | None:
+    return at.astimezone(ZoneInfo(location.time_zone)).isoformat() if at else None
 
 
 def search_results_json(results: SearchResults) -> dict[str, Any]:
@@ -664,4 +696,20 @@ def search_results_json(results: SearchResults) -> dict[str, Any]:
         "unit": query.unit,
         "sort": query.sort,
         "available_within_days": query.available_within_days,
+        "course": _course_json(query.course),
+    }
+
+
+def _course_json(course: CourseSearch | None) -> dict[str, Any] | None:
+    """The course searched for, as understood: the plan it stands for and the wishes that bind it."""
+    if course is None:
+        return None
+    request = course.request
+    return {
+        "condition": course.condition_id,
+        "session_minutes": course.session_minutes,
+        "sessions_per_week": request.sessions_per_week,
+        "total_sessions": request.total_sessions,
+        "weekdays": [WEEKDAY_NAMES[d] for d in sorted(course.wishes.weekdays)],
+        "time_of_day": [name for name in TIMES_OF_DAY if name in course.wishes.times_of_day],
     }

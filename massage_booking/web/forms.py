@@ -23,10 +23,12 @@ from wtforms import (
 )
 from wtforms.validators import Optional
 
+from massage_booking.domain.course_fit import WEEKDAY_NAMES
 from massage_booking.domain.errors import DomainError
 from massage_booking.domain.identifiers import US_STATES
 from massage_booking.domain.vocabulary import LANGUAGES, MODALITIES
 from massage_booking.models import CredentialKind, InsurancePlan, TherapistProfile
+from massage_booking.services import course_search
 from massage_booking.services.therapists import CredentialInput, ProfileInput
 
 if TYPE_CHECKING:
@@ -96,6 +98,21 @@ class SearchForm(FlaskForm):
         + [SelectChoice(str(days), f"{days} days") for days in (2, 7, 14, 30)],
         validate_choice=False,
     )
+    course = SelectField("Course of care", validate_choice=False)
+    weekdays = SelectMultipleField(
+        "Days you can come",
+        choices=[SelectChoice(day, day.capitalize()) for day in WEEKDAY_NAMES],
+        validate_choice=False,
+    )
+    time_of_day = SelectMultipleField(
+        "Times you can come",
+        choices=[
+            SelectChoice("morning", "Mornings (before 12:00)"),
+            SelectChoice("afternoon", "Afternoons (12:00 to 17:00)"),
+            SelectChoice("evening", "Evenings (after 17:00)"),
+        ],
+        validate_choice=False,
+    )
     sort = SelectField(
         "Sort by",
         choices=[SelectChoice("distance", "Nearest first"), SelectChoice("soonest", "Soonest available")],
@@ -125,6 +142,9 @@ class SearchForm(FlaskForm):
             ]
             + [SelectChoice(c.id, c.name, optgroup="Other conditions") for c in other]
         )
+        self.course.choices = [SelectChoice("", "No course: show every therapist")] + [
+            SelectChoice(c.id, f"{c.name}: {course_search.plan_words(c)}") for c in conditions
+        ]
         # A radius typed into the URL (or sent by the API's documentation) stays selected, not replaced
         # by the first option, so the form never shows a different search from the one on the page.
         current = (self.radius.data or "").strip()

@@ -16,13 +16,16 @@ from urllib.parse import urlencode
 
 from flask import current_app, redirect, render_template, request, url_for
 from werkzeug.datastructures import MultiDict
+from wtforms import SelectChoice
 
 from massage_booking.domain import evidence
+from massage_booking.domain.course_fit import TIMES_OF_DAY, WEEKDAY_NAMES
 from massage_booking.domain.errors import ValidationFailed
 from massage_booking.domain.geo import to_km
 from massage_booking.extensions import db
 from massage_booking.models import InsurancePlan
 from massage_booking.services import search, therapists
+from massage_booking.services.course_search import CourseSearch
 from massage_booking.web import bp
 from massage_booking.web.forms import RADIUS_CHOICES, SearchForm, apply_errors
 
@@ -34,6 +37,9 @@ FILTER_PARAMS = (
     "language",
     "accepting_new_patients",
     "available_within_days",
+    "course",
+    "weekdays",
+    "time_of_day",
 )
 
 
@@ -151,6 +157,18 @@ def _empty_state_suggestions(
                 search_url(args, available_within_days=None),
             )
         )
+    if query.course is not None:
+        wishes = query.course.wishes
+        if wishes.weekdays:
+            dropping.append(Suggestion("Any day of the week for the course", search_url(args, weekdays=None)))
+        if wishes.times_of_day:
+            dropping.append(Suggestion("Any time of day for the course", search_url(args, time_of_day=None)))
+        dropping.append(
+            Suggestion(
+                "Show every therapist, not only those with room for the whole course",
+                search_url(args, course=None, weekdays=None, time_of_day=None),
+            )
+        )
     if len(dropping) > 1:
         dropping.append(Suggestion("Drop every filter", search_url(args, **dict.fromkeys(FILTER_PARAMS))))
     return widening + dropping
@@ -175,7 +193,21 @@ def _filters_applied(query: search.SearchQuery, plans: dict[str, InsurancePlan])
         words.append("accepting new patients")
     if query.available_within_days is not None:
         words.append(f"free within {query.available_within_days} days")
+    if query.course is not None:
+        words.append(f"room for the whole course ({course_words(query.course)})")
     return words
+
+
+def course_words(course: CourseSearch) -> str:
+    """'12 sessions of 30 minutes, 3 a week, on Mondays or Fridays, in the morning'."""
+    words = [course.describe()]
+    days = [WEEKDAY_NAMES[d].capitalize() + "s" for d in sorted(course.wishes.weekdays)]
+    if days:
+        words.append("on " + (" or ".join([", ".join(days[:-1]), days[-1]]) if len(days) > 1 else days[0]))
+    parts = [name for name in TIMES_OF_DAY if name in course.wishes.times_of_day]
+    if parts:
+        words.append("in the " + " or ".join(parts))
+    return ", ".join(words)
 
 
 def _implies_oncology(condition: evidence.Condition) -> bool:
@@ -192,6 +224,14 @@ def _show_query_in_form(form: SearchForm, query: search.SearchQuery) -> None:
     form.unit.data = query.unit
     form.sort.data = query.sort
     form.available_within_days.data = str(query.available_within_days or "")
+    course = query.course
+    if course is not None:
+        form.course.data = course.condition_id or (request.args.get("course") or "").strip()
+        if course.condition_id is None:  # an explicit plan from a shared link: keep it choosable
+            raw = form.course.data
+            form.course.choices = [*form.course.choices, SelectChoice(raw, course.describe())]
+    form.weekdays.data = [WEEKDAY_NAMES[d] for d in sorted(course.wishes.weekdays)] if course else []
+    form.time_of_day.data = [n for n in TIMES_OF_DAY if course and n in course.wishes.times_of_day]
 
 
 @bp.get("/therapists", endpoint="therapists")
@@ -243,4 +283,5 @@ def search_page() -> Any:
             "radius_meters": round(to_km(query.radius, query.unit) * 1000),
         },
     )
+    db.session.commit()  # course fits the search had to compute (services/course_fit.py)
     return render_template("web/search.html", **context)
