@@ -11,7 +11,7 @@ course fits inside them (services/course_fit.Wishes).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -115,31 +115,24 @@ def _request(
         return None
 
 
-def _items(raw: str) -> list[str]:
-    return [item.strip().lower() for item in raw.split(",") if item.strip()]
+def _names(raw: str, known: Collection[str], field: str, what: str, fail: _Fail) -> list[str] | None:
+    """The comma-separated names in `raw`, lower-cased, or None after failing `field` on the first unknown
+    one (`what` says what it should have been)."""
+    names = [item.strip().lower() for item in raw.split(",") if item.strip()]
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        fail(field, f'"{unknown[0]}" is not {what}, separated by commas.')
+        return None
+    return names
 
 
 def _weekdays(raw: str, fail: _Fail) -> frozenset[int] | None:
-    names = _items(raw)
-    unknown = [name for name in names if name not in course_fit.WEEKDAY_NAMES]
-    if unknown:
-        fail(
-            "weekdays",
-            f'"{unknown[0]}" is not a weekday. Use monday, tuesday, wednesday, thursday, friday, saturday '
-            "or sunday, separated by commas.",
-        )
-        return None
-    return frozenset(course_fit.WEEKDAY_NAMES.index(name) for name in names)
+    what = "a weekday. Use monday, tuesday, wednesday, thursday, friday, saturday or sunday"
+    names = _names(raw, course_fit.WEEKDAY_NAMES, "weekdays", what, fail)
+    return None if names is None else frozenset(course_fit.WEEKDAY_NAMES.index(n) for n in names)
 
 
 def _times_of_day(raw: str, fail: _Fail) -> frozenset[str] | None:
-    names = _items(raw)
-    unknown = [name for name in names if name not in course_fit.TIMES_OF_DAY]
-    if unknown:
-        fail(
-            "time_of_day",
-            f'"{unknown[0]}" is not a time of day. Use morning (before 12:00), afternoon (12:00 to 17:00) '
-            "or evening (after 17:00), separated by commas.",
-        )
-        return None
-    return frozenset(names)
+    what = "a time of day. Use morning (before 12:00), afternoon (12:00 to 17:00) or evening (after 17:00)"
+    names = _names(raw, course_fit.TIMES_OF_DAY, "time_of_day", what, fail)
+    return None if names is None else frozenset(names)
