@@ -203,17 +203,20 @@ def refresh_lapsing(session: Session, now: datetime, within: timedelta) -> int:
     """Recompute every cached fit that stops holding within `within` (or already has); the count."""
     settings, cache = AvailabilitySettings.__table__.c, CourseFitCache.__table__.c
     rows = session.execute(
-        select(cache.therapist_id, cache.session_minutes, cache.sessions_per_fortnight, cache.total_sessions)
+        select(
+            cache.therapist_id,
+            cache.session_minutes,
+            cache.sessions_per_fortnight,
+            cache.total_sessions,
+            settings.calendar_version,
+        )
         .join(AvailabilitySettings.__table__, settings.therapist_id == cache.therapist_id)
         .where((cache.valid_until < now + within) | (cache.calendar_version != settings.calendar_version))
         .order_by(cache.therapist_id)
     ).all()
-    for therapist_id, minutes, per_fortnight, total in rows:
+    for therapist_id, minutes, per_fortnight, total, version in rows:
         request = course_patterns.PatternRequest(timedelta(minutes=minutes), per_fortnight / 2, total)
-        version = session.scalar(
-            select(settings.calendar_version).where(settings.therapist_id == therapist_id)
-        )
-        store(session, therapist_id, version or 0, request, now)
+        store(session, therapist_id, version, request, now)
     return len(rows)
 
 
