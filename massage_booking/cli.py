@@ -23,6 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from tqdm import tqdm
 
+from massage_booking.domain.account_rules import normalize_email, password_problem
 from massage_booking.domain.errors import Conflict, DomainError, ValidationFailed
 from massage_booking.extensions import db, payments
 from massage_booking.models import Payer, Role, User
@@ -35,7 +36,6 @@ from massage_booking.services import (
     insurers,
     payment_reconciliation,
 )
-from massage_booking.services.accounts import normalize_email
 from massage_booking.services.demo_data import (
     DEFAULT_SEED,
     DEFAULT_THERAPISTS,
@@ -44,7 +44,7 @@ from massage_booking.services.demo_data import (
     generated_therapist_count,
     seed_demo,
 )
-from massage_booking.services.passwords import hash_password, password_problem
+from massage_booking.services.passwords import hash_password
 
 
 def register_cli(app: Flask) -> None:

@@ -339,7 +339,7 @@ class AuthActions:
         session = flask_db.session
         if Role(role) in accounts.SELF_SERVICE_ROLES:
             user = accounts.register(
-                session, email=email, password=password, display_name=display_name, role=role
+                session, email=email, password=password, display_name=display_name, role=Role(role)
             )
         else:
             user = User(

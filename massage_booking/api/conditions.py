@@ -8,107 +8,64 @@ pass for a trial result.
 
 from __future__ import annotations
 
-from typing import Any
+from flask import url_for
 
-from flask import request, url_for
-
-from massage_booking.api import bp
+from massage_booking.api.contract import Reply, operation
 from massage_booking.domain import evidence
 from massage_booking.domain.errors import NotFound
+from massage_booking.schemas.evidence import (
+    Condition,
+    ConditionDetail,
+    ConditionLinks,
+    ConditionList,
+    ConditionQuery,
+    condition_fields,
+    registry_of,
+)
 
 
-def citation_json(citation: evidence.Citation) -> dict[str, Any]:
-    return {
-        "id": citation.id,
-        "short": citation.short,
-        "authors": citation.authors,
-        "year": citation.year,
-        "title": citation.title,
-        "source": citation.source,
-        "volume_pages": citation.volume_pages,
-        "doi": citation.doi,
-        "url": citation.link,
-        "verification": citation.tag,
-        "note": citation.note,
-    }
+def _links(condition: evidence.Condition) -> ConditionLinks:
+    return ConditionLinks(
+        self=url_for("api.condition_detail", condition_id=condition.id),
+        page=url_for("web.evidence_condition", condition_id=condition.id),
+    )
 
 
-def _dose_json(dose: Any) -> dict[str, Any]:
-    return {
-        "session_minutes": dose.session_minutes,
-        "sessions_per_week": dose.sessions_per_week,
-        "weeks": dose.weeks,
-        "total_sessions": dose.total_sessions,
-    }
-
-
-def condition_json(condition: evidence.Condition, *, expand_citations: bool = False) -> dict[str, Any]:
-    """One condition; `citations` holds ids, or with `expand_citations` the full references."""
-    minimum = condition.minimum
-    return {
-        "id": condition.id,
-        "name": condition.name,
-        "aliases": list(condition.aliases),
-        "icd10_codes": list(condition.icd10_codes),
-        "icd10_secondary": [{"code": c.code, "use": c.use} for c in condition.icd10_secondary],
-        "coding_note": condition.coding_note,
-        "cancer_related": condition.cancer_related,
-        "requires_oncology_trained_therapist": condition.requires_oncology_trained_therapist,
-        "therapist_requirement": condition.therapist_requirement,
-        "therapist_note": condition.therapist_note,
-        "evidence": {
-            "strength": condition.evidence_strength,
-            "grade": condition.evidence_grade,
-            "summary": condition.evidence_summary,
-            "guideline_status": condition.guideline_status,
-        },
-        "plan": {
-            **_dose_json(condition),
-            "note": condition.plan_note,
-            "citation": condition.plan_citation.id,
-            "verification": condition.plan_tag,
-            "field_verification": dict(condition.plan_field_tags),
-        },
-        "alternatives": [
-            {"label": p.label, **_dose_json(p), "citation": p.citation.id, "verification": p.tag}
-            for p in condition.alternatives
-        ],
-        "minimum_effective_dose": {
-            "text": minimum.text,
-            **_dose_json(minimum),
-            "citation": minimum.citation.id if minimum.citation else None,
-            "verification": minimum.tag,
-        },
-        "precautions": list(condition.precautions),
-        "citations": [citation_json(c) if expand_citations else c.id for c in condition.citations],
-        "verification": condition.tag,
-        "links": {
-            "self": url_for("api.condition_detail", condition_id=condition.id),
-            "page": url_for("web.evidence_condition", condition_id=condition.id),
-        },
-    }
-
-
-def _registry_json() -> dict[str, Any]:
-    registry = evidence.registry()
-    return {
-        "version": registry.version,
-        "reviewed": registry.reviewed.isoformat(),
-        "status": registry.status,
-        "verification_tags": dict(registry.verification_tags),
-    }
-
-
-@bp.get("/conditions")
-def conditions_index() -> Any:
+@operation(
+    "GET",
+    "/conditions",
+    operation_id="listConditions",
+    tag="Evidence",
+    summary="Conditions and their plans",
+    description="Every condition, or with `q` those an id, name, alias or ICD-10 code could mean.",
+    query=ConditionQuery,
+    responses={200: Reply("The conditions and the registry's edition.", ConditionList)},
+)
+def conditions_index(query: ConditionQuery) -> ConditionList:
     """Every condition, or with `q` those an id, name, alias or ICD-10 code (dot optional) could mean."""
-    term = (request.args.get("q") or "").strip()
+    term = query.q.strip()
     found = evidence.matches(term) if term else evidence.conditions()
-    return {**_registry_json(), "conditions": [condition_json(c) for c in found]}
+    registry = registry_of(evidence.registry())
+    return ConditionList(
+        **dict(registry),
+        conditions=[Condition(**condition_fields(c, _links(c), expand=False)) for c in found],
+    )
 
 
-@bp.get("/conditions/<condition_id>")
-def condition_detail(condition_id: str) -> Any:
+@operation(
+    "GET",
+    "/conditions/<condition_id>",
+    operation_id="getCondition",
+    tag="Evidence",
+    summary="One condition",
+    description="One condition with its citations in full.",
+    path={"condition_id": "A condition id, like `chronic_neck_pain`."},
+    responses={
+        200: Reply("The condition.", ConditionDetail),
+        404: "No condition has that id; `details.suggestions` lists what it may mean.",
+    },
+)
+def condition_detail(condition_id: str) -> ConditionDetail:
     """One condition with its citations in full; an unknown id is a 404 that suggests what it may mean."""
     condition = evidence.condition(condition_id)
     if condition is None:
@@ -118,4 +75,7 @@ def condition_detail(condition_id: str) -> Any:
             f"No condition has the id {condition_id!r}.{hint}",
             {"id": condition_id, "suggestions": suggestions},
         )
-    return {**condition_json(condition, expand_citations=True), "registry": _registry_json()}
+    return ConditionDetail(
+        **condition_fields(condition, _links(condition), expand=True),
+        registry=registry_of(evidence.registry()),
+    )

@@ -7,36 +7,26 @@ field `q` and list `suggestions`; the answer never depends on a third-party serv
 
 from __future__ import annotations
 
-from typing import Any
-
-from flask import jsonify, request
-
 from massage_booking import geocoding
-from massage_booking.api import bp
-from massage_booking.geocoding import Place
+from massage_booking.api.contract import Reply, operation
+from massage_booking.schemas.places import GeocodeQuery, Place, place_of
+from massage_booking.schemas.replies import VALIDATION
 
 # The gazetteer changes only with a new release of the zipcodes package, so answers can be reused.
 CACHE_SECONDS = 24 * 60 * 60
 
 
-def place_json(place: Place) -> dict[str, Any]:
-    """A Place as the API shows it; the search API's `origin` can reuse this shape."""
-    return {
-        "lat": place.latitude,
-        "lon": place.longitude,
-        "label": place.label,
-        "precision": place.precision.value,
-        "time_zone": place.time_zone,
-        "zip_code": place.zip_code,
-        "city": place.city,
-        "state": place.state,
-    }
-
-
-@bp.get("/geocode")
-def geocode() -> Any:
-    place = geocoding.locate(request.args.get("q", ""), field="q")
-    response = jsonify(place_json(place))
-    response.cache_control.public = True
-    response.cache_control.max_age = CACHE_SECONDS
-    return response
+@operation(
+    "GET",
+    "/geocode",
+    operation_id="geocode",
+    tag="Places",
+    summary="Locate a place",
+    description='A ZIP (or ZIP+4), "City, ST" or "lat,lon", answered offline. Unknown or ambiguous input is '
+    "a 422 naming `q`, with `details.suggestions`.",
+    query=GeocodeQuery,
+    responses={200: Reply("The place.", Place), 422: VALIDATION},
+)
+def geocode(query: GeocodeQuery) -> tuple[Place, dict[str, str]]:
+    place = geocoding.locate(query.q, field="q")
+    return place_of(place), {"Cache-Control": f"public, max-age={CACHE_SECONDS}"}

@@ -20,8 +20,34 @@ import copy
 from functools import cache
 from typing import Any
 
-from massage_booking.api import bp
-from massage_booking.api.support import MAX_ID
+from massage_booking.api import bp, openapi_models
+from massage_booking.api.contract import OPERATIONS
+from massage_booking.api.openapi_parts import (
+    ANY_ROLE,
+    BEARER,
+    FHIR_JSON,
+    JSON,
+    Schema,
+    an_id,
+    array,
+    body,
+    boolean,
+    date,
+    enum,
+    error,
+    instant,
+    integer,
+    nullable,
+    number,
+    obj,
+    ok,
+    operation,
+    path_id,
+    query,
+    ref,
+    string,
+    unauthorized,
+)
 from massage_booking.domain import courses as course_plans
 from massage_booking.domain import intake as intake_rules
 from massage_booking.domain.course_fit import TIMES_OF_DAY, WEEKDAY_NAMES
@@ -34,17 +60,8 @@ from massage_booking.models import (
     PaymentMode,
     Role,
 )
-from massage_booking.services import accounts, availability, eligibility, search, sessions
-from massage_booking.services.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
+from massage_booking.services import availability, eligibility, search, sessions
 
-Schema = dict[str, Any]
-
-
-JSON = "application/json"
-FHIR_JSON = "application/fhir+json"
-BEARER = [{"bearerAuth": []}]
-PUBLIC: list[dict[str, list[str]]] = []
-ANY_ROLE = [role.value for role in Role]
 OUTCOMES = [outcome.value for outcome in Outcome]
 
 TAGS = [
@@ -62,173 +79,6 @@ TAGS = [
 ]
 
 
-# --- schema helpers ----------------------------------------------------------------------------------
-
-
-def ref(name: str) -> Schema:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-def string(description: str | None = None, **extra: Any) -> Schema:
-    return _described({"type": "string", **extra}, description)
-
-
-def integer(description: str | None = None, **extra: Any) -> Schema:
-    return _described({"type": "integer", **extra}, description)
-
-
-def number(description: str | None = None, **extra: Any) -> Schema:
-    return _described({"type": "number", **extra}, description)
-
-
-def boolean(description: str | None = None, **extra: Any) -> Schema:
-    return _described({"type": "boolean", **extra}, description)
-
-
-def array(items: Schema, description: str | None = None, **extra: Any) -> Schema:
-    return _described({"type": "array", "items": items, **extra}, description)
-
-
-def enum(values: Any, description: str | None = None, **extra: Any) -> Schema:
-    return _described({"type": "string", "enum": [str(v) for v in values], **extra}, description)
-
-
-def an_id(description: str | None = None) -> Schema:
-    return integer(description, minimum=1, maximum=MAX_ID)
-
-
-def date(description: str | None = None) -> Schema:
-    return string(description, format="date")
-
-
-def instant(description: str | None = None) -> Schema:
-    return string(description, format="date-time")
-
-
-def nullable(schema: Schema) -> Schema:
-    """The schema or JSON null (OpenAPI 3.1: a `null` type, not the 3.0 `nullable` keyword)."""
-    if "$ref" in schema or "enum" in schema or "type" not in schema:
-        inner = {k: v for k, v in schema.items() if k != "description"}
-        described = {k: v for k, v in schema.items() if k == "description"}
-        return {"anyOf": [inner, {"type": "null"}], **described}
-    kind = schema["type"]
-    return {**schema, "type": [*(kind if isinstance(kind, list) else [kind]), "null"]}
-
-
-def obj(
-    properties: dict[str, Schema],
-    required: list[str] | None = None,
-    *,
-    description: str | None = None,
-    closed: bool = False,
-    **extra: Any,
-) -> Schema:
-    """An object; every property is required unless `required` says otherwise (responses name them all).
-    `closed`: no other properties (only where the parser refuses unknown keys)."""
-    schema: Schema = {"type": "object", "properties": properties}
-    names = list(properties) if required is None else required
-    if names:
-        schema["required"] = names
-    if closed:
-        schema["additionalProperties"] = False
-    schema.update(extra)
-    return _described(schema, description)
-
-
-def _described(schema: Schema, description: str | None) -> Schema:
-    if description:
-        schema["description"] = description
-    return schema
-
-
-# --- parameters, bodies and responses ------------------------------------------------------------------
-
-
-def path_id(name: str, description: str) -> Schema:
-    return {"name": name, "in": "path", "required": True, "description": description, "schema": an_id()}
-
-
-def query(
-    name: str, description: str, schema: Schema, *, required: bool = False, example: Any = None
-) -> Schema:
-    parameter: Schema = {"name": name, "in": "query", "required": required, "description": description}
-    parameter["schema"] = schema
-    if example is not None:
-        parameter["example"] = example
-    return parameter
-
-
-def body(schema: Schema, description: str, example: Any = None) -> Schema:
-    content: Schema = {"schema": schema}
-    if example is not None:
-        content["example"] = example
-    return {"required": True, "description": description, "content": {JSON: content}}
-
-
-def ok(schema: Schema, description: str, media: str = JSON) -> Schema:
-    return {"description": description, "content": {media: {"schema": schema}}}
-
-
-def error(description: str) -> Schema:
-    return {"description": description, "content": {JSON: {"schema": ref("Error")}}}
-
-
-def unauthorized() -> Schema:
-    response = error("No bearer token, or one that is invalid, expired or revoked.")
-    response["headers"] = {
-        "WWW-Authenticate": {
-            "description": 'Always `Bearer realm="api"`.',
-            "required": True,
-            "schema": {"type": "string"},
-        }
-    }
-    return response
-
-
-def json_errors() -> dict[str, Schema]:
-    """What `json_object()` refuses before any handler logic runs."""
-    return {
-        "400": error("The body is not valid JSON, or not a JSON object."),
-        "413": error("The body is larger than 1 MiB."),
-        "415": error("The body was not sent with `Content-Type: application/json`."),
-    }
-
-
-def token_errors(roles: list[str]) -> dict[str, Schema]:
-    responses = {"401": unauthorized()}
-    if set(roles) != set(ANY_ROLE):
-        responses["403"] = error(f"The token's account is not a {' or '.join(roles)}.")
-    return responses
-
-
-def operation(
-    tag: str,
-    operation_id: str,
-    summary: str,
-    description: str,
-    responses: dict[str, Schema],
-    *,
-    roles: list[str] | None = None,
-    parameters: list[Schema] | None = None,
-    request: Schema | None = None,
-) -> Schema:
-    """One operation; with `roles` it needs a bearer token of those roles (401 and 403 are added)."""
-    op: Schema = {"tags": [tag], "operationId": operation_id, "summary": summary, "description": description}
-    if parameters:
-        op["parameters"] = parameters
-    if request is not None:
-        op["requestBody"] = request
-        responses = {**json_errors(), **responses}
-    if roles is None:
-        op["security"] = PUBLIC
-    else:
-        op["security"] = BEARER
-        op["x-roles"] = roles
-        responses = {**token_errors(roles), **responses}
-    op["responses"] = dict(sorted(responses.items()))
-    return op
-
-
 # --- component schemas --------------------------------------------------------------------------------
 
 CLOCK = string('24-hour local time on a 5-minute step, like "09:00".', pattern=r"^([01]\d|2[0-3]):[0-5][05]$")
@@ -237,108 +87,7 @@ NOTE_LIST = array(string(), "The precautions every session carries, one clause e
 GATE = obj({"code": string(), "message": string()}, description="A gate: what must happen before booking.")
 
 
-def _dose(nullable_fields: bool) -> dict[str, Schema]:
-    def wrap(schema: Schema) -> Schema:
-        return nullable(schema) if nullable_fields else schema
-
-    return {
-        "session_minutes": wrap(integer("Minutes of each session.")),
-        "sessions_per_week": nullable(number("Sessions a week; null when there is no fixed cadence.")),
-        "weeks": nullable(integer("Weeks the course runs; null when it is not fixed.")),
-        "total_sessions": wrap(integer("Sessions in the whole course.")),
-    }
-
-
 def _schemas() -> dict[str, Schema]:
-    location = obj(
-        {
-            "city": string(),
-            "state": string("Two-letter state code."),
-            "zip_code": string(),
-            "lat": number(),
-            "lon": number(),
-            "time_zone": string("IANA time zone of the practice."),
-            "precision": enum(GeocodePrecision, "How exactly the location is known."),
-        },
-        description="A practice location.",
-    )
-    insurance = obj({"plan_id": integer(), "payer": string(), "plan": string()})
-    rate = obj({"amount_cents": integer(), "currency": string()}, description="Price of a session.")
-    citation = obj(
-        {
-            "id": string(),
-            "short": string('How a badge names it, like "Sherman 2014".'),
-            "authors": string(),
-            "year": nullable(integer()),
-            "title": string(),
-            "source": string(),
-            "volume_pages": nullable(string()),
-            "doi": nullable(string()),
-            "url": nullable(string("Where to check it: the URL, else the DOI resolver.")),
-            "verification": string("Verification tag (see `verification_tags`)."),
-            "note": nullable(string()),
-        },
-        description="A reference in full.",
-    )
-    registry = {
-        "version": string("Registry version: a decision can say which edition it rested on."),
-        "reviewed": date("When the registry was last reviewed."),
-        "status": string(),
-        "verification_tags": obj(
-            {},
-            [],
-            description="Each verification tag (V/P/S/M/D) and its meaning.",
-            additionalProperties=string(),
-        ),
-    }
-    condition = obj(
-        {
-            "id": string(),
-            "name": string(),
-            "aliases": array(string()),
-            "icd10_codes": array(string(), "ICD-10-CM codes of the condition."),
-            "icd10_secondary": array(obj({"code": string(), "use": string()}), "Codes used alongside."),
-            "coding_note": nullable(string()),
-            "cancer_related": boolean(),
-            "requires_oncology_trained_therapist": boolean(),
-            "therapist_requirement": string(),
-            "therapist_note": string(),
-            "evidence": obj(
-                {"strength": string(), "grade": string(), "summary": string(), "guideline_status": string()}
-            ),
-            "plan": obj(
-                {
-                    **_dose(False),
-                    "note": string(),
-                    "citation": CITATION_REF,
-                    "verification": string(),
-                    "field_verification": obj({}, [], additionalProperties=string()),
-                },
-                description="The default plan a course is laid out as.",
-            ),
-            "alternatives": array(
-                obj({"label": string(), **_dose(False), "citation": CITATION_REF, "verification": string()}),
-                "Other doses a trial supports.",
-            ),
-            "minimum_effective_dose": obj(
-                {
-                    "text": string(),
-                    **_dose(True),
-                    "citation": nullable(CITATION_REF),
-                    "verification": string(),
-                },
-                description="The least a trial found to work (null where the evidence gives none).",
-            ),
-            "precautions": array(string()),
-            "citations": array(
-                {"anyOf": [CITATION_REF, ref("Citation")]},
-                "Citation ids in the list; full references in the detail.",
-            ),
-            "verification": string(),
-            "links": obj({"self": string(), "page": string()}),
-        },
-        description="A condition with its evidence-based plan.",
-    )
     decision = {
         "outcome": enum(OUTCOMES),
         "requested_sessions": integer(),
@@ -518,31 +267,6 @@ def _schemas() -> dict[str, Schema]:
             },
             description="The error envelope of every JSON error.",
         ),
-        "User": obj(
-            {
-                "id": integer(),
-                "email": string(),
-                "display_name": string(),
-                "role": enum(Role),
-                "created_at": instant(),
-            }
-        ),
-        "Place": obj(
-            {
-                "lat": number(),
-                "lon": number(),
-                "label": string("What the words matched, to show the person."),
-                "precision": enum(GeocodePrecision),
-                "time_zone": nullable(string()),
-                "zip_code": nullable(string()),
-                "city": nullable(string()),
-                "state": nullable(string()),
-            },
-            description="A located place.",
-        ),
-        "Location": location,
-        "InsuranceNetwork": insurance,
-        "SessionRate": rate,
         "TherapistSummary": obj(
             {
                 "id": integer(),
@@ -606,36 +330,6 @@ def _schemas() -> dict[str, Schema]:
                 ),
             }
         ),
-        "Therapist": obj(
-            {
-                "id": integer(),
-                "name": string(),
-                "credentials_suffix": string(),
-                "bio": string(),
-                "license": obj(
-                    {"number": string(), "state": string(), "expires_on": date(), "verified": boolean()}
-                ),
-                "npi": nullable(string()),
-                "session_rate": ref("SessionRate"),
-                "accepting_new_patients": boolean(),
-                "modalities": array(string()),
-                "languages": array(string()),
-                "location": nullable(ref("Location")),
-                "oncology_credentials": array(
-                    obj(
-                        {
-                            "kind": enum(CredentialKind),
-                            "issuer": string(),
-                            "training_hours": integer(),
-                            "issued_on": date(),
-                            "expires_on": nullable(date()),
-                        }
-                    )
-                ),
-                "insurance": array(ref("InsuranceNetwork")),
-            },
-            description="A therapist's public profile.",
-        ),
         "Slots": obj(
             {
                 "therapist_id": integer(),
@@ -647,13 +341,6 @@ def _schemas() -> dict[str, Schema]:
                 "slots": array(obj({"start": instant(), "end": instant(), "location_id": integer()})),
             }
         ),
-        "Citation": citation,
-        "Condition": condition,
-        "ConditionList": obj({**registry, "conditions": array(ref("Condition"))}),
-        "ConditionDetail": {
-            "allOf": [ref("Condition"), obj({"registry": obj(registry)})],
-            "description": "A condition with its citations in full and the registry's edition.",
-        },
         "Intake": obj(
             {
                 "id": integer(),
@@ -982,20 +669,6 @@ def _request_schemas() -> dict[str, Schema]:
     day = string("A date, YYYY-MM-DD.", format="date")
     reason = string("Why (shown only to you).", maxLength=200)
     return {
-        "RegisterRequest": obj(
-            {
-                "email": string("Your e-mail address.", format="email"),
-                "password": string(minLength=MIN_PASSWORD_LENGTH, maxLength=MAX_PASSWORD_LENGTH),
-                "display_name": string(
-                    "Your name; required unless `name` is given.", minLength=1, maxLength=120
-                ),
-                "name": string("Accepted instead of `display_name`.", minLength=1, maxLength=120),
-                "role": enum(sorted(r.value for r in accounts.SELF_SERVICE_ROLES), default="patient"),
-            },
-            ["email", "password"],
-            anyOf=[{"required": ["display_name"]}, {"required": ["name"]}],
-        ),
-        "TokenRequest": obj({"email": string("Your account's e-mail address."), "password": string()}),
         "IntakeRequest": obj(
             {
                 "condition": string("Registry id, name, alias or ICD-10-CM code.", minLength=1),
@@ -1134,76 +807,7 @@ def _paths() -> dict[str, Schema]:
         query("from", "Start: a date in the practice's zone (YYYY-MM-DD) or an ISO 8601 time.", string()),
         query("to", "End (exclusive), as `from`.", string()),
     ]
-    rate_limited = error("Too many attempts from this address; wait and try again.")
     return {
-        "/api/v1/auth/register": {
-            "post": operation(
-                "Accounts",
-                "register",
-                "Create an account",
-                "A patient or therapist account (insurer and admin accounts are made by an admin).",
-                {
-                    "201": ok(obj({"user": ref("User")}), "The account."),
-                    "409": error("An account with that e-mail already exists."),
-                    "422": n422,
-                    "429": rate_limited,
-                },
-                request=body(
-                    ref("RegisterRequest"),
-                    "The new account.",
-                    {
-                        "email": "pat@example.org",
-                        "password": "correct horse battery",
-                        "display_name": "Pat Kim",
-                    },
-                ),
-            )
-        },
-        "/api/v1/auth/token": {
-            "post": operation(
-                "Accounts",
-                "issueToken",
-                "Get a bearer token",
-                "Exchange e-mail and password for a token; send it as `Authorization: Bearer <token>`.",
-                {
-                    "201": ok(
-                        obj(
-                            {
-                                "token": string(),
-                                "token_type": enum(["Bearer"]),
-                                "expires_at": instant(),
-                                "user": ref("User"),
-                            }
-                        ),
-                        "The token; it is shown only once.",
-                    ),
-                    "401": error("The e-mail or password is incorrect, or the account is disabled."),
-                    "429": rate_limited,
-                },
-                request=body(ref("TokenRequest"), "Your credentials."),
-            )
-        },
-        "/api/v1/me": {
-            "get": operation(
-                "Accounts",
-                "me",
-                "Who a token belongs to",
-                "Check a token: the account it stands for.",
-                {"200": ok(obj({"user": ref("User")}), "The account.")},
-                roles=ANY_ROLE,
-            )
-        },
-        "/api/v1/geocode": {
-            "get": operation(
-                "Places",
-                "geocode",
-                "Locate a place",
-                'A ZIP (or ZIP+4), "City, ST" or "lat,lon", answered offline. Unknown or ambiguous input is '
-                "a 422 naming `q`, with `details.suggestions`.",
-                {"200": ok(ref("Place"), "The place."), "422": n422},
-                parameters=[query("q", "What to locate.", string(), required=True, example="Boston, MA")],
-            )
-        },
         "/api/v1/therapists": {
             "get": operation(
                 "Therapists",
@@ -1268,16 +872,6 @@ def _paths() -> dict[str, Schema]:
                 ],
             )
         },
-        "/api/v1/therapists/{therapist_id}": {
-            "get": operation(
-                "Therapists",
-                "getTherapist",
-                "A therapist's profile",
-                "Public profile: license, oncology credentials active today, networks and location.",
-                {"200": ok(ref("Therapist"), "The profile."), "404": error("No therapist has that id.")},
-                parameters=[path_id("therapist_id", "The therapist.")],
-            )
-        },
         "/api/v1/therapists/{therapist_id}/slots": {
             "get": operation(
                 "Therapists",
@@ -1296,37 +890,6 @@ def _paths() -> dict[str, Schema]:
                     query(
                         "minutes", "One of the therapist's session lengths; default their usual.", string()
                     ),
-                ],
-            )
-        },
-        "/api/v1/conditions": {
-            "get": operation(
-                "Evidence",
-                "listConditions",
-                "Conditions and their plans",
-                "Every condition, or with `q` those an id, name, alias or ICD-10 code could mean.",
-                {"200": ok(ref("ConditionList"), "The conditions and the registry's edition.")},
-                parameters=[query("q", "Search term.", string(), example="neck pain")],
-            )
-        },
-        "/api/v1/conditions/{condition_id}": {
-            "get": operation(
-                "Evidence",
-                "getCondition",
-                "One condition",
-                "One condition with its citations in full.",
-                {
-                    "200": ok(ref("ConditionDetail"), "The condition."),
-                    "404": error("No condition has that id; `details.suggestions` lists what it may mean."),
-                },
-                parameters=[
-                    {
-                        "name": "condition_id",
-                        "in": "path",
-                        "required": True,
-                        "description": "A condition id, like `chronic_neck_pain`.",
-                        "schema": string(),
-                    }
                 ],
             )
         },
@@ -1756,6 +1319,14 @@ def _fhir_operation(roles: list[str]) -> Schema:
     return op
 
 
+def _paths_with_declared() -> dict[str, Schema]:
+    """The hand-written paths and those declared with api/contract.py, in the order of the routes."""
+    paths = _paths()
+    for op in OPERATIONS:
+        paths.setdefault(op.openapi_path, {})[op.method.lower()] = openapi_models.operation_object(op)
+    return paths
+
+
 @cache
 def _document() -> Schema:
     return {
@@ -1774,7 +1345,7 @@ def _document() -> Schema:
         "servers": [{"url": "/"}],
         "tags": [{"name": name, "description": text} for name, text in TAGS],
         "security": BEARER,
-        "paths": _paths(),
+        "paths": _paths_with_declared(),
         "components": {
             "securitySchemes": {
                 "bearerAuth": {
@@ -1783,7 +1354,7 @@ def _document() -> Schema:
                     "description": "A token from POST /api/v1/auth/token (valid 30 days unless configured).",
                 }
             },
-            "schemas": {**_schemas(), **_request_schemas()},
+            "schemas": {**_schemas(), **_request_schemas(), **openapi_models.components(OPERATIONS)},
         },
     }
 

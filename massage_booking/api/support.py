@@ -13,12 +13,11 @@ from werkzeug.exceptions import BadRequest, Forbidden, NotFound, Unauthorized, U
 from massage_booking.api import bp
 from massage_booking.extensions import db
 from massage_booking.models import Role, User
+from massage_booking.schemas.base import MAX_ID
 from massage_booking.services import accounts
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-# Row ids are 32-bit integers (PostgreSQL `integer`); SQLite cannot even bind a Python int past 64 bits.
-MAX_ID = 2**31 - 1
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 

@@ -8,7 +8,7 @@ from wtforms import BooleanField, EmailField, HiddenField, PasswordField, RadioF
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import EqualTo, InputRequired
 
-from massage_booking.services.passwords import MIN_PASSWORD_LENGTH
+from massage_booking.domain.account_rules import MIN_PASSWORD_LENGTH
 
 
 class RegisterForm(FlaskForm):

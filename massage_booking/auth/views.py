@@ -59,7 +59,7 @@ def register() -> Any:
                 email=form.email.data,
                 password=form.password.data,
                 display_name=form.display_name.data,
-                role=form.role.data,
+                role=Role(form.role.data),
             )
         except DomainError as exc:
             db.session.rollback()

@@ -8,15 +8,15 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from massage_booking.domain.account_rules import display_name_problem, normalize_email, password_problem
 from massage_booking.domain.errors import AuthenticationFailed, Conflict, ValidationFailed
 from massage_booking.models import ApiToken, LoginSession, Role, User, utcnow
 from massage_booking.services import audit
-from massage_booking.services.passwords import hash_password, needs_rehash, password_problem, verify_password
+from massage_booking.services.passwords import hash_password, needs_rehash, verify_password
 
 SELF_SERVICE_ROLES = (Role.PATIENT, Role.THERAPIST)
 LOGIN_SESSION_TTL = timedelta(days=14)
@@ -28,53 +28,31 @@ def _digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def normalize_email(raw: object) -> str:
-    """The canonical form we store and look up, so that Ann@X.org and ann@x.org are one account."""
-    if not isinstance(raw, str) or not raw.strip():
-        raise ValidationFailed.for_field("email", "Enter your e-mail address.")
-    try:
-        checked = validate_email(raw.strip(), check_deliverability=False)
-    except EmailNotValidError as exc:
-        raise ValidationFailed.for_field("email", f"That e-mail address is not valid: {exc}") from None
-    return checked.normalized.lower()
-
-
 def register(
-    session: Session,
-    *,
-    email: object,
-    password: object,
-    display_name: object,
-    role: object = Role.PATIENT,
+    session: Session, *, email: str, password: str, display_name: str, role: Role = Role.PATIENT
 ) -> User:
-    """Create a patient or therapist account. Insurer and admin accounts are made by an admin."""
+    """Create a patient or therapist account. Insurer and admin accounts are made by an admin. The edges
+    check the same rules first (schemas/accounts.py, auth/forms.py); they are checked again here because
+    an account that breaks them must never be stored, whoever calls."""
     errors: dict[str, list[str]] = {}
     try:
         email_norm = normalize_email(email)
     except ValidationFailed as exc:
         errors.update(exc.details["fields"])
         email_norm = ""
-    if not isinstance(password, str):
-        errors["password"] = ["Enter a password."]
-    elif problem := password_problem(password):
+    if problem := password_problem(password):
         errors["password"] = [problem]
-    name = display_name.strip() if isinstance(display_name, str) else ""
-    if not name:
-        errors["display_name"] = ["Enter your name."]
-    elif len(name) > 120:
-        errors["display_name"] = ["Use at most 120 characters."]
-    try:
-        role_value = Role(role)
-    except ValueError:
-        role_value = None
-    if role_value not in SELF_SERVICE_ROLES:
+    if problem := display_name_problem(display_name):
+        errors["display_name"] = [problem]
+    if role not in SELF_SERVICE_ROLES:
         errors["role"] = ["Choose patient or therapist."]
     if errors:
-        raise ValidationFailed("Please correct the highlighted fields.", {"fields": errors})
+        raise ValidationFailed.for_fields(errors)
+    name = display_name.strip()
+    role_value = role
 
     if session.scalar(select(User.id).where(User.email == email_norm)) is not None:
         raise _email_taken()
-    assert isinstance(password, str) and role_value is not None
     user = User(email=email_norm, password_hash=hash_password(password), role=role_value, display_name=name)
     session.add(user)
     try:

@@ -21,10 +21,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from massage_booking.domain import evidence
+from massage_booking.domain.account_rules import password_problem
 from massage_booking.domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from massage_booking.models import ApiToken, EligibilityCheck, Payer, Role, TherapistProfile, User, utcnow
 from massage_booking.services import accounts, audit, eligibility
-from massage_booking.services.passwords import hash_password, password_problem
+from massage_booking.services.passwords import hash_password
 
 # What the forms offer; the CLI takes any number of days in the same range.
 TOKEN_DAY_CHOICES: tuple[int, ...] = (30, 90, 180, 365)

@@ -8,9 +8,6 @@ from __future__ import annotations
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-MIN_PASSWORD_LENGTH = 12
-MAX_PASSWORD_LENGTH = 128
-
 _hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
 
 # Verified against when the e-mail is unknown, so that "no such user" takes as long as "wrong password"
@@ -31,14 +28,3 @@ def verify_password(password_hash: str | None, password: str) -> bool:
 
 def needs_rehash(password_hash: str) -> bool:
     return _hasher.check_needs_rehash(password_hash)
-
-
-def password_problem(password: str) -> str | None:
-    """Why a new password is unacceptable, or None. Length is what matters most (NIST SP 800-63B)."""
-    if len(password) < MIN_PASSWORD_LENGTH:
-        return f"Use at least {MIN_PASSWORD_LENGTH} characters."
-    if len(password) > MAX_PASSWORD_LENGTH:
-        return f"Use at most {MAX_PASSWORD_LENGTH} characters."
-    if not password.strip():
-        return "A password cannot be only spaces."
-    return None

@@ -57,6 +57,7 @@ from massage_booking.models import (
     TherapistProfile,
 )
 from massage_booking.models.therapists import LATITUDE_SLICE, LATITUDE_SLICES_PER_DEGREE
+from massage_booking.schemas.places import location_of
 from massage_booking.services import availability, course_fit
 from massage_booking.services.course_search import CourseSearch, parse_course
 from massage_booking.services.result_cards import LocationCard, TherapistCard, load_cards
@@ -629,19 +630,6 @@ def _hits(
 # --- JSON ---------------------------------------------------------------------------------------------
 
 
-def location_json(location: PracticeLocation | LocationCard) -> dict[str, Any]:
-    """A practice location as every API response shows it (search results and profiles alike)."""
-    return {
-        "city": location.city,
-        "state": location.state,
-        "zip_code": location.zip_code,
-        "lat": location.latitude,
-        "lon": location.longitude,
-        "time_zone": location.time_zone,
-        "precision": location.geocode_precision.value,
-    }
-
-
 def therapist_summary_json(hit: SearchHit, today: date) -> dict[str, Any]:
     """A result as the API and the map show it; only credentials active on `today` are listed."""
     profile, location = hit.therapist, hit.location
@@ -650,7 +638,7 @@ def therapist_summary_json(hit: SearchHit, today: date) -> dict[str, Any]:
         "name": profile.name,
         "distance": hit.distance,
         "unit": hit.unit,
-        "location": location_json(location),
+        "location": location_of(location).model_dump(mode="json"),
         "oncology_credentials": [
             {
                 "kind": c.kind.value,

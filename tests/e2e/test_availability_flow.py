@@ -19,7 +19,7 @@ from playwright.sync_api import ConsoleMessage, Page, expect
 
 from massage_booking import create_app
 from massage_booking.extensions import db
-from massage_booking.models import GeocodePrecision, PracticeLocation, TherapistProfile
+from massage_booking.models import GeocodePrecision, PracticeLocation, Role, TherapistProfile
 from massage_booking.services import accounts
 
 ARTIFACTS_DIR = Path(__file__).resolve().parents[1] / "artifacts"  # git-ignored
@@ -36,7 +36,7 @@ def therapist_server(live_server: str, tmp_path: Path) -> str:
     app = create_app("testing", {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'live.sqlite3'}"})
     with app.app_context():
         user = accounts.register(
-            db.session, email=EMAIL, password=PASSWORD, display_name="Dana Reyes", role="therapist"
+            db.session, email=EMAIL, password=PASSWORD, display_name="Dana Reyes", role=Role.THERAPIST
         )
         profile = TherapistProfile(
             user=user,

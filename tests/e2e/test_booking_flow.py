@@ -26,6 +26,7 @@ from massage_booking.models import (
     GeocodePrecision,
     OncologyCredential,
     PracticeLocation,
+    Role,
     TherapistProfile,
     WeeklyHours,
 )
@@ -44,14 +45,14 @@ def booking_server(live_server: str, tmp_path: Path) -> tuple[str, int]:
     app = create_app("testing", {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'live.sqlite3'}"})
     with app.app_context():
         accounts.register(
-            db.session, email=PATIENT, password=PASSWORD, display_name="Pat Kim", role="patient"
+            db.session, email=PATIENT, password=PASSWORD, display_name="Pat Kim", role=Role.PATIENT
         )
         user = accounts.register(
             db.session,
             email="dana.reyes@example.org",
             password=PASSWORD,
             display_name="Dana Reyes",
-            role="therapist",
+            role=Role.THERAPIST,
         )
         today = date.today()
         profile = TherapistProfile(
@@ -224,7 +225,7 @@ def test_a_patient_with_a_cancer_history_searches_resolves_a_conflict_and_moves_
         from massage_booking.models import Appointment, User
 
         other = accounts.register(
-            db.session, email="other@example.org", password=PASSWORD, display_name="Other", role="patient"
+            db.session, email="other@example.org", password=PASSWORD, display_name="Other", role=Role.PATIENT
         )
         location_id = db.session.get(TherapistProfile, therapist_id).locations[0].id
         db.session.add(

@@ -421,7 +421,7 @@ def test_cli_seed_demo_prints_the_logins_and_what_exists(runner, db):
     # Generated rows took their ids explicitly; an ordinary registration afterwards must still work
     # (on PostgreSQL that needs the id sequences moved past them).
     accounts.register(
-        db, email="new@example.org", password="a-long-password", display_name="New", role="patient"
+        db, email="new@example.org", password="a-long-password", display_name="New", role=Role.PATIENT
     )
     db.commit()
 

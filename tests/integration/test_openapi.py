@@ -8,6 +8,7 @@ import re
 
 import schemathesis
 
+from massage_booking.api.contract import OPERATIONS
 from massage_booking.api.openapi import document
 
 HTTP_METHODS = {"GET", "POST", "PUT", "PATCH", "DELETE"}
@@ -94,3 +95,48 @@ def test_the_docs_page_renders_every_operation_without_scripts(client):
 
 def test_the_footer_links_to_the_docs(client):
     assert 'href="/api/docs"' in client.get("/").get_data(as_text=True)
+
+
+# Operations still described by hand in massage_booking/api/openapi.py. Issue 16 moves each one to a
+# declaration (massage_booking/api/contract.py) whose models validate, serialise and generate its entry;
+# this set may only shrink: a new route declared any other way fails the test below.
+HAND_WRITTEN = {
+    ("DELETE", "/api/v1/me/time-off/{time_off_id}"),
+    ("GET", "/api/v1/courses/{course_id}"),
+    ("GET", "/api/v1/eligibility/checks"),
+    ("GET", "/api/v1/intakes/{intake_id}"),
+    ("GET", "/api/v1/me/appointments"),
+    ("GET", "/api/v1/me/availability"),
+    ("GET", "/api/v1/me/courses"),
+    ("GET", "/api/v1/me/sessions"),
+    ("GET", "/api/v1/openapi.json"),
+    ("GET", "/api/v1/therapists"),
+    ("GET", "/api/v1/therapists/{therapist_id}/slots"),
+    ("POST", "/api/v1/appointments/{appointment_id}/attendance"),
+    ("POST", "/api/v1/appointments/{appointment_id}/cancel"),
+    ("POST", "/api/v1/appointments/{appointment_id}/reschedule"),
+    ("POST", "/api/v1/courses"),
+    ("POST", "/api/v1/courses/plan"),
+    ("POST", "/api/v1/courses/{course_id}/cancel"),
+    ("POST", "/api/v1/courses/{course_id}/pay"),
+    ("POST", "/api/v1/eligibility"),
+    ("POST", "/api/v1/intakes"),
+    ("POST", "/api/v1/me/time-off"),
+    ("PUT", "/api/v1/me/availability"),
+}
+
+
+def test_every_api_operation_is_declared_once_with_its_schemas(app):
+    declared = [(op.method, op.openapi_path) for op in OPERATIONS]
+    assert len(declared) == len(set(declared)), "an operation is declared twice"
+    api_routes = {route for route in _routes(app) if route[1].startswith("/api/v1/")}
+    assert api_routes - set(declared) == HAND_WRITTEN, "declare new routes with api/contract.py"
+    spec = document()
+    for op in OPERATIONS:  # the document's entry is the declaration's, models and all
+        entry = spec["paths"][op.openapi_path][op.method.lower()]
+        status, reply = op.success
+        schema = entry["responses"][str(status)]["content"]["application/json"]["schema"]
+        assert schema == {"$ref": f"#/components/schemas/{reply.model.__name__}"}, op.operation_id
+        if op.body is not None:
+            body = entry["requestBody"]["content"]["application/json"]["schema"]
+            assert body == {"$ref": f"#/components/schemas/{op.body.__name__}"}, op.operation_id
