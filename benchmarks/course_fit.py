@@ -46,9 +46,11 @@ from sqlalchemy import create_engine, func, select  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
 from massage_booking import create_app, geocoding  # noqa: E402
+from massage_booking.domain.course_search import CourseSearch  # noqa: E402
 from massage_booking.models import AvailabilitySettings, CourseFitCache  # noqa: E402
+from massage_booking.schemas.parse import parse_query  # noqa: E402
+from massage_booking.schemas.search import SearchParams  # noqa: E402
 from massage_booking.services import course_fit  # noqa: E402
-from massage_booking.services.course_search import CourseSearch, parse_course  # noqa: E402
 from massage_booking.services.demo_data import DEFAULT_SEED  # noqa: E402
 from massage_booking.services.search import SearchQuery, search_therapists  # noqa: E402
 
@@ -65,10 +67,9 @@ class Scenario:
     times: str = ""
 
     def parsed(self) -> CourseSearch:
-        problems: list[str] = []
-        found = parse_course(self.course, self.weekdays, self.times, lambda _n, m: problems.append(m))
-        if found is None:
-            raise SystemExit(f"bad scenario {self}: {problems}")
+        params = {"near": "60611", **self.params()}
+        found = parse_query(SearchParams, params, {"locate": geocoding.locate}).course_search
+        assert found is not None
         return found
 
     def params(self) -> dict[str, str]:

@@ -15,21 +15,19 @@ from __future__ import annotations
 
 import inspect
 import re
-import typing
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import wraps
 from typing import Any, TypeVar
 
 from flask import request
-from pydantic import ValidationError
 from werkzeug.exceptions import Forbidden, Unauthorized
 
 from massage_booking.api import bp
 from massage_booking.api.support import bearer_user, json_object
 from massage_booking.models import Role
 from massage_booking.schemas.base import QueryModel, RequestModel, ResponseModel
-from massage_booking.schemas.errors import validation_failed
+from massage_booking.schemas.parse import parse_body, parse_query
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -60,6 +58,7 @@ class Operation:
     path: Mapping[str, str]  # each path parameter's description
     example: Any
     body_description: str
+    context: Callable[[], Mapping[str, Any]] | None  # what the models' validators need (schemas/parse.py)
 
     @property
     def openapi_path(self) -> str:
@@ -90,6 +89,7 @@ def operation(
     path: Mapping[str, str] | None = None,
     example: Any = None,
     body_description: str = "",
+    context: Callable[[], Mapping[str, Any]] | None = None,
 ) -> Callable[[F], F]:
     """Register the handler below as this operation; a string reply is an error's description."""
     declared = Operation(
@@ -106,6 +106,7 @@ def operation(
         path=dict(path or {}),
         example=example,
         body_description=body_description,
+        context=context,
     )
     status, success = declared.success
 
@@ -122,10 +123,11 @@ def operation(
                     raise Forbidden("Your account's role cannot use this endpoint.")
                 if "user" in accepts:
                     kwargs["user"] = user
+            context = declared.context() if declared.context is not None else None
             if declared.query is not None:
-                kwargs["query"] = parse_query(declared.query, request.args)
+                kwargs["query"] = parse_query(declared.query, request.args, context)
             if declared.body is not None:
-                kwargs["body"] = parse_body(declared.body, json_object())
+                kwargs["body"] = parse_body(declared.body, json_object(), context)
             return _render(view(**kwargs), status, success, declared.operation_id)
 
         bp.add_url_rule(rule, endpoint=view.__name__, view_func=handle, methods=[declared.method])
@@ -133,32 +135,6 @@ def operation(
         return handle  # type: ignore[return-value]
 
     return decorator
-
-
-def parse_body(model: type[RequestModel], body: dict[str, Any]) -> Any:
-    try:
-        return model.model_validate(body)
-    except ValidationError as exc:
-        raise validation_failed(exc, model) from None
-
-
-def parse_query(model: type[QueryModel], args: Any) -> Any:
-    """The query string as the model: a list field takes every value of a repeated parameter."""
-    values: dict[str, Any] = {}
-    for name, info in model.model_fields.items():
-        key = info.alias or name
-        if key not in args:
-            continue
-        values[name] = args.getlist(key) if _is_list(info.annotation) else args.get(key)
-    try:
-        return model.model_validate(values)
-    except ValidationError as exc:
-        raise validation_failed(exc, model) from None
-
-
-def _is_list(annotation: Any) -> bool:
-    kinds = [annotation, *typing.get_args(annotation)]
-    return any(typing.get_origin(kind) in (list, tuple) for kind in kinds)
 
 
 def _render(result: Any, status: int, success: Reply, operation_id: str) -> Any:

@@ -50,17 +50,14 @@ from massage_booking.api.openapi_parts import (
 )
 from massage_booking.domain import courses as course_plans
 from massage_booking.domain import intake as intake_rules
-from massage_booking.domain.course_fit import TIMES_OF_DAY, WEEKDAY_NAMES
 from massage_booking.domain.eligibility import Outcome
 from massage_booking.models import (
     AppointmentStatus,
     CourseStatus,
-    CredentialKind,
-    GeocodePrecision,
     PaymentMode,
     Role,
 )
-from massage_booking.services import availability, eligibility, search, sessions
+from massage_booking.services import availability, eligibility, sessions
 
 OUTCOMES = [outcome.value for outcome in Outcome]
 
@@ -266,69 +263,6 @@ def _schemas() -> dict[str, Schema]:
                 )
             },
             description="The error envelope of every JSON error.",
-        ),
-        "TherapistSummary": obj(
-            {
-                "id": integer(),
-                "name": string(),
-                "distance": number("Distance from the origin in `unit`."),
-                "unit": enum(search.UNITS),
-                "location": ref("Location"),
-                "oncology_credentials": array(
-                    obj(
-                        {
-                            "kind": enum(CredentialKind),
-                            "issuer": string(),
-                            "training_hours": integer(),
-                            "expires_on": nullable(date()),
-                        }
-                    ),
-                    "Verified credentials active today.",
-                ),
-                "insurance": array(ref("InsuranceNetwork")),
-                "modalities": array(string()),
-                "languages": array(string()),
-                "accepting_new_patients": boolean(),
-                "session_rate": ref("SessionRate"),
-                "license": obj({"state": string()}),
-                "next_available": nullable(instant("Soonest free start of the usual session length.")),
-                "course_start": nullable(
-                    instant(
-                        "With `course`: the first session of the soonest whole course that fits the "
-                        "wishes (every session free). Null without `course`."
-                    )
-                ),
-            },
-            description="A search result.",
-        ),
-        "SearchResults": obj(
-            {
-                "origin": obj(
-                    {"lat": number(), "lon": number(), "label": string(), "precision": enum(GeocodePrecision)}
-                ),
-                "results": array(ref("TherapistSummary")),
-                "total": integer(),
-                "page": integer(),
-                "per_page": integer(),
-                "pages": integer(),
-                "radius": number(),
-                "unit": enum(search.UNITS),
-                "sort": enum(search.SORTS),
-                "available_within_days": nullable(integer()),
-                "course": nullable(
-                    obj(
-                        {
-                            "condition": nullable(string("The condition whose plan it is; null for a plan.")),
-                            "session_minutes": integer(),
-                            "sessions_per_week": number(),
-                            "total_sessions": integer(),
-                            "weekdays": array(enum(WEEKDAY_NAMES)),
-                            "time_of_day": array(enum(list(TIMES_OF_DAY))),
-                        },
-                        description="The course searched for, as understood (null without `course`).",
-                    )
-                ),
-            }
         ),
         "Slots": obj(
             {
@@ -808,70 +742,6 @@ def _paths() -> dict[str, Schema]:
         query("to", "End (exclusive), as `from`.", string()),
     ]
     return {
-        "/api/v1/therapists": {
-            "get": operation(
-                "Therapists",
-                "searchTherapists",
-                "Search therapists near a place",
-                "Nearby therapists, filtered, nearest (or soonest free) first, a page at a time. Empty "
-                "values count as absent. Every bad parameter is named in one 422.",
-                {"200": ok(ref("SearchResults"), "A page of results."), "422": n422},
-                parameters=[
-                    query("near", 'ZIP, "City, ST" or "lat,lon".', string(), required=True, example="10001"),
-                    query("radius", "Radius in `unit` (default 25; at most 250 mi or 400 km).", string()),
-                    query("unit", "Distance unit (any case).", string(enum=list(search.UNITS), default="mi")),
-                    query(
-                        "oncology_trained",
-                        "Only oncology-trained therapists.",
-                        string(enum=["true", "false"]),
-                    ),
-                    query(
-                        "accepting_new_patients",
-                        "Only those taking new patients.",
-                        string(enum=["true", "false"]),
-                    ),
-                    query("insurance", "An insurance plan id: in-network therapists only.", string()),
-                    query("condition", "A condition (id, name, alias or ICD-10 code).", string()),
-                    query("modality", "A modality (any case).", string(enum=list(search.MODALITIES))),
-                    query("language", "A language spoken (any case).", string(enum=list(search.LANGUAGES))),
-                    query(
-                        "available_within_days",
-                        f"Only those free within this many days (1 to {search.MAX_WITHIN_DAYS}).",
-                        string(),
-                    ),
-                    query(
-                        "course",
-                        "Only therapists with whom this whole course fits, every session free: a condition "
-                        "(its plan from the evidence registry) or a plan written sessions x minutes @ "
-                        'sessions a week, like "12x60@3". Results then say when it could start '
-                        "(`course_start`) and sort by that unless `sort=distance`.",
-                        string(),
-                        example="cipn",
-                    ),
-                    query(
-                        "weekdays",
-                        "With `course`: comma-separated weekdays (monday ... sunday); every weekday of the "
-                        "course must be among them.",
-                        string(),
-                        example="monday,wednesday,friday",
-                    ),
-                    query(
-                        "time_of_day",
-                        "With `course`: comma-separated parts of the day, morning (before 12:00), afternoon "
-                        "(12:00 to 17:00) or evening (after 17:00); every session must lie inside one.",
-                        string(),
-                        example="morning",
-                    ),
-                    query(
-                        "sort",
-                        "Order (default distance; soonest with `course`).",
-                        string(enum=list(search.SORTS)),
-                    ),
-                    query("page", "Page number, from 1.", string()),
-                    query("per_page", f"Results per page, 1 to {search.PER_PAGE_MAX}.", string()),
-                ],
-            )
-        },
         "/api/v1/therapists/{therapist_id}/slots": {
             "get": operation(
                 "Therapists",

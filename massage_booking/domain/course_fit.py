@@ -169,3 +169,12 @@ def _seconds(value: datetime | None) -> int | None:
 
 def _instant(seconds: int) -> datetime:
     return _EPOCH + timedelta(seconds=seconds)
+
+
+@dataclass(frozen=True)
+class Wishes:
+    """A search's course wishes: every weekday of the course among `weekdays` (empty: any), every session
+    inside one of `times_of_day` (TIMES_OF_DAY; empty: any time)."""
+
+    weekdays: frozenset[int] = frozenset()
+    times_of_day: frozenset[str] = frozenset()

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from massage_booking.calendars import address, course_calendar
 from massage_booking.models import Appointment, Course, CourseRefund, OncologyCredential
 
 TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "templates" / "email"
@@ -80,8 +81,6 @@ def _render(kind: str, role: str, context: dict[str, Any]) -> tuple[str, str]:
 
 
 def _place(course: Course) -> str:
-    from massage_booking.services.course_calendar import address
-
     return address(course.location)
 
 
@@ -114,8 +113,6 @@ def course_booked(
     course: Course, appointments: Sequence[Appointment], now: datetime, base_url: str
 ) -> list[Email]:
     """ "Your course is booked" to the patient and "new booking" to the therapist, each with the .ics."""
-    from massage_booking.services.course_calendar import course_calendar
-
     context = {
         **_common(course, base_url),
         "sessions": _sessions(course, appointments, base_url),
@@ -243,8 +240,6 @@ def reminder(
 ) -> Email:
     """ "Your session is tomorrow" to the patient, with the session's .ics (one event) and an unsubscribe
     link (and the List-Unsubscribe headers of RFC 2369 and RFC 8058, for a one-click unsubscribe)."""
-    from massage_booking.services.course_calendar import course_calendar
-
     zone = course.location.time_zone
     [session_row] = _sessions(course, [appointment], base_url)
     context = {

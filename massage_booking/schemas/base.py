@@ -65,6 +65,20 @@ class Says:
         return core_schema.no_info_wrap_validator_function(wrap, handler(source))
 
 
+@dataclass(frozen=True)
+class IfMissing:
+    """The message for a field that is required and absent, where its other messages come from its
+    validator (a `Says` field uses its one message for absence too)."""
+
+    message: str
+
+
+@dataclass(frozen=True)
+class Repeated:
+    """A query parameter that may be repeated (`weekdays=monday&weekdays=friday`): the validator gets
+    every value, as a list."""
+
+
 def _an_instant(text: Any) -> datetime:
     if not isinstance(text, str) or len(text) > 40:
         raise ValueError("not a string")

@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from massage_booking.domain.errors import ValidationFailed
-from massage_booking.schemas.base import Says
+from massage_booking.schemas.base import IfMissing, Says
 
 _PLAIN = {
     "missing": "This field is required.",
@@ -74,7 +74,7 @@ def _said(model: type[BaseModel], loc: tuple[Any, ...]) -> str | None:
         info = fields[part]
         current = _model_inside(info.annotation)
     for meta in [] if info is None else info.metadata:
-        if isinstance(meta, Says):
+        if isinstance(meta, Says | IfMissing):
             return meta.message
     return None
 
@@ -92,10 +92,13 @@ def _model_inside(annotation: Any) -> Any:
 
 def validation_failed(exc: ValidationError, model: type[BaseModel]) -> ValidationFailed:
     errors: dict[str, list[str]] = {}
+    extra: dict[str, Any] = {}
     for error in exc.errors(include_url=False):
+        if suggestions := (error.get("ctx") or {}).get("suggestions"):
+            extra["suggestions"] = list(suggestions)  # what a place not understood may have meant
         # A whole-body error (not an object at all) has an empty path.
         path = field_path(tuple(error["loc"])) or "body"
         message = message_of(error, model)
         if message not in errors.setdefault(path, []):
             errors[path].append(message)
-    return ValidationFailed.for_fields(errors)
+    return ValidationFailed.for_fields(errors, **extra)

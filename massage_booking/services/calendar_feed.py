@@ -20,6 +20,7 @@ from icalendar import CLASS, STATUS, TRANSP, Calendar, Event, vDuration
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from massage_booking.calendars import UID_DOMAIN
 from massage_booking.models import (
     Appointment,
     AppointmentStatus,
@@ -38,7 +39,6 @@ FEED_PAST = timedelta(days=30)  # recent history, so a session just missed still
 FEED_FUTURE = timedelta(days=365)
 REFRESH = timedelta(hours=1)  # how often we ask calendar apps to fetch again (most poll less often)
 PRODID = "-//massage_booking//Therapist calendar feed//EN"
-UID_DOMAIN = "massagebooking"
 DESCRIPTION = "Booked through massage_booking. Open your calendar on the site for details."
 
 

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -32,6 +31,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from massage_booking.domain import course_fit, course_patterns
+from massage_booking.domain.course_fit import Wishes
 from massage_booking.models import AvailabilitySettings, CourseFitCache, PracticeLocation
 from massage_booking.services import availability
 from massage_booking.services.course_proposals import planner_calendar
@@ -39,15 +39,6 @@ from massage_booking.services.course_proposals import planner_calendar
 FIT_TTL = timedelta(hours=1)
 _IN_CHUNK = 5000
 _MINUTE = timedelta(minutes=1)
-
-
-@dataclass(frozen=True)
-class Wishes:
-    """A search's course wishes: every weekday of the course among `weekdays` (empty: any), every session
-    inside one of `times_of_day` (domain/course_fit.TIMES_OF_DAY; empty: any time)."""
-
-    weekdays: frozenset[int] = frozenset()
-    times_of_day: frozenset[str] = frozenset()
 
 
 def key_of(request: course_patterns.PatternRequest) -> dict[str, int]:

@@ -21,11 +21,10 @@ from __future__ import annotations
 import functools
 import heapq
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, bindparam, literal_column, or_, select
 from sqlalchemy.ext.compiler import compiles
@@ -34,18 +33,15 @@ from sqlalchemy.sql.functions import FunctionElement
 
 from massage_booking import geocoding
 from massage_booking.domain import evidence
-from massage_booking.domain.course_fit import TIMES_OF_DAY, WEEKDAY_NAMES
+from massage_booking.domain.course_search import CourseSearch
 from massage_booking.domain.errors import ValidationFailed
 from massage_booking.domain.geo import (
-    KILOMETERS,
     MILES,
-    UNIT_NAMES,
     UNITS,
     DistanceFrom,
     bounding_box,
     latitude_slices,
 )
-from massage_booking.domain.vocabulary import LANGUAGES, MODALITIES
 from massage_booking.models import (
     CredentialStatus,
     InsurancePlan,
@@ -57,21 +53,16 @@ from massage_booking.models import (
     TherapistProfile,
 )
 from massage_booking.models.therapists import LATITUDE_SLICE, LATITUDE_SLICES_PER_DEGREE
-from massage_booking.schemas.places import location_of
+from massage_booking.schemas.search import (
+    MAX_RADIUS,
+    MAX_WITHIN_DAYS,
+    PER_PAGE_DEFAULT,
+    PER_PAGE_MAX,
+    SORTS,
+    SearchParams,
+)
 from massage_booking.services import availability, course_fit
-from massage_booking.services.course_search import CourseSearch, parse_course
 from massage_booking.services.result_cards import LocationCard, TherapistCard, load_cards
-
-PER_PAGE_DEFAULT = 20
-PER_PAGE_MAX = 100
-DEFAULT_RADIUS = 25
-MAX_WITHIN_DAYS = 365
-MAX_RADIUS = {MILES: 250.0, KILOMETERS: 400.0}
-SORTS = ("distance", "soonest")
-
-_TRUE = frozenset({"true", "1", "on", "yes"})
-_FALSE = frozenset({"false", "0", "off", "no"})
-_MAX_DB_INTEGER = 2**31 - 1  # PostgreSQL `integer`: a bigger id would be a database error, not a miss
 
 # Why latitude slices: see ix_practice_locations_lat_slice in models/therapists.py. `latitude_slices` lists
 # enough slices for SQLite's truncating and PostgreSQL's rounding CAST alike.
@@ -102,7 +93,7 @@ class SearchQuery:
     course: CourseSearch | None = None
 
     def __post_init__(self) -> None:
-        # parse_search_params gives users the friendly messages; these guard programmatic callers.
+        # SearchParams gives users the friendly messages; these guard programmatic callers.
         if self.unit not in UNITS:
             raise ValueError(f"unit must be one of {UNITS}")
         if not (0 < self.radius <= MAX_RADIUS[self.unit]):
@@ -172,184 +163,38 @@ class SearchResults:
         return self.page < self.pages
 
 
-# --- parsing ------------------------------------------------------------------------------------------
+# --- the query ---------------------------------------------------------------------------------------
 
-_Fail = Callable[[str, str], None]  # records a message against a field
 _Row = tuple[float, int, int]  # (distance, therapist id, location id)
 
 
-def parse_search_params(session: Session, params: Mapping[str, str], today: date) -> SearchQuery:
-    """A SearchQuery from query-string parameters, or one ValidationFailed naming every bad field.
+def validation_context(session: Session) -> dict[str, Any]:
+    """What validating SearchParams needs from outside the query string (schemas/search.py)."""
+    return {
+        "locate": geocoding.locate,
+        "plan_exists": lambda plan_id: session.get(InsurancePlan, plan_id) is not None,
+    }
 
-    Empty values count as absent (an HTML form sends every field), so `insurance=` means "any plan".
-    When `near` cannot be placed the geocoder's suggestions ("Springfield, IL", ...) are passed on in
-    details["suggestions"].
-    """
-    errors: dict[str, list[str]] = {}
-    extra: dict[str, Any] = {}
 
-    def fail(name: str, message: str) -> None:
-        errors.setdefault(name, []).append(message)
-
-    def text(name: str) -> str:
-        value = params.get(name)
-        return value.strip() if isinstance(value, str) else ""
-
-    def listed(name: str) -> str:
-        """Comma-separated, repeated (the search page's checkboxes: weekdays=monday&weekdays=friday), or
-        both."""
-        getlist = getattr(params, "getlist", None)
-        values = getlist(name) if getlist is not None else [params.get(name)]
-        return ",".join(v.strip() for v in values if isinstance(v, str) and v.strip())
-
-    origin = None
-    near = text("near")
-    if not near:
-        fail("near", "Enter a ZIP code or a city and state, like 10016 or Boston, MA.")
-    else:
-        try:
-            origin = geocoding.locate(near, field="near")
-        except ValidationFailed as exc:
-            for name, messages in (exc.details.get("fields") or {"near": [exc.message]}).items():
-                errors.setdefault(name, []).extend(messages)
-            if exc.details.get("suggestions"):
-                extra["suggestions"] = list(exc.details["suggestions"])
-
-    unit = text("unit").lower() or MILES
-    if unit not in UNITS:
-        fail("unit", 'Choose "mi" (miles) or "km" (kilometers).')
-    radius = _parse_radius(text("radius"), unit if unit in UNITS else None, fail)
-
-    oncology_trained = _parse_bool(text("oncology_trained"), "oncology_trained", fail)
-    accepting = _parse_bool(text("accepting_new_patients"), "accepting_new_patients", fail)
-    plan_id = _parse_plan(session, text("insurance"), fail)
-
-    condition_id = None
-    if term := text("condition"):
-        found = evidence.find(term)
-        if found is None:
-            fail("condition", f'We do not know the condition "{term}". See /api/v1/conditions for the list.')
-        else:
-            condition_id = found.id
-
-    modality = _choice(text("modality"), MODALITIES, "modality", fail)
-    language = _choice(text("language"), LANGUAGES, "language", fail)
-
-    within = _parse_int(
-        text("available_within_days"),
-        0,
-        "available_within_days",
-        1,
-        MAX_WITHIN_DAYS,
-        f"Give a number of days from 1 to {MAX_WITHIN_DAYS}.",
-        fail,
-    )
-    course = parse_course(text("course"), listed("weekdays"), listed("time_of_day"), fail)
-    sort = text("sort").lower() or ("soonest" if course is not None else SORTS[0])
-    if sort not in SORTS:
-        fail("sort", 'Sort by "distance" or "soonest".')
-    page = _parse_int(text("page"), 1, "page", 1, None, "The page must be a whole number, 1 or more.", fail)
-    per_page = _parse_int(
-        text("per_page"),
-        PER_PAGE_DEFAULT,
-        "per_page",
-        1,
-        PER_PAGE_MAX,
-        f"Show between 1 and {PER_PAGE_MAX} results per page.",
-        fail,
-    )
-
-    if errors or origin is None or radius is None:
-        raise ValidationFailed.for_fields(errors, **extra)
+def query_of(params: SearchParams, today: date) -> SearchQuery:
+    """The search the validated parameters ask for, as of `today`."""
     return SearchQuery(
-        origin=origin,
-        radius=radius,
-        unit=unit,
+        origin=params.near,
+        radius=params.radius,
+        unit=params.unit,
         today=today,
-        oncology_trained=bool(oncology_trained),
-        plan_id=plan_id,
-        condition=condition_id,
-        modality=modality,
-        language=language,
-        accepting_new_patients=bool(accepting),
-        available_within_days=within or None,
-        sort=sort,
-        page=page or 1,
-        per_page=per_page or PER_PAGE_DEFAULT,
-        course=course,
+        oncology_trained=params.oncology_trained,
+        plan_id=params.insurance,
+        condition=params.condition,
+        modality=params.modality,
+        language=params.language,
+        accepting_new_patients=params.accepting_new_patients,
+        available_within_days=params.available_within_days,
+        sort=params.order,
+        page=params.page,
+        per_page=params.per_page,
+        course=params.course_search,
     )
-
-
-def _parse_radius(raw: str, unit: str | None, fail: _Fail) -> float | None:
-    """The radius in `unit` (None when the unit itself is bad: then the cap cannot be checked)."""
-    if not raw:
-        return float(DEFAULT_RADIUS)
-    unit_name = UNIT_NAMES.get(unit or MILES, "miles")
-    try:
-        radius = float(raw)
-    except ValueError:
-        radius = math.nan
-    if not math.isfinite(radius):
-        fail("radius", f"Enter the radius as a number of {unit_name}, like 25.")
-        return None
-    if radius <= 0:
-        fail("radius", f"The radius must be more than 0 {unit_name}.")
-        return None
-    if unit is not None and radius > MAX_RADIUS[unit]:
-        fail("radius", f"The radius can be at most {MAX_RADIUS[unit]:g} {unit_name}.")
-        return None
-    return radius
-
-
-def _parse_bool(raw: str, name: str, fail: _Fail) -> bool | None:
-    value = raw.lower()
-    if not value or value in _FALSE:
-        return False
-    if value in _TRUE:
-        return True
-    fail(name, 'Use "true" or "false".')
-    return None
-
-
-def _parse_int(
-    raw: str, default: int, name: str, low: int, high: int | None, message: str, fail: _Fail
-) -> int | None:
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        fail(name, message)
-        return None
-    if value < low or (high is not None and value > high):
-        fail(name, message)
-        return None
-    return value
-
-
-def _parse_plan(session: Session, raw: str, fail: _Fail) -> int | None:
-    if not raw:
-        return None
-    try:
-        plan_id = int(raw)
-    except ValueError:
-        fail("insurance", "Give the insurance plan by its id, a whole number like 3.")
-        return None
-    if not 1 <= plan_id <= _MAX_DB_INTEGER or session.get(InsurancePlan, plan_id) is None:
-        fail("insurance", f"We do not know insurance plan {plan_id}.")
-        return None
-    return plan_id
-
-
-def _choice(raw: str, choices: tuple[str, ...], name: str, fail: _Fail) -> str | None:
-    """The canonical spelling of `raw` among `choices`, matched case-insensitively."""
-    if not raw:
-        return None
-    for choice in choices:
-        if choice.casefold() == raw.casefold():
-            return choice
-    fail(name, f'"{raw}" is not a {name} we list. Choose one of: {", ".join(choices)}.')
-    return None
 
 
 # --- searching ----------------------------------------------------------------------------------------
@@ -625,79 +470,3 @@ def _hits(
             )
         )
     return hits
-
-
-# --- JSON ---------------------------------------------------------------------------------------------
-
-
-def therapist_summary_json(hit: SearchHit, today: date) -> dict[str, Any]:
-    """A result as the API and the map show it; only credentials active on `today` are listed."""
-    profile, location = hit.therapist, hit.location
-    return {
-        "id": profile.id,
-        "name": profile.name,
-        "distance": hit.distance,
-        "unit": hit.unit,
-        "location": location_of(location).model_dump(mode="json"),
-        "oncology_credentials": [
-            {
-                "kind": c.kind.value,
-                "issuer": c.issuer,
-                "training_hours": c.training_hours,
-                "expires_on": c.expires_on.isoformat() if c.expires_on else None,
-            }
-            for c in profile.active_oncology_credentials(today)
-        ],
-        "insurance": [
-            {"plan_id": m.plan.id, "payer": m.plan.payer.name, "plan": m.plan.name} for m in profile.networks
-        ],
-        "modalities": list(profile.modality_names),
-        "languages": list(profile.language_names),
-        "accepting_new_patients": profile.accepting_new_patients,
-        "session_rate": {"amount_cents": profile.session_rate_cents, "currency": profile.currency},
-        "license": {"state": profile.license_state},
-        "next_available": _local_iso(hit.next_available, location),
-        "course_start": _local_iso(hit.course_start, location),
-    }
-
-
-def _local_iso(at: datetime | None, location: LocationCard) -> str | None:
-    return at.astimezone(ZoneInfo(location.time_zone)).isoformat() if at else None
-
-
-def search_results_json(results: SearchResults) -> dict[str, Any]:
-    """The whole response of GET /api/v1/therapists (DESIGN.md, "JSON API v1")."""
-    query = results.query
-    return {
-        "origin": {
-            "lat": query.origin.latitude,
-            "lon": query.origin.longitude,
-            "label": query.origin.label,
-            "precision": query.origin.precision.value,
-        },
-        "results": [therapist_summary_json(hit, query.today) for hit in results.hits],
-        "total": results.total,
-        "page": results.page,
-        "per_page": results.per_page,
-        "pages": results.pages,
-        "radius": query.radius,
-        "unit": query.unit,
-        "sort": query.sort,
-        "available_within_days": query.available_within_days,
-        "course": _course_json(query.course),
-    }
-
-
-def _course_json(course: CourseSearch | None) -> dict[str, Any] | None:
-    """The course searched for, as understood: the plan it stands for and the wishes that bind it."""
-    if course is None:
-        return None
-    request = course.request
-    return {
-        "condition": course.condition_id,
-        "session_minutes": course.session_minutes,
-        "sessions_per_week": request.sessions_per_week,
-        "total_sessions": request.total_sessions,
-        "weekdays": [WEEKDAY_NAMES[d] for d in sorted(course.wishes.weekdays)],
-        "time_of_day": [name for name in TIMES_OF_DAY if name in course.wishes.times_of_day],
-    }

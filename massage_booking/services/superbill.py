@@ -18,9 +18,10 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
+from massage_booking import calendars
 from massage_booking.domain import billing, evidence
 from massage_booking.models import AppointmentStatus, CourseRefund, PaymentMode, User
-from massage_booking.services import audit, course_calendar, courses, refunds
+from massage_booking.services import audit, courses, refunds
 
 # CMS place-of-service code 11, "Office": the therapist's own practice, where every course is booked
 # (reference/evidence.md §4.3: claims use POS 11, 12 or 22).
@@ -141,7 +142,7 @@ def build_superbill(session: Session, actor: User, course_id: int, now: datetime
             service_date=a.starts_at.astimezone(zone).date(),
             place_of_service_code=PLACE_OF_SERVICE_CODE,
             place_of_service_name=PLACE_OF_SERVICE_NAME,
-            address=course_calendar.address(a.location),
+            address=calendars.address(a.location),
             cpt=billing.CPT_MASSAGE,
             minutes=a.minutes,
             units=billing.cpt_97124_units(a.minutes),
@@ -163,7 +164,7 @@ def build_superbill(session: Session, actor: User, course_id: int, now: datetime
             license_number=therapist.license_number,
             license_state=therapist.license_state,
             npi=therapist.npi or None,
-            address=course_calendar.address(location),
+            address=calendars.address(location),
             time_zone=location.time_zone,
         ),
         patient=Patient(name=course.patient.display_name, email=course.patient.email),

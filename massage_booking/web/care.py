@@ -32,6 +32,7 @@ from zoneinfo import ZoneInfo
 from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from massage_booking import calendars
 from massage_booking.denials import keeps_denials
 from massage_booking.domain import billing, evidence
 from massage_booking.domain import courses as plans
@@ -40,6 +41,8 @@ from massage_booking.domain.eligibility import Outcome
 from massage_booking.domain.errors import ValidationFailed
 from massage_booking.extensions import db, payment_hold, payments
 from massage_booking.models import Appointment, AppointmentStatus, Course, CourseStatus, Role
+from massage_booking.schemas.parse import parse_query
+from massage_booking.schemas.search import SearchParams
 from massage_booking.services import (
     availability,
     course_calendar,
@@ -366,7 +369,8 @@ def _therapist_search(intake_id: int) -> Any:
             "per_page": "10",
         }
         try:
-            query = search.parse_search_params(db.session, params, today)
+            checked = parse_query(SearchParams, params, search.validation_context(db.session))
+            query = search.query_of(checked, today)
             results = search.search_therapists(db.session, query)
         except ValidationFailed as exc:
             errors = exc.details.get("fields") or {"near": [exc.message]}
@@ -492,7 +496,7 @@ def _review_page(
             problem=problem,
             clock=clock,
             day_heading=day_heading,
-            address=course_calendar.address(preview.location),
+            address=calendars.address(preview.location),
             plan_choices=coverage.plan_choices(db.session, preview.therapist),
             decision=decision,
             Outcome=Outcome,
@@ -671,7 +675,7 @@ def care_course(course_id: int) -> Any:
         late=courses.late_sessions(sessions, now),
         now=now,
         booked=AppointmentStatus.BOOKED,
-        address=course_calendar.address(course.location),
+        address=calendars.address(course.location),
         per_week=PER_WEEK_LABELS.get(course.sessions_per_week or 0.0),
         refunds=course_refunds,
         refunded={i for r in course_refunds for i in r.appointment_ids},

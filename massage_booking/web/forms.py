@@ -23,12 +23,12 @@ from wtforms import (
 )
 from wtforms.validators import Optional
 
+from massage_booking.domain import course_search
 from massage_booking.domain.course_fit import WEEKDAY_NAMES
 from massage_booking.domain.errors import DomainError
 from massage_booking.domain.identifiers import US_STATES
 from massage_booking.domain.vocabulary import LANGUAGES, MODALITIES
 from massage_booking.models import CredentialKind, InsurancePlan, TherapistProfile
-from massage_booking.services import course_search
 from massage_booking.services.therapists import CredentialInput, ProfileInput
 
 if TYPE_CHECKING:

@@ -20,12 +20,14 @@ from wtforms import SelectChoice
 
 from massage_booking.domain import evidence
 from massage_booking.domain.course_fit import TIMES_OF_DAY, WEEKDAY_NAMES
+from massage_booking.domain.course_search import CourseSearch
 from massage_booking.domain.errors import ValidationFailed
 from massage_booking.domain.geo import to_km
 from massage_booking.extensions import db
 from massage_booking.models import InsurancePlan
+from massage_booking.schemas.parse import parse_query
+from massage_booking.schemas.search import SearchParams
 from massage_booking.services import search, therapists
-from massage_booking.services.course_search import CourseSearch
 from massage_booking.web import bp
 from massage_booking.web.forms import RADIUS_CHOICES, SearchForm, apply_errors
 
@@ -260,7 +262,8 @@ def search_page() -> Any:
     if not args:
         return render_template("web/search.html", **context)
     try:
-        query = search.parse_search_params(db.session, args, today)
+        params = parse_query(SearchParams, args, search.validation_context(db.session))
+        query = search.query_of(params, today)
     except ValidationFailed as exc:
         apply_errors(form, exc)
         # A suggested place also drops the other bad values, so following it finds someone.

@@ -24,8 +24,9 @@ from sqlalchemy import func, select
 from massage_booking import geocoding
 from massage_booking.domain import course_fit, course_patterns
 from massage_booking.models import CourseFitCache, PracticeLocation, TimeOff
+from massage_booking.schemas.parse import parse_query
+from massage_booking.schemas.search import SearchParams
 from massage_booking.services import availability, course_proposals, search
-from massage_booking.services.course_search import parse_course
 from massage_booking.services.demo_data import seed_demo
 from tests.practices import practice_therapist
 
@@ -33,9 +34,9 @@ RADIUS = 60.0
 
 
 def _course(raw: str, weekdays: str = "", times: str = "") -> object:
-    problems: list[tuple[str, str]] = []
-    course = parse_course(raw, weekdays, times, lambda name, message: problems.append((name, message)))
-    assert not problems and course is not None, problems
+    params = {"near": "10001", "course": raw, "weekdays": weekdays, "time_of_day": times}
+    course = parse_query(SearchParams, params, {"locate": geocoding.locate}).course_search
+    assert course is not None
     return course
 
 

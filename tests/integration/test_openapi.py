@@ -110,7 +110,6 @@ HAND_WRITTEN = {
     ("GET", "/api/v1/me/courses"),
     ("GET", "/api/v1/me/sessions"),
     ("GET", "/api/v1/openapi.json"),
-    ("GET", "/api/v1/therapists"),
     ("GET", "/api/v1/therapists/{therapist_id}/slots"),
     ("POST", "/api/v1/appointments/{appointment_id}/attendance"),
     ("POST", "/api/v1/appointments/{appointment_id}/cancel"),

@@ -17,17 +17,20 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import event, text
 
+from massage_booking.api.search import summary_of
 from massage_booking.domain.errors import ValidationFailed
 from massage_booking.domain.vocabulary import MODALITIES
 from massage_booking.extensions import db as flask_db
+from massage_booking.schemas.parse import parse_query
+from massage_booking.schemas.search import SearchParams
 from massage_booking.services.search import (
     MAX_RADIUS,
     PER_PAGE_DEFAULT,
     SearchQuery,
     _candidates,
-    parse_search_params,
+    query_of,
     search_therapists,
-    therapist_summary_json,
+    validation_context,
 )
 from tests.integration.search_data import (
     ACTIVE,
@@ -401,7 +404,7 @@ def test_a_page_costs_the_same_few_queries_however_many_results(db, world):
     event.listen(engine, "before_cursor_execute", listener)
     try:
         results = search(db, oncology_trained=True)
-        rendered = [therapist_summary_json(hit, TODAY) for hit in results.hits]
+        rendered = [summary_of(hit, TODAY).model_dump(mode="json") for hit in results.hits]
     finally:
         event.remove(engine, "before_cursor_execute", listener)
     assert len(rendered) == 20
@@ -413,6 +416,11 @@ def test_a_page_costs_the_same_few_queries_however_many_results(db, world):
 
 
 # ------------------------------------------------------------------------------------ parsing
+
+
+def parse_search_params(session, params, today) -> SearchQuery:
+    """The parameters as the API and the search pages read them (schemas/search.py)."""
+    return query_of(parse_query(SearchParams, params, validation_context(session)), today)
 
 
 def test_parse_defaults_and_canonical_spellings(db, world):

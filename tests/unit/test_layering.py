@@ -162,3 +162,59 @@ def test_import_check_finds_an_indirect_violation(tmp_path):
     loaded = forbidden_after_import(package, ["fakepkg.domain.clean", "fakepkg.domain.sneaky"])
     assert loaded["fakepkg.domain.clean"] == []
     assert "werkzeug" in loaded["fakepkg.domain.sneaky"]
+
+
+# ------------------------------------------------------------- services and schemas: below the edges
+
+
+def _sources(package: str) -> dict[str, Path]:
+    found = {}
+    for path in sorted((ROOT / PACKAGE / package).rglob("*.py")):
+        parts = path.relative_to(ROOT).with_suffix("").parts
+        found[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+    return found
+
+
+def _reaches_the_edge(module: str) -> bool:
+    """Flask (its request, session, current_user, current_app ...), Werkzeug, or a blueprint package."""
+    top = module.split(".")[0]
+    edges = tuple(f"{PACKAGE}.{edge}." for edge in ("api", "web", "auth", "fhir"))
+    return top in {"flask", "werkzeug"} or top.startswith("flask_") or (module + ".").startswith(edges)
+
+
+@pytest.mark.parametrize("package", ["services", "schemas"])
+def test_services_and_schemas_never_reach_for_the_request(package):
+    """Services take typed commands and return results; schemas declare the contract. Neither reads the
+    request, the session, the user or the app (the edges pass what they need), nor builds a response."""
+    modules = _sources(package)
+    assert modules, f"no modules under {package}/"
+    problems = [
+        f"{name}:{line} imports {imported}"
+        for name, path in modules.items()
+        for line, imported in imported_modules(path.read_text(), name)
+        if _reaches_the_edge(imported)
+    ]
+    assert problems == [], "\n".join(problems)
+
+
+def test_schemas_import_no_service():
+    """Schemas sit below services (a service may take a schema's model as its command), never above."""
+    problems = [
+        f"{name}:{line} imports {imported}"
+        for name, path in _sources("schemas").items()
+        for line, imported in imported_modules(path.read_text(), name)
+        if (imported + ".").startswith(f"{PACKAGE}.services.")
+    ]
+    assert problems == [], "\n".join(problems)
+
+
+@pytest.mark.parametrize(
+    "snippet",
+    [
+        "from flask import request",
+        "from flask_login import current_user",
+        "from massage_booking.api import bp",
+    ],
+)
+def test_the_edge_check_finds_a_violation(snippet):
+    assert any(_reaches_the_edge(m) for _, m in imported_modules(snippet, "massage_booking.services.x"))

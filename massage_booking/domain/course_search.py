@@ -1,11 +1,11 @@
 """The course a search asks to fit (`course=`, `weekdays=`, `time_of_day=` on GET /api/v1/therapists and
-the search page), parsed from the query string.
+the search page): the plan grammar and the names, checked here; schemas/search.py reads the parameters.
 
 `course` is a condition of the evidence registry (its id, name or an alias: the course is then the
 registry's plan for it, e.g. chemotherapy-induced neuropathy: twelve 30-minute sessions, three a week) or
 an explicit plan written `<sessions>x<minutes>@<per week>`: `12x60@3` is twelve 60-minute sessions, three a
 week. `weekdays` and `time_of_day` are comma-separated and bind: a therapist is listed only if a whole
-course fits inside them (services/course_fit.Wishes).
+course fits inside them (domain/course_fit.Wishes).
 """
 
 from __future__ import annotations
@@ -17,10 +17,11 @@ from datetime import timedelta
 
 from massage_booking.domain import course_fit, course_patterns, evidence
 from massage_booking.domain import courses as plans
-from massage_booking.services.course_fit import Wishes
+from massage_booking.domain.course_fit import Wishes
 
 _EXPLICIT = re.compile(r"(\d{1,3})\s*x\s*(\d{1,3})\s*@\s*(\d(?:\.5)?)")
-_Fail = Callable[[str, str], None]
+_Fail = Callable[[str, str], None]  # records a message against a field
+WISHES_NEED_A_COURSE = "Weekday and time-of-day wishes need a course: give course= as well."
 
 
 @dataclass(frozen=True)
@@ -61,22 +62,7 @@ def _words(minutes: int, per_week: float, total: int) -> str:
     return f"{total} sessions of {minutes} minutes, {cadence}"
 
 
-def parse_course(raw_course: str, raw_weekdays: str, raw_times: str, fail: _Fail) -> CourseSearch | None:
-    """A CourseSearch from the three parameters, or None (having called `fail` for each bad field)."""
-    weekdays = _weekdays(raw_weekdays, fail)
-    times = _times_of_day(raw_times, fail)
-    if not raw_course:
-        for name, raw in (("weekdays", raw_weekdays), ("time_of_day", raw_times)):
-            if raw:
-                fail(name, "Weekday and time-of-day wishes need a course: give course= as well.")
-        return None
-    request, condition_id = _shape(raw_course, fail)
-    if request is None or weekdays is None or times is None:
-        return None
-    return CourseSearch(request, condition_id, Wishes(weekdays, times))
-
-
-def _shape(raw: str, fail: _Fail) -> tuple[course_patterns.PatternRequest | None, str | None]:
+def shape(raw: str, fail: _Fail) -> tuple[course_patterns.PatternRequest | None, str | None]:
     explicit = _EXPLICIT.fullmatch(raw.strip())
     if explicit is not None:
         total, minutes, per_week = int(explicit[1]), int(explicit[2]), float(explicit[3])
@@ -126,13 +112,13 @@ def _names(raw: str, known: Collection[str], field: str, what: str, fail: _Fail)
     return names
 
 
-def _weekdays(raw: str, fail: _Fail) -> frozenset[int] | None:
+def weekdays(raw: str, fail: _Fail) -> frozenset[int] | None:
     what = "a weekday. Use monday, tuesday, wednesday, thursday, friday, saturday or sunday"
     names = _names(raw, course_fit.WEEKDAY_NAMES, "weekdays", what, fail)
     return None if names is None else frozenset(course_fit.WEEKDAY_NAMES.index(n) for n in names)
 
 
-def _times_of_day(raw: str, fail: _Fail) -> frozenset[str] | None:
+def times_of_day(raw: str, fail: _Fail) -> frozenset[str] | None:
     what = "a time of day. Use morning (before 12:00), afternoon (12:00 to 17:00) or evening (after 17:00)"
     names = _names(raw, course_fit.TIMES_OF_DAY, "time_of_day", what, fail)
     return None if names is None else frozenset(names)
