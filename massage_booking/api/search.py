@@ -26,7 +26,7 @@ from massage_booking.schemas.search import (
     SearchResults,
     TherapistSummary,
 )
-from massage_booking.schemas.therapists import InsuranceNetwork, SessionRate
+from massage_booking.schemas.therapists import SessionRate, networks_of
 from massage_booking.services import search
 from massage_booking.services.result_cards import LocationCard
 
@@ -64,10 +64,7 @@ def summary_of(hit: search.SearchHit, today: date) -> TherapistSummary:
             )
             for c in profile.active_oncology_credentials(today)
         ],
-        insurance=[
-            InsuranceNetwork(plan_id=m.plan.id, payer=m.plan.payer.name, plan=m.plan.name)
-            for m in profile.networks
-        ],
+        insurance=networks_of(profile),
         modalities=list(profile.modality_names),
         languages=list(profile.language_names),
         accepting_new_patients=profile.accepting_new_patients,

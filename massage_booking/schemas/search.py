@@ -154,15 +154,10 @@ def _whole(low: int, high: int | None, message: str) -> Callable[[Any], int]:
 
 
 def _course(raw: Any) -> tuple[PatternRequest, str | None]:
-    shape = _checked(lambda text, fail: _complete(grammar.shape(text, fail)), _text(raw))
-    assert shape is not None
-    return shape
-
-
-def _complete(
-    shape: tuple[PatternRequest | None, str | None],
-) -> tuple[PatternRequest, str | None] | None:
-    return None if shape[0] is None else (shape[0], shape[1])
+    """The course's shape and the condition it is the plan of; the grammar's first complaint otherwise."""
+    request, condition_id = _checked(grammar.shape, _text(raw)) or (None, None)
+    assert request is not None  # the grammar complains whenever it gives no request
+    return request, condition_id
 
 
 def _wish(parse: Callable[[str, Callable[[str, str], None]], frozenset[Any] | None]) -> Callable[..., Any]:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
+from typing import Any, Protocol
 
 from pydantic import Field
 
@@ -57,7 +59,13 @@ class Therapist(ResponseModel):
     insurance: list[InsuranceNetwork]
 
 
-def networks_of(profile: TherapistProfile) -> list[InsuranceNetwork]:
+class _Networked(Protocol):
+    @property
+    def networks(self) -> Sequence[Any]: ...
+
+
+def networks_of(profile: _Networked) -> list[InsuranceNetwork]:
+    """The plans a therapist is in network for, from the profile row or a search's result card."""
     return [
         InsuranceNetwork(plan_id=m.plan.id, payer=m.plan.payer.name, plan=m.plan.name)
         for m in profile.networks

@@ -48,12 +48,12 @@ def register(
         errors["role"] = ["Choose patient or therapist."]
     if errors:
         raise ValidationFailed.for_fields(errors)
-    name = display_name.strip()
-    role_value = role
 
     if session.scalar(select(User.id).where(User.email == email_norm)) is not None:
         raise _email_taken()
-    user = User(email=email_norm, password_hash=hash_password(password), role=role_value, display_name=name)
+    user = User(
+        email=email_norm, password_hash=hash_password(password), role=role, display_name=display_name.strip()
+    )
     session.add(user)
     try:
         # A savepoint, so that losing a race for the same e-mail leaves the caller's transaction usable.
@@ -61,7 +61,7 @@ def register(
             session.flush()
     except IntegrityError:
         raise _email_taken() from None
-    audit.record(session, user, "account.registered", "user", user.id, role=role_value.value)
+    audit.record(session, user, "account.registered", "user", user.id, role=role.value)
     return user
 
 
