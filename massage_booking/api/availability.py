@@ -6,187 +6,181 @@ PUT  /api/v1/me/availability                            therapist
 POST /api/v1/me/time-off                                therapist (201; warns about bookings inside)
 DELETE /api/v1/me/time-off/{id}                         therapist (204)
 GET  /api/v1/me/appointments?from=&to=                  therapist
+
+Validation needs the therapist (their locations, zone and session lengths) and the time: each operation's
+`context` loads it, after the token is checked and before the body or query is read.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import request
 
-from massage_booking.api import bp
-from massage_booking.api.support import json_object, token_required
+from massage_booking.api.contract import Reply, operation
+from massage_booking.api.support import bearer_user
 from massage_booking.extensions import db
-from massage_booking.models import Appointment, Role, TimeOff, User
+from massage_booking.models import Role, User
+from massage_booking.schemas.availability import (
+    AppointmentList,
+    AppointmentsQuery,
+    Availability,
+    AvailabilityUpdate,
+    Slot,
+    SlotQuery,
+    Slots,
+    TimeOffAdded,
+    TimeOffRequest,
+    appointment_of,
+    availability_reply,
+    time_off_added,
+)
 from massage_booking.services import availability, therapists
-from massage_booking.services.availability import Availability, Slot
 
-WEEKDAY_NAMES = availability.WEEKDAYS
+THERAPIST = (Role.THERAPIST.value,)
+NO_PRACTICE = "Create your practice first."
+INVALID = "A field breaks a rule; `details.fields` names each one."
 
 
 def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def availability_json(found: Availability) -> dict[str, Any]:
-    settings = found.settings
-    zone = ZoneInfo(found.time_zone)
-    return {
-        "therapist_id": found.profile.id,
-        "time_zone": found.time_zone,
-        "locations": [
-            {
-                "id": loc.id,
-                "label": loc.label,
-                "city": loc.city,
-                "state": loc.state,
-                "time_zone": loc.time_zone,
-            }
-            for loc in found.profile.locations
-        ],
-        "settings": {
-            "buffer_before_minutes": settings.buffer_before_minutes,
-            "buffer_after_minutes": settings.buffer_after_minutes,
-            "min_notice_hours": settings.min_notice_hours,
-            "horizon_days": settings.horizon_days,
-            "slot_step_minutes": settings.slot_step_minutes,
-            "session_lengths": list(settings.session_lengths),
-            "works_public_holidays": settings.works_public_holidays,
-        },
-        "weekly_hours": [
-            {
-                "id": w.id,
-                "location_id": w.location_id,
-                "weekday": WEEKDAY_NAMES[w.weekday],
-                "start": f"{w.starts_at:%H:%M}",
-                "end": f"{w.ends_at:%H:%M}",
-            }
-            for w in found.weekly
-        ],
-        "extra_hours": [
-            {
-                "id": e.id,
-                "location_id": e.location_id,
-                "date": e.day.isoformat(),
-                "start": f"{e.starts_at:%H:%M}",
-                "end": f"{e.ends_at:%H:%M}",
-            }
-            for e in found.extra
-        ],
-        "time_off": [time_off_json(t, zone) for t in found.time_off],
-        "next_available": _iso(settings.next_available_at, zone),
-    }
+def _therapist_context() -> dict[str, Any]:
+    user = bearer_user()
+    assert user is not None  # the operation's roles were checked first
+    return availability.therapist_context(db.session, user, _now())
 
 
-def time_off_json(entry: TimeOff, zone: ZoneInfo) -> dict[str, Any]:
-    return {
-        "id": entry.id,
-        "start": entry.starts_at.astimezone(zone).isoformat(),
-        "end": entry.ends_at.astimezone(zone).isoformat(),
-        "reason": entry.reason,
-    }
+def _slot_context() -> dict[str, Any]:
+    profile = therapists.get_profile(db.session, (request.view_args or {})["therapist_id"])
+    return availability.slot_context(db.session, profile, _now())
 
 
-def appointment_json(appointment: Appointment) -> dict[str, Any]:
-    """An appointment as its therapist sees it: who, when, where and its state (no health details)."""
-    zone = ZoneInfo(appointment.location.time_zone)
-    return {
-        "id": appointment.id,
-        "start": appointment.starts_at.astimezone(zone).isoformat(),
-        "end": appointment.ends_at.astimezone(zone).isoformat(),
-        "minutes": appointment.minutes,
-        "status": appointment.status.value,
-        "location_id": appointment.location_id,
-        "patient": {"id": appointment.patient_id, "name": appointment.patient.display_name},
-    }
-
-
-def _iso(moment: datetime | None, zone: ZoneInfo) -> str | None:
-    return moment.astimezone(zone).isoformat() if moment else None
-
-
-def _slot_json(slot: Slot) -> dict[str, Any]:
-    return {"start": slot.start.isoformat(), "end": slot.end.isoformat(), "location_id": slot.location_id}
-
-
-@bp.get("/therapists/<int:therapist_id>/slots")
-def therapist_slots(therapist_id: int) -> Any:
+@operation(
+    "GET",
+    "/therapists/<int:therapist_id>/slots",
+    operation_id="getTherapistSlots",
+    tag="Therapists",
+    summary="Free start times",
+    description="Free starts for one session length, ISO 8601 with the practice's offset. The window "
+    "defaults to the next 7 days and may span at most 31; one already over is a 422.",
+    path={"therapist_id": "The therapist."},
+    query=SlotQuery,
+    context=_slot_context,
+    responses={200: Reply("The free starts.", Slots), 404: "No therapist has that id.", 422: INVALID},
+)
+def therapist_slots(therapist_id: int, query: SlotQuery) -> Slots:
     """Free start times, ISO 8601 with the practice's offset, for one session length."""
-    now = _now()
     profile = therapists.get_profile(db.session, therapist_id)
-    zone = profile.locations[0].time_zone if profile.locations else "UTC"
-    settings = availability.settings_for(db.session, therapist_id)
-    wanted = availability.parse_slot_request(request.args, settings, zone, now)
-    slots = availability.free_slots(db.session, therapist_id, wanted.start, wanted.end, wanted.minutes, now)
+    zone = availability.zone_of(profile)
     tz = ZoneInfo(zone)
-    return {
-        "therapist_id": therapist_id,
-        "time_zone": zone,
-        "minutes": wanted.minutes,
-        "session_lengths": list(settings.session_lengths),
-        "from": wanted.start.astimezone(tz).isoformat(),
-        "to": wanted.end.astimezone(tz).isoformat(),
-        "slots": [_slot_json(slot) for slot in slots],
-    }
+    found = availability.free_slots(db.session, therapist_id, query.start, query.end, query.minutes, _now())
+    return Slots(
+        therapist_id=therapist_id,
+        time_zone=zone,
+        minutes=query.minutes,
+        session_lengths=list(availability.settings_for(db.session, therapist_id).session_lengths),
+        from_=query.start.astimezone(tz),
+        to=query.end.astimezone(tz),
+        slots=[Slot(start=s.start, end=s.end, location_id=s.location_id) for s in found],
+    )
 
 
-@bp.get("/me/availability")
-@token_required(Role.THERAPIST)
-def my_availability(user: User) -> Any:
-    return availability_json(availability.availability_of(db.session, user, _now()))
+@operation(
+    "GET",
+    "/me/availability",
+    operation_id="myAvailability",
+    tag="Therapist schedule",
+    summary="Your hours and settings",
+    description="Weekly hours, extra hours, time off not yet over, and booking settings.",
+    roles=THERAPIST,
+    responses={200: Reply("Your availability.", Availability), 404: NO_PRACTICE},
+)
+def my_availability(user: User) -> Availability:
+    return availability_reply(availability.availability_of(db.session, user, _now()))
 
 
-@bp.put("/me/availability")
-@token_required(Role.THERAPIST)
-def replace_my_availability(user: User) -> Any:
-    found = availability.update_availability(db.session, user, json_object(), _now())
+@operation(
+    "PUT",
+    "/me/availability",
+    operation_id="updateAvailability",
+    tag="Therapist schedule",
+    summary="Change your hours and settings",
+    description="A key left out keeps its value; a list given replaces the stored list. All or nothing.",
+    roles=THERAPIST,
+    body=AvailabilityUpdate,
+    body_description="What to change.",
+    example={"weekly_hours": [{"weekday": "monday", "start": "09:00", "end": "17:00"}]},
+    context=_therapist_context,
+    responses={200: Reply("Your availability now.", Availability), 404: NO_PRACTICE, 422: INVALID},
+)
+def replace_my_availability(user: User, body: AvailabilityUpdate) -> Availability:
+    found = availability.update_availability(db.session, user, body, _now())
     db.session.commit()
-    return availability_json(found)
+    return availability_reply(found)
 
 
-@bp.post("/me/time-off")
-@token_required(Role.THERAPIST)
-def add_my_time_off(user: User) -> Any:
-    result = availability.add_time_off(db.session, user, json_object(), _now())
-    db.session.commit()
+@operation(
+    "POST",
+    "/me/time-off",
+    operation_id="addTimeOff",
+    tag="Therapist schedule",
+    summary="Add time off",
+    description="Booked sessions inside it are kept and listed with a `warning`: move or cancel them with "
+    "your patients.",
+    roles=THERAPIST,
+    body=TimeOffRequest,
+    body_description="When.",
+    example={"start_date": "2026-12-24", "end_date": "2026-12-26"},
+    context=_therapist_context,
+    responses={201: Reply("The time off.", TimeOffAdded), 404: NO_PRACTICE, 422: INVALID},
+)
+def add_my_time_off(user: User, body: TimeOffRequest) -> TimeOffAdded:
+    result = availability.add_time_off(db.session, user, body, _now())
     zone = ZoneInfo(availability.own_profile(db.session, user).locations[0].time_zone)
-    body: dict[str, Any] = {
-        "time_off": time_off_json(result.time_off, zone),
-        "conflicting_appointments": [appointment_json(a) for a in result.conflicts],
-    }
-    if result.conflicts:
-        body["warning"] = (
-            f"{len(result.conflicts)} booked session(s) fall in this time off. They are still booked: "
-            "move or cancel them with your patients."
-        )
-    return body, 201
+    added = time_off_added(result.time_off, result.conflicts, zone)
+    db.session.commit()
+    return added
 
 
-@bp.delete("/me/time-off/<int:time_off_id>")
-@token_required(Role.THERAPIST)
-def remove_my_time_off(time_off_id: int, user: User) -> Any:
+@operation(
+    "DELETE",
+    "/me/time-off/<int:time_off_id>",
+    operation_id="removeTimeOff",
+    tag="Therapist schedule",
+    summary="Remove time off",
+    description="Remove one of your time-off entries.",
+    roles=THERAPIST,
+    path={"time_off_id": "The time-off entry."},
+    responses={204: "Removed.", 404: "You have no time off with that id."},
+)
+def remove_my_time_off(time_off_id: int, user: User) -> None:
     availability.remove_time_off(db.session, user, time_off_id, _now())
     db.session.commit()
-    return "", 204
 
 
-@bp.get("/me/appointments")
-@token_required(Role.THERAPIST)
-def my_appointments(user: User) -> Any:
-    """Appointments in a window (default: the next 30 days), at most 92 days at a time."""
-    now = _now()
-    profile = availability.own_profile(db.session, user)
-    zone = profile.locations[0].time_zone
-    window = availability.parse_window(
-        request.args, zone, now, default=timedelta(days=30), limit=timedelta(days=92)
+@operation(
+    "GET",
+    "/me/appointments",
+    operation_id="myAppointments",
+    tag="Therapist schedule",
+    summary="Your appointments",
+    description="Appointments in a window (default the next 30 days, at most 92 days at a time).",
+    roles=THERAPIST,
+    query=AppointmentsQuery,
+    context=_therapist_context,
+    responses={200: Reply("The appointments.", AppointmentList), 404: NO_PRACTICE, 422: INVALID},
+)
+def my_appointments(user: User, query: AppointmentsQuery) -> AppointmentList:
+    tz = ZoneInfo(availability.own_profile(db.session, user).locations[0].time_zone)
+    found = availability.my_appointments(db.session, user, query.start, query.end)
+    listed = AppointmentList(
+        from_=query.start.astimezone(tz),
+        to=query.end.astimezone(tz),
+        appointments=[appointment_of(a) for a in found],
     )
-    found = availability.my_appointments(db.session, user, window[0], window[1])
     db.session.commit()  # the audit record of this read
-    tz = ZoneInfo(zone)
-    return {
-        "from": window[0].astimezone(tz).isoformat(),
-        "to": window[1].astimezone(tz).isoformat(),
-        "appointments": [appointment_json(a) for a in found],
-    }
+    return listed

@@ -66,8 +66,12 @@ class Operation:
 
     @property
     def success(self) -> tuple[int, Reply]:
+        """The first success answer. An operation may declare more than one (200 paid, 202 the bank wants
+        3-D Secure), each with a model of its own: the model the handler returns picks the status."""
         codes = [(code, reply) for code, reply in self.responses.items() if 200 <= code < 300]
-        assert len(codes) == 1, f"{self.operation_id}: one success answer"
+        assert codes, f"{self.operation_id}: a success answer"
+        models = [reply.model for _, reply in codes]
+        assert len(codes) == 1 or len(set(models)) == len(models), f"{self.operation_id}: one model each"
         return codes[0]
 
 
@@ -108,7 +112,7 @@ def operation(
         body_description=body_description,
         context=context,
     )
-    status, success = declared.success
+    assert declared.success  # its success answers are sound (one, or one model each)
 
     def decorator(view: F) -> F:
         accepts = set(inspect.signature(view).parameters)
@@ -128,7 +132,7 @@ def operation(
                 kwargs["query"] = parse_query(declared.query, request.args, context)
             if declared.body is not None:
                 kwargs["body"] = parse_body(declared.body, json_object(), context)
-            return _render(view(**kwargs), status, success, declared.operation_id)
+            return _render(view(**kwargs), declared)
 
         bp.add_url_rule(rule, endpoint=view.__name__, view_func=handle, methods=[declared.method])
         OPERATIONS.append(declared)
@@ -137,9 +141,14 @@ def operation(
     return decorator
 
 
-def _render(result: Any, status: int, success: Reply, operation_id: str) -> Any:
-    """The handler's model as JSON, with the declared status; a tuple may add headers."""
+def _render(result: Any, declared: Operation) -> Any:
+    """The handler's model as JSON, with the status declared for that model (None for a declared 204);
+    a tuple may add headers."""
     model, *rest = result if isinstance(result, tuple) else (result,)
-    if success.model is None or not isinstance(model, success.model):
-        raise TypeError(f"{operation_id} returned {type(model).__name__}, declared {success.model}")
-    return (model.model_dump(mode="json"), status, *rest)
+    if model is None and 204 in declared.responses:  # "No Content": the handler returns None
+        return ("", 204, *rest)
+    answers = [(code, r.model) for code, r in declared.responses.items() if 200 <= code < 300 and r.model]
+    for status, kind in sorted(answers, key=lambda answer: type(model) is not answer[1]):  # its own first
+        if isinstance(model, kind):
+            return (model.model_dump(mode="json"), status, *rest)
+    raise TypeError(f"{declared.operation_id} returned {type(model).__name__}, declared {declared.success}")

@@ -198,18 +198,6 @@ def _schemas() -> dict[str, Schema]:
         ],
         description="A course of care with every session.",
     )
-    appointment = obj(
-        {
-            "id": integer(),
-            "start": instant(),
-            "end": instant(),
-            "minutes": integer(),
-            "status": enum(AppointmentStatus),
-            "location_id": integer(),
-            "patient": obj({"id": integer(), "name": string()}),
-        },
-        description="An appointment as its therapist sees it (no health details).",
-    )
     session_view = obj(
         {
             "id": integer(),
@@ -235,11 +223,6 @@ def _schemas() -> dict[str, Schema]:
         },
         description="A session as its therapist needs it, with the precautions that travel with it.",
     )
-    time_off = obj(
-        {"id": integer(), "start": instant(), "end": instant(), "reason": string()},
-        description="Time off, with the practice's offset.",
-    )
-    hours = {"id": integer(), "location_id": integer(), "start": CLOCK, "end": CLOCK}
     return {
         "Error": obj(
             {
@@ -263,17 +246,6 @@ def _schemas() -> dict[str, Schema]:
                 )
             },
             description="The error envelope of every JSON error.",
-        ),
-        "Slots": obj(
-            {
-                "therapist_id": integer(),
-                "time_zone": string(),
-                "minutes": integer(),
-                "session_lengths": array(integer()),
-                "from": instant(),
-                "to": instant(),
-                "slots": array(obj({"start": instant(), "end": instant(), "location_id": integer()})),
-            }
         ),
         "Intake": obj(
             {
@@ -466,42 +438,7 @@ def _schemas() -> dict[str, Schema]:
                 "course_id": nullable(integer()),
             }
         ),
-        "Appointment": appointment,
         "SessionView": session_view,
-        "TimeOff": time_off,
-        "Availability": obj(
-            {
-                "therapist_id": integer(),
-                "time_zone": string(),
-                "locations": array(
-                    obj(
-                        {
-                            "id": integer(),
-                            "label": string(),
-                            "city": string(),
-                            "state": string(),
-                            "time_zone": string(),
-                        }
-                    )
-                ),
-                "settings": obj(
-                    {
-                        "buffer_before_minutes": integer(),
-                        "buffer_after_minutes": integer(),
-                        "min_notice_hours": integer(),
-                        "horizon_days": integer(),
-                        "slot_step_minutes": integer(),
-                        "session_lengths": array(integer()),
-                        "works_public_holidays": boolean(),
-                    }
-                ),
-                "weekly_hours": array(obj({**hours, "weekday": enum(availability.WEEKDAYS)})),
-                "extra_hours": array(obj({**hours, "date": date()})),
-                "time_off": array(ref("TimeOff")),
-                "next_available": nullable(instant()),
-            },
-            description="A therapist's hours, settings and time off not yet over.",
-        ),
         "EligibilityResult": obj(
             {
                 "check_id": integer(),
@@ -574,34 +511,6 @@ def _request_schemas() -> dict[str, Schema]:
             maxItems=course_plans.MAX_TOTAL_SESSIONS,
         ),
     }
-    settings = obj(
-        {
-            "buffer_before_minutes": integer(minimum=0, maximum=240),
-            "buffer_after_minutes": integer(minimum=0, maximum=240),
-            "min_notice_hours": integer(minimum=0, maximum=720),
-            "horizon_days": integer(minimum=1, maximum=365),
-            "slot_step_minutes": integer(enum=list(availability.SLOT_STEPS)),
-            "session_lengths": array(
-                integer(enum=list(availability.SESSION_LENGTH_CHOICES)),
-                "Lengths offered, in minutes.",
-                minItems=1,
-            ),
-            "works_public_holidays": boolean(
-                "false: your state's public holidays are closed days, like time off (default true)."
-            ),
-        },
-        [],
-        closed=True,
-        description="Settings to change; those left out keep their value.",
-    )
-    location_id = integer("One of your practice locations; optional with a single location.")
-    weekday = {
-        "anyOf": [enum(availability.WEEKDAYS), integer(minimum=0, maximum=6)],
-        "description": '"monday" ... "sunday", or 0 (Monday) ... 6.',
-    }
-    interval = {"start": CLOCK, "end": CLOCK, "location_id": location_id}
-    day = string("A date, YYYY-MM-DD.", format="date")
-    reason = string("Why (shown only to you).", maxLength=200)
     return {
         "IntakeRequest": obj(
             {
@@ -664,45 +573,6 @@ def _request_schemas() -> dict[str, Schema]:
         ),
         "RescheduleRequest": obj({"start": instant("The new start, ISO 8601 with its offset.")}),
         "AttendanceRequest": obj({"status": enum(sessions.ATTENDANCE_STATUSES)}),
-        "AvailabilityUpdate": obj(
-            {
-                "settings": settings,
-                "weekly_hours": array(
-                    obj({"weekday": weekday, **interval}, ["weekday", "start", "end"]),
-                    "Replaces every weekly interval.",
-                    maxItems=availability.MAX_INTERVALS,
-                ),
-                "extra_hours": array(
-                    obj({"date": day, **interval}, ["date", "start", "end"]),
-                    "Replaces every extra interval (dates not yet past).",
-                    maxItems=availability.MAX_INTERVALS,
-                ),
-            },
-            [],
-            closed=True,
-        ),
-        "TimeOffRequest": {
-            "description": "Whole days (end inclusive) or exact times; not already over, at most a year.",
-            "anyOf": [
-                obj(
-                    {"start_date": day, "end_date": day, "date": day, "reason": reason},
-                    [],
-                    anyOf=[{"required": ["start_date"]}, {"required": ["date"]}],
-                    description="Whole local days.",
-                ),
-                obj(
-                    {
-                        "start": string(
-                            "ISO 8601; local time of the practice without an offset.", minLength=16
-                        ),
-                        "end": string("ISO 8601, after the start.", minLength=16),
-                        "reason": reason,
-                    },
-                    ["start", "end"],
-                    description="Part of a day.",
-                ),
-            ],
-        },
         "EligibilityRequest": {
             "description": "A booked course by `course_id` alone, or a hypothetical course by its fields.",
             "oneOf": [
@@ -737,32 +607,7 @@ def _paths() -> dict[str, Schema]:
     insurer = [Role.INSURER.value]
     patient_or_therapist = [Role.PATIENT.value, Role.THERAPIST.value]
     n422 = error("A field breaks a rule; `details.fields` names each one.")
-    window = [
-        query("from", "Start: a date in the practice's zone (YYYY-MM-DD) or an ISO 8601 time.", string()),
-        query("to", "End (exclusive), as `from`.", string()),
-    ]
     return {
-        "/api/v1/therapists/{therapist_id}/slots": {
-            "get": operation(
-                "Therapists",
-                "getTherapistSlots",
-                "Free start times",
-                "Free starts for one session length, ISO 8601 with the practice's offset. The window "
-                "defaults to the next 7 days and may span at most 31; one already over is a 422.",
-                {
-                    "200": ok(ref("Slots"), "The free starts."),
-                    "404": error("No therapist has that id."),
-                    "422": n422,
-                },
-                parameters=[
-                    path_id("therapist_id", "The therapist."),
-                    *window,
-                    query(
-                        "minutes", "One of the therapist's session lengths; default their usual.", string()
-                    ),
-                ],
-            )
-        },
         "/api/v1/intakes": {
             "post": operation(
                 "Intakes",
@@ -955,93 +800,6 @@ def _paths() -> dict[str, Schema]:
                 roles=therapist,
                 parameters=[path_id("appointment_id", "The session.")],
                 request=body(ref("AttendanceRequest"), "What happened.", {"status": "completed"}),
-            )
-        },
-        "/api/v1/me/availability": {
-            "get": operation(
-                "Therapist schedule",
-                "myAvailability",
-                "Your hours and settings",
-                "Weekly hours, extra hours, time off not yet over, and booking settings.",
-                {
-                    "200": ok(ref("Availability"), "Your availability."),
-                    "404": error("Create your practice first."),
-                },
-                roles=therapist,
-            ),
-            "put": operation(
-                "Therapist schedule",
-                "updateAvailability",
-                "Change your hours and settings",
-                "A key left out keeps its value; a list given replaces the stored list. All or nothing.",
-                {
-                    "200": ok(ref("Availability"), "Your availability now."),
-                    "404": error("Create your practice first."),
-                    "422": n422,
-                },
-                roles=therapist,
-                request=body(
-                    ref("AvailabilityUpdate"),
-                    "What to change.",
-                    {"weekly_hours": [{"weekday": "monday", "start": "09:00", "end": "17:00"}]},
-                ),
-            ),
-        },
-        "/api/v1/me/time-off": {
-            "post": operation(
-                "Therapist schedule",
-                "addTimeOff",
-                "Add time off",
-                "Booked sessions inside it are kept and listed with a `warning`: move or cancel them with "
-                "your patients.",
-                {
-                    "201": ok(
-                        obj(
-                            {
-                                "time_off": ref("TimeOff"),
-                                "conflicting_appointments": array(ref("Appointment")),
-                                "warning": string("Present when sessions fall inside the time off."),
-                            },
-                            ["time_off", "conflicting_appointments"],
-                        ),
-                        "The time off.",
-                    ),
-                    "404": error("Create your practice first."),
-                    "422": n422,
-                },
-                roles=therapist,
-                request=body(
-                    ref("TimeOffRequest"), "When.", {"start_date": "2026-12-24", "end_date": "2026-12-26"}
-                ),
-            )
-        },
-        "/api/v1/me/time-off/{time_off_id}": {
-            "delete": operation(
-                "Therapist schedule",
-                "removeTimeOff",
-                "Remove time off",
-                "Remove one of your time-off entries.",
-                {"204": {"description": "Removed."}, "404": error("You have no time off with that id.")},
-                roles=therapist,
-                parameters=[path_id("time_off_id", "The time-off entry.")],
-            )
-        },
-        "/api/v1/me/appointments": {
-            "get": operation(
-                "Therapist schedule",
-                "myAppointments",
-                "Your appointments",
-                "Appointments in a window (default the next 30 days, at most 92 days at a time).",
-                {
-                    "200": ok(
-                        obj({"from": instant(), "to": instant(), "appointments": array(ref("Appointment"))}),
-                        "The appointments.",
-                    ),
-                    "404": error("Create your practice first."),
-                    "422": n422,
-                },
-                roles=therapist,
-                parameters=window,
             )
         },
         "/api/v1/me/sessions": {

@@ -90,6 +90,8 @@ def operation_object(op: Operation) -> Schema:
         str(code): (
             parts.ok(parts.ref(reply.model.__name__), reply.description)
             if reply.model is not None
+            else {"description": reply.description}  # 204: no content
+            if code == 204
             else parts.error(reply.description)
         )
         for code, reply in op.responses.items()

@@ -38,13 +38,13 @@ def parse_query(model: type[M], args: Mapping[str, Any], context: Mapping[str, A
             raw = getlist(key) if getlist is not None else [args[key]]
             items = [item.strip() for item in raw if isinstance(item, str) and item.strip()]
             if items:
-                values[name] = items
+                values[key] = items
             continue
         value = args.get(key)
         if isinstance(value, str):
             value = value.strip()
         if value not in ("", None):
-            values[name] = value
+            values[key] = value  # by its alias, which the errors name (`from`)
     try:
         return model.model_validate(values, context=dict(context or {}))
     except ValidationError as exc:

@@ -8,9 +8,9 @@ Reads and writes go through here so that every change that can move a therapist'
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -18,7 +18,7 @@ from sqlalchemy import and_, delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from massage_booking.domain import scheduling
-from massage_booking.domain.errors import Forbidden, NotFound, ValidationFailed
+from massage_booking.domain.errors import Forbidden, NotFound
 from massage_booking.models import (
     HELD_STATUS,
     OCCUPYING_STATUSES,
@@ -35,22 +35,18 @@ from massage_booking.models import (
     WeeklyHours,
 )
 from massage_booking.models.schedules import DEFAULT_SESSION_LENGTHS
+from massage_booking.schemas import availability as contract
+from massage_booking.schemas.availability import AvailabilityUpdate, TimeOffRequest
 from massage_booking.services import audit, public_holidays
 
-WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-SLOT_STEPS = (5, 10, 15, 20, 30, 60)
-SESSION_LENGTH_CHOICES = (30, 45, 60, 75, 90, 120)
-MAX_SLOT_WINDOW = timedelta(days=31)  # one call's slot window: a month, like a booking calendar shows
-MAX_INTERVALS = 100  # weekly or extra intervals in one save; a real week has a handful
+# Declared once, with the schema that checks what people give (schemas/availability.py).
+WEEKDAYS = contract.WEEKDAYS
+YEARS = contract.YEARS
 # When nothing is free within the horizon, how far past it to look for the start that will come into
 # reach (so the cached "nothing free" knows when it stops being true).
 _LOOKAHEAD_PAST_HORIZON = timedelta(days=14)
 _FOREVER = datetime(9999, 1, 1, tzinfo=UTC)
 _IN_CHUNK = 5000  # ids per IN (...) list: far below SQLite's 32,766 and PostgreSQL's 65,535 parameters
-# Dates and times people may give: far enough from year 1 and 9999 that converting zones and adding a
-# window or a horizon cannot overflow `datetime`, and late enough that every zone has whole-minute offsets
-# (before about 1900 zoneinfo gives local mean time, like -04:56:02, which RFC 3339 cannot write).
-YEARS = range(1900, 9000)
 
 
 @dataclass(frozen=True)
@@ -65,7 +61,7 @@ class Availability:
 
     @property
     def time_zone(self) -> str:
-        return self.profile.locations[0].time_zone if self.profile.locations else "UTC"
+        return zone_of(self.profile)
 
 
 @dataclass(frozen=True)
@@ -192,286 +188,67 @@ def my_appointments(session: Session, actor: User, start: datetime, end: datetim
 # --- changing the rules -------------------------------------------------------------------------------
 
 
-def update_availability(
-    session: Session, actor: User, data: Mapping[str, Any], now: datetime
-) -> Availability:
-    """Apply a PUT of the availability document: `settings`, `weekly_hours`, `extra_hours`; a key left
-    out keeps its stored value, a list given replaces the stored list. All or nothing: one bad value
-    gets a ValidationFailed naming it (e.g. `weekly_hours[2].end`) and nothing is changed."""
+def therapist_context(session: Session, actor: User, now: datetime) -> dict[str, Any]:
+    """What validating the acting therapist's hours, time off or appointment window needs to know
+    (schemas/availability.py): their practice locations, their zone, and the time now."""
     profile = own_profile(session, actor)
-    if not isinstance(data, Mapping):
-        raise ValidationFailed("Send the availability as a JSON object.")
-    unknown = set(data) - {"settings", "weekly_hours", "extra_hours"}
-    errors: dict[str, list[str]] = {}
+    return {
+        "locations": frozenset(loc.id for loc in profile.locations),
+        "zone": ZoneInfo(profile.locations[0].time_zone),
+        "now": now,
+    }
 
-    def bad(field: str, message: str) -> None:
-        errors.setdefault(field, []).append(message)
 
-    for key in sorted(unknown):
-        bad(key, "Unknown field: send settings, weekly_hours and extra_hours.")
-    locations = {loc.id: loc for loc in profile.locations}
-    today = now.astimezone(ZoneInfo(profile.locations[0].time_zone)).date()
-    settings_values = _parse_settings(data.get("settings"), bad) if "settings" in data else None
-    weekly = _parse_weekly(data["weekly_hours"], locations, bad) if "weekly_hours" in data else None
-    extra = _parse_extra(data["extra_hours"], locations, today, bad) if "extra_hours" in data else None
-    if errors:
-        raise ValidationFailed.for_fields(errors)
+def slot_context(session: Session, profile: TherapistProfile, now: datetime) -> dict[str, Any]:
+    """What validating a request for this therapist's free slots needs to know: their zone (UTC without a
+    location), the session lengths they offer and their usual one, and the time now."""
+    settings = settings_for(session, profile.id)
+    return {
+        "zone": ZoneInfo(zone_of(profile)),
+        "now": now,
+        "session_lengths": tuple(settings.session_lengths),
+        "usual_minutes": usual_length(settings),
+    }
 
+
+def zone_of(profile: TherapistProfile) -> str:
+    """The practice's time zone: its first location's (slots and time off are read in it)."""
+    return profile.locations[0].time_zone if profile.locations else "UTC"
+
+
+def update_availability(
+    session: Session, actor: User, change: AvailabilityUpdate, now: datetime
+) -> Availability:
+    """Apply a change of the availability document: `settings`, `weekly_hours`, `extra_hours`; a key left
+    out keeps its stored value, a list given replaces the stored list. All or nothing: the change was
+    validated whole (with `therapist_context`) before it got here."""
+    profile = own_profile(session, actor)
+    location_ids = [loc.id for loc in profile.locations]
     settings = _ensure_settings(session, profile.id)
-    for name, value in (settings_values or {}).items():
+    for name, value in change.changed_settings().items():
         setattr(settings, name, value)
-    if weekly is not None:
-        session.execute(delete(WeeklyHours).where(WeeklyHours.location_id.in_(list(locations))))
-        session.add_all(weekly)
-    if extra is not None:
-        session.execute(delete(ExtraHours).where(ExtraHours.location_id.in_(list(locations))))
-        session.add_all(extra)
+    if change.weekly_hours is not None:
+        session.execute(delete(WeeklyHours).where(WeeklyHours.location_id.in_(location_ids)))
+        session.add_all(
+            WeeklyHours(location_id=w.location_id, weekday=w.weekday, starts_at=w.start, ends_at=w.end)
+            for w in change.weekly_hours
+        )
+    if change.extra_hours is not None:
+        session.execute(delete(ExtraHours).where(ExtraHours.location_id.in_(location_ids)))
+        session.add_all(
+            ExtraHours(location_id=e.location_id, day=e.date, starts_at=e.start, ends_at=e.end)
+            for e in change.extra_hours
+        )
     session.flush()
     refresh_next_available(session, profile.id, now)
-    audit.record(session, actor, "availability.updated", "therapist", profile.id, fields=sorted(data))
+    given = sorted(change.model_fields_set)
+    audit.record(session, actor, "availability.updated", "therapist", profile.id, fields=given)
     session.flush()
     session.expire_all()  # reload the replaced hours in order, as a fresh read would
     return availability_of(session, actor, now)
 
 
-def _parse_settings(raw: Any, bad: Any) -> dict[str, Any]:
-    if not isinstance(raw, Mapping):
-        bad("settings", "Send settings as an object.")
-        return {}
-    values: dict[str, Any] = {}
-    bounds = {
-        "buffer_before_minutes": (0, 240, "Buffer before sessions: 0 to 240 minutes."),
-        "buffer_after_minutes": (0, 240, "Buffer after sessions: 0 to 240 minutes."),
-        "min_notice_hours": (0, 720, "Minimum notice: 0 to 720 hours (30 days)."),
-        "horizon_days": (1, 365, "Booking horizon: 1 to 365 days."),
-    }
-    for name in sorted(set(raw) - {*bounds, "slot_step_minutes", "session_lengths", "works_public_holidays"}):
-        bad(f"settings.{name}", "Unknown setting.")
-    for name, (low, high, message) in bounds.items():
-        if name in raw:
-            value = raw[name]
-            if type(value) is not int or not low <= value <= high:
-                bad(f"settings.{name}", message)
-            else:
-                values[name] = value
-    if "slot_step_minutes" in raw:
-        step = raw["slot_step_minutes"]
-        if type(step) is not int or step not in SLOT_STEPS:
-            bad("settings.slot_step_minutes", f"Start times every {', '.join(map(str, SLOT_STEPS))} minutes.")
-        else:
-            values["slot_step_minutes"] = step
-    if "session_lengths" in raw:
-        lengths = raw["session_lengths"]
-        choices = ", ".join(map(str, SESSION_LENGTH_CHOICES))
-        if (
-            not isinstance(lengths, list)
-            or not lengths
-            or any(type(m) is not int or m not in SESSION_LENGTH_CHOICES for m in lengths)
-        ):
-            bad("settings.session_lengths", f"Offer at least one session length among {choices} minutes.")
-        else:
-            values["session_lengths"] = sorted(set(lengths))
-    if "works_public_holidays" in raw:
-        if type(raw["works_public_holidays"]) is not bool:
-            bad("settings.works_public_holidays", "Say true or false: do you work on public holidays?")
-        else:
-            values["works_public_holidays"] = raw["works_public_holidays"]
-    return values
-
-
-def _parse_clock(raw: Any) -> time | None:
-    """ "HH:MM" (24-hour) on a 5-minute boundary, or None."""
-    if not isinstance(raw, str) or len(raw) != 5 or raw[2] != ":":
-        return None
-    try:
-        value = time.fromisoformat(raw)
-    except ValueError:
-        return None
-    return value if value.minute % 5 == 0 else None
-
-
-def _parse_weekday(raw: Any) -> int | None:
-    if type(raw) is int and 0 <= raw <= 6:
-        return raw
-    if isinstance(raw, str) and raw.strip().lower() in WEEKDAYS:
-        return WEEKDAYS.index(raw.strip().lower())
-    return None
-
-
-def _location_of(item: Mapping[str, Any], locations: Mapping[int, PracticeLocation]) -> int | None:
-    raw = item.get("location_id")
-    if raw is None and len(locations) == 1:
-        return next(iter(locations))
-    return raw if type(raw) is int and raw in locations else None
-
-
-def _interval(item: Any, field: str, bad: Any) -> tuple[time, time] | None:
-    start, end = _parse_clock(item.get("start")), _parse_clock(item.get("end"))
-    if start is None:
-        bad(f"{field}.start", 'Give the start as "HH:MM" (24-hour, in 5-minute steps), like "09:00".')
-    if end is None:
-        bad(
-            f"{field}.end",
-            'Give the end as "HH:MM" (24-hour, in 5-minute steps), like "17:00"; use "23:55" at most.',
-        )
-    if start is None or end is None:
-        return None
-    if end <= start:
-        bad(f"{field}.end", "The end must be after the start (hours cannot run past midnight).")
-        return None
-    return start, end
-
-
-def _items(raw: Any, name: str, bad: Any) -> list[Any]:
-    if not isinstance(raw, list):
-        bad(name, "Send a list.")
-        return []
-    if len(raw) > MAX_INTERVALS:
-        bad(name, f"At most {MAX_INTERVALS} intervals.")
-        return []
-    return raw
-
-
-def _no_overlaps(found: list[tuple[Any, time, time, str]], bad: Any) -> None:
-    """Two intervals on the same day and location that overlap are almost always a typing slip."""
-    found.sort(key=lambda item: (item[0], item[1]))
-    for (key_a, _, end_a, _), (key_b, start_b, _, field_b) in zip(found, found[1:], strict=False):
-        if key_a == key_b and start_b < end_a:
-            bad(f"{field_b}.start", f"Overlaps the hours before it on the same day (until {end_a:%H:%M}).")
-
-
-def _parse_weekly(raw: Any, locations: Mapping[int, PracticeLocation], bad: Any) -> list[WeeklyHours]:
-    rows: list[WeeklyHours] = []
-    seen: list[tuple[Any, time, time, str]] = []
-    for n, item in enumerate(_items(raw, "weekly_hours", bad)):
-        field = f"weekly_hours[{n}]"
-        if not isinstance(item, Mapping):
-            bad(field, "Send each interval as an object with weekday, start and end.")
-            continue
-        weekday = _parse_weekday(item.get("weekday"))
-        if weekday is None:
-            bad(f"{field}.weekday", 'Give the weekday as "monday" ... "sunday" (or 0 = Monday ... 6).')
-        location_id = _location_of(item, locations)
-        if location_id is None:
-            bad(f"{field}.location_id", "Choose one of your practice locations.")
-        interval = _interval(item, field, bad)
-        if weekday is None or location_id is None or interval is None:
-            continue
-        seen.append(((location_id, weekday), *interval, field))
-        rows.append(
-            WeeklyHours(location_id=location_id, weekday=weekday, starts_at=interval[0], ends_at=interval[1])
-        )
-    _no_overlaps(seen, bad)
-    return rows
-
-
-def _parse_extra(
-    raw: Any, locations: Mapping[int, PracticeLocation], today: date, bad: Any
-) -> list[ExtraHours]:
-    rows: list[ExtraHours] = []
-    seen: list[tuple[Any, time, time, str]] = []
-    for n, item in enumerate(_items(raw, "extra_hours", bad)):
-        field = f"extra_hours[{n}]"
-        if not isinstance(item, Mapping):
-            bad(field, "Send each interval as an object with date, start and end.")
-            continue
-        day = _parse_date(item.get("date"))
-        if day is None:
-            bad(f"{field}.date", 'Give the date as "YYYY-MM-DD".')
-        elif day < today:
-            bad(f"{field}.date", "This date has passed.")
-            day = None
-        location_id = _location_of(item, locations)
-        if location_id is None:
-            bad(f"{field}.location_id", "Choose one of your practice locations.")
-        interval = _interval(item, field, bad)
-        if day is None or location_id is None or interval is None:
-            continue
-        seen.append(((location_id, day), *interval, field))
-        rows.append(ExtraHours(location_id=location_id, day=day, starts_at=interval[0], ends_at=interval[1]))
-    _no_overlaps(seen, bad)
-    return rows
-
-
-def _parse_date(raw: Any) -> date | None:
-    if not isinstance(raw, str) or len(raw) != 10:
-        return None
-    try:
-        value = date.fromisoformat(raw)
-    except ValueError:
-        return None
-    return value if value.year in YEARS else None
-
-
 # --- time off -----------------------------------------------------------------------------------------
-
-
-def parse_time_off(data: Any, zone: str, now: datetime) -> tuple[datetime, datetime, str]:
-    """The (start, end, reason) of a time-off entry, from whole local dates or exact times.
-
-    Whole days: `{"start_date": "2026-12-24", "end_date": "2026-12-26"}` (end inclusive; `date` alone
-    for one day) runs from local midnight to the midnight after the last day. Part of a day: `{"start":
-    ..., "end": ...}` as ISO 8601, with an offset or in the practice's local time.
-    """
-    if not isinstance(data, Mapping):
-        raise ValidationFailed("Send the time off as a JSON object.")
-    tz = ZoneInfo(zone)
-    errors: dict[str, list[str]] = {}
-
-    def bad(field: str, message: str) -> None:
-        errors.setdefault(field, []).append(message)
-
-    reason = data.get("reason", "")
-    if not isinstance(reason, str) or len(reason) > 200:
-        bad("reason", "Use at most 200 characters.")
-        reason = ""
-    start = end = None
-    if "date" in data or "start_date" in data:
-        first = _parse_date(data.get("start_date", data.get("date")))
-        last = _parse_date(data.get("end_date", data.get("start_date", data.get("date"))))
-        if first is None:
-            bad("start_date", 'Give the first day off as "YYYY-MM-DD".')
-        if last is None:
-            bad("end_date", 'Give the last day off as "YYYY-MM-DD".')
-        if first and last:
-            if last < first:
-                bad("end_date", "The last day off must not be before the first.")
-            elif (last - first).days > 366:
-                bad("end_date", "Time off can span at most a year; add another for longer.")
-            else:
-                start = datetime.combine(first, time(0), tz)
-                end = datetime.combine(last + timedelta(days=1), time(0), tz)
-    else:
-        start, end = _parse_instant(data.get("start"), tz), _parse_instant(data.get("end"), tz)
-        if start is None:
-            bad(
-                "start",
-                'Give the start as ISO 8601, like "2026-12-24T12:00" (your local time) or with an offset.',
-            )
-        if end is None:
-            bad("end", 'Give the end as ISO 8601, like "2026-12-24T17:00".')
-        if start and end and end <= start:
-            bad("end", "The end must be after the start.")
-        elif start and end and end - start > timedelta(days=367):
-            bad("end", "Time off can span at most a year; add another for longer.")
-    if start and end and end <= now:
-        bad("end" if "end" in data else "end_date", "This time has already passed.")
-    if errors:
-        raise ValidationFailed.for_fields(errors)
-    assert start is not None and end is not None
-    return start.astimezone(UTC), end.astimezone(UTC), reason.strip()
-
-
-def _parse_instant(raw: Any, tz: ZoneInfo) -> datetime | None:
-    if not isinstance(raw, str) or not 16 <= len(raw) <= 40:
-        return None
-    try:
-        value = datetime.fromisoformat(raw)
-    except ValueError:
-        return None
-    if value.year not in YEARS:
-        return None
-    return value.replace(tzinfo=tz) if value.tzinfo is None else value
 
 
 @dataclass(frozen=True)
@@ -482,10 +259,11 @@ class TimeOffResult:
     conflicts: list[Appointment]
 
 
-def add_time_off(session: Session, actor: User, data: Any, now: datetime) -> TimeOffResult:
+def add_time_off(session: Session, actor: User, wanted: TimeOffRequest, now: datetime) -> TimeOffResult:
+    """Whole local days or exact times (validated with `therapist_context`: not over, at most a year)."""
     profile = own_profile(session, actor)
-    start, end, reason = parse_time_off(data, profile.locations[0].time_zone, now)
-    entry = TimeOff(therapist_id=profile.id, starts_at=start, ends_at=end, reason=reason)
+    start, end = (moment.astimezone(UTC) for moment in wanted.span(ZoneInfo(profile.locations[0].time_zone)))
+    entry = TimeOff(therapist_id=profile.id, starts_at=start, ends_at=end, reason=wanted.note)
     session.add(entry)
     session.flush()
     conflicts = appointments_between(session, profile.id, start, end, occupying_at=now)
@@ -617,70 +395,6 @@ def free_slots(
             finish = (instant + duration).astimezone(moment.tzinfo)
             found.setdefault(instant, Slot(moment, finish, location_id))
     return [found[instant] for instant in sorted(found)]
-
-
-@dataclass(frozen=True)
-class SlotRequest:
-    start: datetime
-    end: datetime
-    minutes: int
-
-
-def parse_window(
-    params: Mapping[str, str], zone: str, now: datetime, *, default: timedelta, limit: timedelta
-) -> tuple[datetime, datetime]:
-    """`from` and `to` (dates in the practice's time zone, `to` exclusive, or ISO 8601 instants) -> a
-    window of at most `limit`; from now for `default` when left out."""
-    tz = ZoneInfo(zone)
-    errors: dict[str, list[str]] = {}
-
-    def bound(name: str) -> datetime | None:
-        raw = (params.get(name) or "").strip()
-        if not raw:
-            return None
-        day = _parse_date(raw)
-        if day is not None:
-            return datetime.combine(day, time(0), tz)
-        value = _parse_instant(raw, tz)
-        if value is None:
-            errors.setdefault(name, []).append('Give a date like "2026-12-01" or an ISO 8601 time.')
-        return value
-
-    start, end = bound("from"), bound("to")
-    if not errors:
-        start = start or now
-        end = end or start + default
-        if end <= start:
-            errors["to"] = ["The end of the window must be after its start."]
-        elif end - start > limit:
-            errors["to"] = [f"Ask for at most {limit.days} days at a time."]
-    if errors:
-        raise ValidationFailed.for_fields(errors)
-    assert start is not None and end is not None
-    return start, end
-
-
-def parse_slot_request(
-    params: Mapping[str, str], settings: AvailabilitySettings, zone: str, now: datetime
-) -> SlotRequest:
-    """A slot window (`parse_window`, at most MAX_SLOT_WINDOW, default 7 days from now) and `minutes`
-    (one of the therapist's session lengths; default their usual one). A window already over is a 422."""
-    start, end = parse_window(params, zone, now, default=timedelta(days=7), limit=MAX_SLOT_WINDOW)
-    minutes = usual_length(settings)
-    raw_minutes = (params.get("minutes") or "").strip()
-    if raw_minutes:
-        if (
-            not (raw_minutes.isascii() and raw_minutes.isdigit())
-            or int(raw_minutes) not in settings.session_lengths
-        ):
-            offered = ", ".join(map(str, settings.session_lengths))
-            raise ValidationFailed.for_field(
-                "minutes", f"This therapist offers sessions of {offered} minutes."
-            )
-        minutes = int(raw_minutes)
-    if end <= now:
-        raise ValidationFailed.for_field("to", "This window has already passed.")
-    return SlotRequest(max(start, now), end, minutes)
 
 
 def usual_length(settings: AvailabilitySettings) -> int:

@@ -4,9 +4,10 @@ calendar-feed buttons, and a week view of their bookings, all in the practice's 
 The forms here have rows that come and go (a day can have any number of intervals), so they are read
 from `request.form` by small classes rather than WTForms; CSRF is checked app-wide by CSRFProtect. Each
 class turns what was typed into the very document `PUT /api/v1/me/availability` or `POST
-/api/v1/me/time-off` takes, so the page and the API share one service and one set of rules; the
-service's field errors (`weekly_hours[3].end`) are mapped back onto the inputs they came from. A form
-rejects only what it cannot put into the document at all (a part-day time off without a date).
+/api/v1/me/time-off` takes, validated by the same models (schemas/availability.py) into the command the
+one service takes, so the page and the API share one set of rules; the field errors
+(`weekly_hours[3].end`) are mapped back onto the inputs they came from. A form rejects only what it
+cannot put into the document at all (a part-day time off without a date).
 
 Each POST calls one service and commits, then redirects with a message; on a validation error it rolls
 back and shows the same page with the messages beside the fields and a 422, so nothing is half-saved.
@@ -29,8 +30,16 @@ from flask_login import current_user
 from massage_booking.domain.errors import DomainError, NotFound, ValidationFailed
 from massage_booking.extensions import db
 from massage_booking.models import Appointment, ExtraHours, PracticeLocation, Role, TimeOff
+from massage_booking.schemas.availability import (
+    SESSION_LENGTH_CHOICES,
+    SLOT_STEPS,
+    WEEKDAYS,
+    AvailabilityUpdate,
+    TimeOffRequest,
+)
+from massage_booking.schemas.parse import parse_body
 from massage_booking.services import availability, calendar_feed
-from massage_booking.services.availability import SESSION_LENGTH_CHOICES, SLOT_STEPS, WEEKDAYS, Availability
+from massage_booking.services.availability import Availability
 from massage_booking.web import bp
 from massage_booking.web.session_auth import roles_required
 
@@ -120,13 +129,13 @@ def _hhmm(value: time) -> str:
 
 def clock_text(raw: str) -> str:
     """A time input's value as the service's "HH:MM": browsers may add ":00" seconds (a whole minute);
-    anything else is passed on as typed, for the service to refuse in its own words."""
+    anything else is passed on as typed, for validation to refuse in its own words."""
     text = raw.strip()
     return text[:5] if re.fullmatch(r"\d\d:\d\d:00(\.0+)?", text) else text
 
 
 def _as_int(raw: str) -> int | str:
-    """A typed number as an int, or the text itself so that the service says what is wrong with it."""
+    """A typed number as an int, or the text itself so that validation says what is wrong with it."""
     text = raw.strip()
     return int(text) if re.fullmatch(r"-?\d{1,6}", text) else text
 
@@ -266,7 +275,7 @@ class WeekForm:
             row = typed[key]
             row.saved = row.remove or not row.blank  # a row with times gets its "Remove" box
             day = form.days.get((row.location_id, row.weekday))
-            if day is None:  # not one of this therapist's locations: sent on, the service names it
+            if day is None:  # not one of this therapist's locations: sent on, validation names it
                 day = form.days[(row.location_id, row.weekday)] = DayRows(row.location_id, row.weekday, [])
             day.rows.append(row)
         form.settings = {name: str(data.get(name, "")) for name in (*cls.SETTINGS, "slot_step_minutes")}
@@ -299,7 +308,7 @@ class WeekForm:
 
     def document(self) -> dict[str, Any]:
         """The `PUT /api/v1/me/availability` body this form stands for. Blank rows and rows marked for
-        removal are left out; everything else goes to the service as typed, to be judged there."""
+        removal are left out; everything else is sent as typed, to be judged by validation."""
         self._sent = []
         weekly = []
         for key in sorted(self.days):
@@ -322,7 +331,7 @@ class WeekForm:
         return {"settings": settings, "weekly_hours": weekly}
 
     def apply(self, exc: DomainError) -> None:
-        """Put the service's messages beside the inputs they are about."""
+        """Put the validation's messages beside the inputs they are about."""
         fields = exc.details.get("fields", {})
         for name, messages in fields.items():
             self.errors.add(self._input_for(name), messages)
@@ -560,7 +569,10 @@ def _no_profile(message: str) -> Any:
 
 
 def _update(document: Mapping[str, Any], now: datetime) -> Availability:
-    return availability.update_availability(db.session, current_user, document, now)
+    """Validate the form's document as the API validates its body, then save it."""
+    context = availability.therapist_context(db.session, current_user, now)
+    change = parse_body(AvailabilityUpdate, document, context)
+    return availability.update_availability(db.session, current_user, change, now)
 
 
 @bp.get("/me/availability")
@@ -661,7 +673,9 @@ def add_time_off() -> Any:
             availability.availability_of(db.session, current_user, now), now, time_off_form=form, status=422
         )
     try:
-        result = availability.add_time_off(db.session, current_user, document, now)
+        context = availability.therapist_context(db.session, current_user, now)
+        wanted = parse_body(TimeOffRequest, document, context)
+        result = availability.add_time_off(db.session, current_user, wanted, now)
     except ValidationFailed as exc:
         db.session.rollback()
         form.apply(exc)

@@ -12,6 +12,8 @@ from flask import abort, render_template, request
 from massage_booking.domain.errors import NotFound, ValidationFailed
 from massage_booking.extensions import db
 from massage_booking.models import TherapistProfile
+from massage_booking.schemas.availability import SlotQuery
+from massage_booking.schemas.parse import parse_query
 from massage_booking.services import availability, directory, therapists
 from massage_booking.web import bp
 from massage_booking.web.forms import SearchForm
@@ -80,11 +82,12 @@ def _open_times(profile: TherapistProfile, now: datetime) -> OpenTimes | None:
         "to": (first + timedelta(days=SLOT_DAYS)).isoformat(),
         "minutes": (request.args.get("minutes") or "").strip(),
     }
+    context = availability.slot_context(db.session, profile, now)  # read as the API reads its query
     try:
-        wanted = availability.parse_slot_request(params, settings, zone_name, now)
+        wanted = parse_query(SlotQuery, params, context)
     except ValidationFailed as exc:
         problems.append(exc.message)
-        wanted = availability.parse_slot_request({**params, "minutes": ""}, settings, zone_name, now)
+        wanted = parse_query(SlotQuery, {**params, "minutes": ""}, context)
     slots = availability.free_slots(db.session, profile.id, wanted.start, wanted.end, wanted.minutes, now)
     by_day: dict[date, list[tuple[str, str]]] = {}
     for slot in slots:

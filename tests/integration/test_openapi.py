@@ -101,16 +101,12 @@ def test_the_footer_links_to_the_docs(client):
 # declaration (massage_booking/api/contract.py) whose models validate, serialise and generate its entry;
 # this set may only shrink: a new route declared any other way fails the test below.
 HAND_WRITTEN = {
-    ("DELETE", "/api/v1/me/time-off/{time_off_id}"),
     ("GET", "/api/v1/courses/{course_id}"),
     ("GET", "/api/v1/eligibility/checks"),
     ("GET", "/api/v1/intakes/{intake_id}"),
-    ("GET", "/api/v1/me/appointments"),
-    ("GET", "/api/v1/me/availability"),
     ("GET", "/api/v1/me/courses"),
     ("GET", "/api/v1/me/sessions"),
     ("GET", "/api/v1/openapi.json"),
-    ("GET", "/api/v1/therapists/{therapist_id}/slots"),
     ("POST", "/api/v1/appointments/{appointment_id}/attendance"),
     ("POST", "/api/v1/appointments/{appointment_id}/cancel"),
     ("POST", "/api/v1/appointments/{appointment_id}/reschedule"),
@@ -120,8 +116,6 @@ HAND_WRITTEN = {
     ("POST", "/api/v1/courses/{course_id}/pay"),
     ("POST", "/api/v1/eligibility"),
     ("POST", "/api/v1/intakes"),
-    ("POST", "/api/v1/me/time-off"),
-    ("PUT", "/api/v1/me/availability"),
 }
 
 
@@ -134,6 +128,9 @@ def test_every_api_operation_is_declared_once_with_its_schemas(app):
     for op in OPERATIONS:  # the document's entry is the declaration's, models and all
         entry = spec["paths"][op.openapi_path][op.method.lower()]
         status, reply = op.success
+        if reply.model is None:  # 204 No Content: no body to declare
+            assert status == 204 and "content" not in entry["responses"]["204"], op.operation_id
+            continue
         schema = entry["responses"][str(status)]["content"]["application/json"]["schema"]
         assert schema == {"$ref": f"#/components/schemas/{reply.model.__name__}"}, op.operation_id
         if op.body is not None:
