@@ -7,66 +7,89 @@ GET  /api/v1/eligibility/checks     the insurer's payer's recent checks, newest 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
 
-from flask import request
-
-from massage_booking.api import bp
-from massage_booking.api.support import json_object, token_required
+from massage_booking.api.contract import Reply, operation
 from massage_booking.denials import keeps_denials
-from massage_booking.domain.errors import ValidationFailed
 from massage_booking.extensions import db
-from massage_booking.models import EligibilityCheck, Role, User
+from massage_booking.models import Role, User
+from massage_booking.schemas.eligibility import (
+    CheckedCondition,
+    CheckedPlan,
+    CheckedTherapist,
+    ChecksQuery,
+    EligibilityCheckList,
+    EligibilityRequest,
+    EligibilityResult,
+    check_of,
+    decision_fields,
+)
+from massage_booking.schemas.replies import VALIDATION
 from massage_booking.services import eligibility
 
+INSURER = (Role.INSURER.value,)
 
-def result_json(result: eligibility.CheckResult) -> dict[str, Any]:
+
+def result_of(result: eligibility.CheckResult) -> EligibilityResult:
     """What the insurer needs to decide and nothing more: no intake answers, precautions or notes."""
-    plan = result.plan
-    return {
-        "check_id": result.record.id,
-        "course_id": result.course.id if result.course is not None else None,
-        "plan": {"id": plan.id, "name": plan.name, "payer": plan.payer.name},
-        "condition": {"id": result.condition.id, "name": result.condition.name},
-        "icd10_code": result.icd10_code,
-        "therapist": {"id": result.therapist.id, "name": result.therapist.name, "npi": result.therapist.npi},
-        "service_date": result.service_date.isoformat(),
-        **eligibility.decision_json(result.decision),
-    }
+    plan, therapist = result.plan, result.therapist
+    return EligibilityResult(
+        check_id=result.record.id,
+        course_id=result.course.id if result.course is not None else None,
+        plan=CheckedPlan(id=plan.id, name=plan.name, payer=plan.payer.name),
+        condition=CheckedCondition(id=result.condition.id, name=result.condition.name),
+        icd10_code=result.icd10_code,
+        therapist=CheckedTherapist(id=therapist.id, name=therapist.name, npi=therapist.npi),
+        service_date=result.service_date,
+        **decision_fields(result.decision),
+    )
 
 
-def check_json(row: EligibilityCheck) -> dict[str, Any]:
-    return {
-        "check_id": row.id,
-        "created_at": row.created_at.isoformat(),
-        "channel": row.channel,
-        "plan_id": row.plan_id,
-        "course_id": row.course_id,
-        "icd10_code": row.icd10_code,
-        "session_minutes": row.session_minutes,
-        "sessions": row.sessions,
-        "outcome": row.outcome,
-        "covered_sessions": row.covered_sessions,
-        "reason_codes": row.reason_codes,
-    }
-
-
-@bp.post("/eligibility")
-@token_required(Role.INSURER)
+@operation(
+    "POST",
+    "/eligibility",
+    operation_id="checkEligibility",
+    tag="Eligibility",
+    summary="Check eligibility",
+    description="Is the course indicated and covered by your payer's plan: the outcome, sessions covered, "
+    "CPT 97124 units, copay, and every reason with its citation. The check is recorded and audited.",
+    roles=INSURER,
+    body=EligibilityRequest,
+    body_description="The course to check.",
+    example={
+        "plan_id": 1,
+        "icd10_code": "M54.2",
+        "therapist_id": 1,
+        "session_minutes": 60,
+        "sessions": 8,
+        "service_date": "2026-12-01",
+    },
+    responses={
+        200: Reply("The decision.", EligibilityResult),
+        404: "Your payer has no such plan, course or therapist.",
+        422: VALIDATION,
+    },
+)
 @keeps_denials
-def check_eligibility(user: User) -> Any:
-    wanted = eligibility.parse_check(json_object())
-    result = eligibility.check(db.session, user, wanted, datetime.now(UTC))
+def check_eligibility(user: User, body: EligibilityRequest) -> EligibilityResult:
+    result = eligibility.check(db.session, user, eligibility.CheckRequest.of(body), datetime.now(UTC))
+    answer = result_of(result)
     db.session.commit()
-    return result_json(result)
+    return answer
 
 
-@bp.get("/eligibility/checks")
-@token_required(Role.INSURER)
-def recent_eligibility_checks(user: User) -> Any:
-    raw = request.args.get("limit", "50")
-    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= 100:
-        raise ValidationFailed.for_field("limit", "Give a whole number from 1 to 100.")
-    found = eligibility.recent_checks(db.session, user, int(raw))
+@operation(
+    "GET",
+    "/eligibility/checks",
+    operation_id="recentEligibilityChecks",
+    tag="Eligibility",
+    summary="Recent checks",
+    description="Your payer's recent checks, newest first.",
+    roles=INSURER,
+    query=ChecksQuery,
+    responses={200: Reply("The checks.", EligibilityCheckList), 422: VALIDATION},
+)
+def recent_eligibility_checks(user: User, query: ChecksQuery) -> EligibilityCheckList:
+    found = eligibility.recent_checks(db.session, user, query.limit)
+    checks = EligibilityCheckList(checks=[check_of(row) for row in found])
     db.session.commit()
-    return {"checks": [check_json(row) for row in found]}
+    return checks

@@ -10,91 +10,113 @@ else's session is a 404 whose audit record is committed before the error leaves 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import request
-
-from massage_booking.api import bp
-from massage_booking.api.support import json_object, token_required
+from massage_booking.api.contract import Reply, operation
 from massage_booking.denials import keeps_denials
-from massage_booking.domain.errors import ValidationFailed
 from massage_booking.extensions import db
 from massage_booking.models import Role, User
+from massage_booking.schemas.replies import VALIDATION
+from massage_booking.schemas.sessions import (
+    AttendanceRecorded,
+    AttendanceRequest,
+    SessionClearance,
+    SessionCourse,
+    SessionPatient,
+    SessionsQuery,
+    SessionView,
+    UpcomingSessions,
+)
 from massage_booking.services import availability, sessions
-from massage_booking.services.sessions import SessionView
 
-DEFAULT_DAYS = 14
+THERAPIST = (Role.THERAPIST.value,)
 
 
 def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def session_view_json(view: SessionView, now: datetime) -> dict[str, Any]:
+def session_fields(view: sessions.SessionView, now: datetime) -> dict[str, object]:
     """A session as its therapist needs it: times with the practice's offset, the patient's name, where it
     falls in the course, and the precautions and clearance that travel with it."""
     zone = ZoneInfo(view.time_zone)
     return {
         "id": view.id,
-        "start": view.starts_at.astimezone(zone).isoformat(),
-        "end": view.ends_at.astimezone(zone).isoformat(),
+        "start": view.starts_at.astimezone(zone),
+        "end": view.ends_at.astimezone(zone),
         "minutes": view.minutes,
         "time_zone": view.time_zone,
-        "status": view.status.value,
+        "status": view.status,
         "can_mark_attendance": view.can_mark(now),
-        "patient": {"id": view.appointment.patient_id, "name": view.patient_name},
+        "patient": SessionPatient(id=view.appointment.patient_id, name=view.patient_name),
         "course": None
         if view.course_id is None
-        else {
-            "id": view.course_id,
-            "condition": view.condition_name,
-            "session_number": view.session_number,
-            "total_sessions": view.total_sessions,
-        },
+        else SessionCourse(
+            id=view.course_id,
+            condition=view.condition_name,
+            session_number=view.session_number,
+            total_sessions=view.total_sessions,
+        ),
         "session_notes": list(view.session_notes),
         "clearance_needed": [
-            {"code": g.get("code"), "message": g.get("message")} for g in view.clearance_needed
+            SessionClearance(code=g.get("code"), message=g.get("message")) for g in view.clearance_needed
         ],
     }
 
 
-def _days(raw: str | None) -> int:
-    if raw is None or raw == "":
-        return DEFAULT_DAYS
-    text = raw.strip()
-    if not (text.isascii() and text.isdigit()) or len(text) > 3:
-        raise ValidationFailed.for_field("days", f"Give a number of days from 1 to {sessions.MAX_DAYS}.")
-    return int(text)
-
-
-@bp.get("/me/sessions")
-@token_required(Role.THERAPIST)
-def my_sessions(user: User) -> Any:
+@operation(
+    "GET",
+    "/me/sessions",
+    operation_id="mySessions",
+    tag="Therapist schedule",
+    summary="Your coming sessions",
+    description="Booked sessions not yet over, earliest first, each with its precautions.",
+    roles=THERAPIST,
+    query=SessionsQuery,
+    responses={
+        200: Reply("The sessions.", UpcomingSessions),
+        404: "Create your practice first.",
+        422: VALIDATION,
+    },
+)
+def my_sessions(user: User, query: SessionsQuery) -> UpcomingSessions:
     """Booked sessions from now to `days` ahead (default 14, at most 92), each with its precautions."""
     now = _now()
-    days = _days(request.args.get("days"))
-    found = sessions.upcoming_sessions(db.session, user, now, days)
+    found = sessions.upcoming_sessions(db.session, user, now, query.days)
     zone = availability.own_profile(db.session, user).locations[0].time_zone
     db.session.commit()  # the audit record of this read
-    return {
-        "time_zone": zone,
-        "days": days,
-        "sessions": [session_view_json(v, now) for v in found],
-    }
+    return UpcomingSessions(
+        time_zone=zone, days=query.days, sessions=[SessionView(**session_fields(v, now)) for v in found]
+    )
 
 
-@bp.post("/appointments/<int:appointment_id>/attendance")
-@token_required(Role.THERAPIST)
+@operation(
+    "POST",
+    "/appointments/<int:appointment_id>/attendance",
+    operation_id="markAttendance",
+    tag="Appointments",
+    summary="Record attendance",
+    description="The session's therapist marks a started, booked session completed or no-show.",
+    roles=THERAPIST,
+    path={"appointment_id": "The session."},
+    body=AttendanceRequest,
+    body_description="What happened.",
+    example={"status": "completed"},
+    responses={
+        200: Reply("The session, and its course's status.", AttendanceRecorded),
+        404: "You have no session with that id.",
+        422: "A bad status, a session not yet started, or one already marked.",
+    },
+)
 @keeps_denials
-def mark_attendance(appointment_id: int, user: User) -> Any:
+def mark_attendance(appointment_id: int, user: User, body: AttendanceRequest) -> AttendanceRecorded:
     """Mark a started, booked session completed or no-show; 422 before it starts or once it is marked."""
-    status = sessions.parse_status(json_object().get("status"))
     now = _now()
-    sessions.mark_attendance(db.session, user, appointment_id, status, now)
+    sessions.mark_attendance(db.session, user, appointment_id, body, now)
     view = sessions.session_detail(db.session, user, appointment_id)
-    body = session_view_json(view, now)
     course = view.appointment.course
-    body["course_status"] = course.status.value if course is not None else None
+    marked = AttendanceRecorded(
+        **session_fields(view, now), course_status=course.status if course is not None else None
+    )
     db.session.commit()
-    return body
+    return marked

@@ -33,6 +33,14 @@ class Outcome(enum.StrEnum):
     PARTLY_ELIGIBLE = "partly_eligible"
     NOT_ELIGIBLE = "not_eligible"
 
+    @classmethod
+    def of(cls, covered: int, requested: int) -> Outcome:
+        """The one rule for naming coverage, used by a check and by a course booked under a plan alike:
+        nothing covered is not eligible, some is partly, all is eligible."""
+        if covered <= 0:
+            return cls.NOT_ELIGIBLE
+        return cls.PARTLY_ELIGIBLE if covered < requested else cls.ELIGIBLE
+
 
 class UnitRule(enum.StrEnum):
     # CMS total-time 8-minute rule (Claims Processing Manual ch. 5 §20.2): 8-22 minutes = 1 unit, 53-67 = 4.
@@ -186,11 +194,8 @@ def decide(rules: PlanRules, question: Question) -> Decision:
             )
 
     if any(r.blocking for r in reasons):
-        outcome, covered = Outcome.NOT_ELIGIBLE, 0
-    elif covered < question.sessions:
-        outcome = Outcome.PARTLY_ELIGIBLE
-    else:
-        outcome = Outcome.ELIGIBLE
+        covered = 0
+    outcome = Outcome.of(covered, question.sessions)
     citations = [condition.plan_citation.id]
     citations += [r.citation_id for r in reasons if r.citation_id and r.citation_id not in citations]
     return Decision(

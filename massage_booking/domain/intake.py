@@ -27,13 +27,11 @@ Design choices, each documented where it is applied:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
-from typing import Any
+from datetime import date, timedelta
 
 from massage_booking.domain import evidence
-from massage_booking.domain.errors import ValidationFailed
 from massage_booking.domain.identifiers import is_valid_npi
 
 TREATMENT_PHASE_LABELS: Mapping[str, str] = {
@@ -79,9 +77,6 @@ FIELDS = (
     "referral_date",
 )
 REFERRAL_FIELDS = ("referral_name", "referral_npi", "referral_date")
-
-_Fail = Callable[[str, str], None]  # record one message against one field
-
 
 def answer_ids() -> tuple[str, ...]:
     """Every precaution answer intake accepts: the registry's precautions, then the clot-sign screen."""
@@ -226,140 +221,3 @@ def session_notes_for(precaution: evidence.Precaution) -> list[str]:
     reason = precaution.name[:1].lower() + precaution.name[1:]
     clauses = [c.strip().rstrip(".") for c in precaution.adaptation.split(";")]
     return [f"{c[:1].upper()}{c[1:]}: {reason}" for c in clauses if c]
-
-
-# ----------------------------------------------------------------------------------------- validate
-
-
-def validate_answers(raw: Mapping[str, Any], *, today: date | None = None) -> IntakeAnswers:
-    """Parse JSON-like intake input, or raise one ValidationFailed naming every bad field.
-
-    Keys: condition (registry id, name, alias or ICD-10-CM code), cancer_history (true/false),
-    treatment_phase (one of TREATMENT_PHASES; "none" by default, and it must be "none" without a cancer
-    history), precautions (a list of `answer_ids()`), and referral_name, referral_npi, referral_date
-    (ISO date, not after `today`; the server's date when None): all three or none.
-    """
-    if not isinstance(raw, Mapping):
-        raise ValidationFailed(
-            "Send the intake as a JSON object.", {"fields": {"intake": ["Expected an object."]}}
-        )
-    today = today or date.today()
-    errors: dict[str, list[str]] = {}
-
-    def fail(field: str, message: str) -> None:
-        errors.setdefault(field, []).append(message)
-
-    condition_id = _condition(raw.get("condition"), fail)
-    cancer_history = _cancer_history(raw.get("cancer_history"), fail)
-    phase = _treatment_phase(raw.get("treatment_phase"), cancer_history, fail)
-    precautions = _precautions(raw.get("precautions"), fail)
-    name, npi, referral_date = _referral(raw, today, fail)
-    if errors:
-        raise ValidationFailed("Please correct the highlighted answers.", {"fields": errors})
-    return IntakeAnswers(
-        condition_id=condition_id,
-        cancer_history=bool(cancer_history),
-        treatment_phase=phase,
-        precautions=precautions,
-        referral_name=name,
-        referral_npi=npi,
-        referral_date=referral_date,
-    )
-
-
-def _condition(value: Any, fail: _Fail) -> str:
-    """Registry id, name, alias or ICD-10 code; a code two conditions share (F41.9) must be resolved."""
-    if not isinstance(value, str) or not value.strip():
-        fail("condition", "Choose a condition, by name or ICD-10 code.")
-        return ""
-    found = evidence.matches(value)
-    if len(found) == 1:
-        return found[0].id
-    if found:
-        names = " or ".join(c.name for c in found)
-        fail("condition", f"{value.strip()!r} could mean {names}; choose one.")
-    else:
-        fail("condition", f"No condition in the evidence registry matches {value.strip()!r}.")
-    return ""
-
-
-def _cancer_history(value: Any, fail: _Fail) -> bool | None:
-    if not isinstance(value, bool):
-        fail("cancer_history", "Answer yes or no: have you ever had cancer?")
-        return None
-    return value
-
-
-def _treatment_phase(value: Any, cancer_history: bool | None, fail: _Fail) -> str:
-    if value is None or value == "":
-        if cancer_history:
-            fail("treatment_phase", "Choose where you are in cancer treatment.")
-        return NO_TREATMENT
-    if value not in TREATMENT_PHASES:
-        fail("treatment_phase", f"Choose one of: {', '.join(TREATMENT_PHASES)}.")
-        return NO_TREATMENT
-    if cancer_history is False and value != NO_TREATMENT:
-        fail("treatment_phase", "A cancer treatment phase needs a cancer history; answer that question too.")
-    return value
-
-
-def _precautions(value: Any, fail: _Fail) -> frozenset[str]:
-    if value is None:
-        return frozenset()
-    if not isinstance(value, list | tuple | set | frozenset) or not all(isinstance(v, str) for v in value):
-        fail("precautions", "Send the precautions as a list of their ids.")
-        return frozenset()
-    known = set(answer_ids())
-    unknown = sorted({v for v in value if v not in known})
-    if unknown:
-        fail(
-            "precautions",
-            f"Unknown precaution(s): {', '.join(unknown)}. Expected: {', '.join(answer_ids())}.",
-        )
-    return frozenset(v for v in value if v in known)
-
-
-def _referral(raw: Mapping[str, Any], today: date, fail: _Fail) -> tuple[str | None, str | None, date | None]:
-    """All three referral fields or none; the NPI's check digit (CMS Luhn rule); a date not in the future."""
-    given = {f: raw.get(f) for f in REFERRAL_FIELDS if raw.get(f) not in (None, "")}
-    if not given:
-        return None, None, None
-    for field in REFERRAL_FIELDS:
-        if field not in given:
-            fail(field, "A referral needs the physician's name, NPI and date.")
-    name = given.get("referral_name")
-    if name is not None and (not isinstance(name, str) or not name.strip()):
-        fail("referral_name", "Give the referring physician's name.")
-        name = None
-    npi = _npi(given.get("referral_npi"), fail)
-    referral_date = _date(given.get("referral_date"), today, fail)
-    return (name.strip() if isinstance(name, str) else None), npi, referral_date
-
-
-def _npi(value: Any, fail: _Fail) -> str | None:
-    if value is None:
-        return None
-    text = "".join(str(value).split()) if isinstance(value, str | int) and not isinstance(value, bool) else ""
-    if not is_valid_npi(text):
-        fail("referral_npi", "Enter the physician's 10-digit NPI; this one fails the NPI check digit.")
-        return None
-    return text
-
-
-def _date(value: Any, today: date, fail: _Fail) -> date | None:
-    if value is None:
-        return None
-    if isinstance(value, date) and not isinstance(value, datetime):
-        parsed: date | None = value
-    else:
-        try:
-            parsed = date.fromisoformat(value) if isinstance(value, str) else None
-        except ValueError:
-            parsed = None
-    if parsed is None:
-        fail("referral_date", "Enter the referral's date as YYYY-MM-DD.")
-        return None
-    if parsed > today:
-        fail("referral_date", "The referral's date cannot be in the future.")
-        return None
-    return parsed

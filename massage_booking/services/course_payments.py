@@ -28,7 +28,7 @@ import stripe
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from massage_booking.domain.errors import Conflict, Forbidden, ValidationFailed
+from massage_booking.domain.errors import Conflict, Forbidden
 from massage_booking.models import ChargeOutcome, Course, CourseStatus, PaymentMode, Role, StripeEvent, User
 from massage_booking.notifications import outbox as notify
 from massage_booking.payments import (
@@ -40,7 +40,6 @@ from massage_booking.payments import (
 )
 from massage_booking.services import audit, availability, courses, holds, locks, payment_ledger, refunds
 
-_PAYMENT_METHOD_PREFIX = "pm_"
 LATE_PAYMENT_MESSAGE = (
     "Your payment arrived after the held times were released, so it has been refunded in full. "
     "Please book the course again."
@@ -72,25 +71,6 @@ class CardForm:
     client_secret: str
     publishable_key: str
     js_url: str
-
-
-def parse_payment_method(raw: Any) -> str:
-    """The body of POST /api/v1/courses/{id}/pay: `{"payment_method": "pm_..."}`. Anything else is refused
-    without being echoed back (a client that sends a card number here must not see it in an error)."""
-    if not isinstance(raw, dict):
-        raise ValidationFailed("Send a JSON object with a payment_method id.")
-    value = raw.get("payment_method")
-    if (
-        not isinstance(value, str)
-        or not value.startswith(_PAYMENT_METHOD_PREFIX)
-        or not 3 < len(value) <= 255
-        or not value.isascii()
-        or not value.replace("_", "").isalnum()
-    ):
-        raise ValidationFailed.for_field(
-            "payment_method", "Give a Stripe PaymentMethod id (pm_...); card details are never sent here."
-        )
-    return value
 
 
 def _payable(

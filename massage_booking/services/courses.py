@@ -14,7 +14,7 @@ No double booking, by the database rather than by luck (DESIGN.md, "Known traps"
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -44,10 +44,9 @@ from massage_booking.models import (
 )
 from massage_booking.notifications import outbox as notify
 from massage_booking.payments import PaymentError, StripePayments
+from massage_booking.schemas import courses as bodies
 from massage_booking.services import audit, availability, coverage, holds, locks, refunds
 from massage_booking.services import intake as intakes
-
-MAX_EXPLICIT_SESSIONS = plans.MAX_TOTAL_SESSIONS
 
 
 class BookingDeferred(DomainError):
@@ -84,81 +83,19 @@ class CourseRequest:
     plan_id: int | None = None
 
 
-def parse_course_request(raw: Any, *, times: bool = True) -> CourseRequest:
-    """The JSON body of POST /api/v1/courses[/plan]: one ValidationFailed naming every bad field. Without
-    `times` the course is described but not placed (a request for proposals): no start is required."""
-    if not isinstance(raw, Mapping):
-        raise ValidationFailed("Send the course as a JSON object.")
-    errors: dict[str, list[str]] = {}
-
-    def bad(field: str, message: str) -> None:
-        errors.setdefault(field, []).append(message)
-
-    def whole(name: str, required: bool) -> int | None:
-        value = raw.get(name)
-        if value is None:
-            if required:
-                bad(name, f"Give the {name.replace('_', ' ')} as a whole number.")
-            return None
-        if type(value) is not int or not 1 <= value <= 2**31 - 1:
-            bad(name, f"Give the {name.replace('_', ' ')} as a whole number.")
-            return None
-        return value
-
-    intake_id = whole("intake_id", True)
-    therapist_id = whole("therapist_id", True)
-    session_minutes = whole("session_minutes", False)
-    total_sessions = whole("total_sessions", False)
-    plan_id = whole("plan_id", False)
-    per_week = raw.get("sessions_per_week")
-    if per_week is not None and (type(per_week) not in (int, float) or isinstance(per_week, bool)):
-        bad("sessions_per_week", "Give sessions per week as a number, like 2 or 1.5.")
-        per_week = None
-    first_start = _instant(raw.get("first_start"), "first_start", bad, required=times and "starts" not in raw)
-    starts: tuple[datetime, ...] | None = None
-    if "starts" in raw:
-        items = raw["starts"]
-        if not isinstance(items, list) or not 1 <= len(items) <= MAX_EXPLICIT_SESSIONS:
-            bad("starts", f"Give between 1 and {MAX_EXPLICIT_SESSIONS} session starts as a list.")
-        else:
-            parsed = [_instant(item, f"starts[{n}]", bad, required=True) for n, item in enumerate(items)]
-            if all(p is not None for p in parsed):
-                starts = tuple(p for p in parsed if p is not None)
-    if errors:
-        raise ValidationFailed.for_fields(errors)
-    assert intake_id is not None and therapist_id is not None
+def request_of(body: bodies.CourseRequest | bodies.CoursePlanRequest) -> CourseRequest:
+    """The course a request body describes (POST /api/v1/courses[/plan], and the wizard's pages, which
+    build the same body), already checked field by field (schemas/courses.py)."""
     return CourseRequest(
-        intake_id=intake_id,
-        therapist_id=therapist_id,
-        first_start=first_start or (starts[0] if starts else None),
-        session_minutes=session_minutes,
-        sessions_per_week=None if per_week is None else float(per_week),
-        total_sessions=total_sessions,
-        starts=starts,
-        plan_id=plan_id,
+        intake_id=body.intake_id,
+        therapist_id=body.therapist_id,
+        first_start=body.first_session,
+        session_minutes=body.session_minutes,
+        sessions_per_week=body.sessions_per_week,
+        total_sessions=body.total_sessions,
+        starts=body.starts or None,
+        plan_id=body.plan_id,
     )
-
-
-def _instant(value: Any, field: str, bad: Any, *, required: bool) -> datetime | None:
-    if value is None and not required:
-        return None
-    if not isinstance(value, str) or len(value) > 40:
-        bad(field, 'Give the time as ISO 8601 with its offset, like "2026-12-01T10:00:00-05:00".')
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        parsed = None
-    if parsed is None or parsed.tzinfo is None:
-        bad(field, 'Give the time as ISO 8601 with its offset, like "2026-12-01T10:00:00-05:00".')
-        return None
-    if parsed.year not in availability.YEARS:  # date arithmetic would overflow, or offsets go pre-standard
-        bad(
-            field,
-            f"Give a time between the years {availability.YEARS.start} and {availability.YEARS.stop - 1}.",
-        )
-        return None
-    return parsed
 
 
 @dataclass(frozen=True)
@@ -436,7 +373,7 @@ def book_course(
         raise SessionsConflict(
             f"{len(conflicts)} of the {len(checked)} sessions cannot be booked at those times; "
             "nothing was booked.",
-            {"conflicts": [conflict_json(s) for s in conflicts]},
+            {"conflicts": [conflict_details(s) for s in conflicts]},
         )
     each = billing.session_price_cents(therapist.session_rate_cents, plan.session_minutes)
     course = Course(
@@ -507,7 +444,8 @@ def book_course(
     return course
 
 
-def conflict_json(planned: plans.PlannedSession) -> dict[str, Any]:
+def conflict_details(planned: plans.PlannedSession) -> dict[str, Any]:
+    """One session that cannot be booked, as SessionsConflict's details list it (with its alternatives)."""
     return {
         "number": planned.number,
         "start": planned.start.isoformat(),
@@ -546,13 +484,54 @@ def sessions_of(session: Session, course: Course) -> list[Appointment]:
     )
 
 
+@dataclass(frozen=True)
+class CourseRecord:
+    """A course with its sessions (by number) and its refunds (oldest first): what its pages and the API
+    show of it."""
+
+    course: Course
+    sessions: list[Appointment]
+    refunds: list[CourseRefund]
+
+
+def records_of(session: Session, found: Sequence[Course]) -> list[CourseRecord]:
+    """Each course's record in two queries, however many courses there are (a query per course made a
+    patient's list slower with every course booked)."""
+    ids = [c.id for c in found]
+    sessions: dict[int, list[Appointment]] = {i: [] for i in ids}
+    given_back: dict[int, list[CourseRefund]] = {i: [] for i in ids}
+    if ids:
+        for appointment in session.scalars(
+            select(Appointment)
+            .where(Appointment.course_id.in_(ids))
+            .order_by(Appointment.course_id, Appointment.session_number)
+        ):
+            sessions[appointment.course_id].append(appointment)  # type: ignore[index]  # in `ids`
+        for refund in session.scalars(
+            select(CourseRefund)
+            .where(CourseRefund.course_id.in_(ids))
+            .order_by(CourseRefund.created_at, CourseRefund.id)
+        ):
+            given_back[refund.course_id].append(refund)
+    return [CourseRecord(c, sessions[c.id], given_back[c.id]) for c in found]
+
+
+def record_of(session: Session, course: Course) -> CourseRecord:
+    return records_of(session, [course])[0]
+
+
 def my_courses(session: Session, actor: User) -> list[Course]:
+    """The patient's courses, newest first, with what their records show loaded in the same few queries."""
     _require_patient(actor)
     found = list(
         session.scalars(
             select(Course)
             .where(Course.patient_id == actor.id)
-            .options(selectinload(Course.therapist), selectinload(Course.location))
+            .options(
+                selectinload(Course.therapist),
+                selectinload(Course.location),
+                selectinload(Course.plan).selectinload(InsurancePlan.payer),
+            )
             .order_by(Course.created_at.desc(), Course.id.desc())
         )
     )
@@ -720,21 +699,6 @@ def cancel_appointment(
     return appointment
 
 
-def parse_new_start(raw: Any) -> datetime:
-    """The body of POST /api/v1/appointments/{id}/reschedule: `{"start": ISO 8601 with offset}`."""
-    if not isinstance(raw, Mapping):
-        raise ValidationFailed("Send the new time as a JSON object.")
-    errors: dict[str, list[str]] = {}
-
-    def bad(field: str, message: str) -> None:
-        errors.setdefault(field, []).append(message)
-
-    start = _instant(raw.get("start"), "start", bad, required=True)
-    if start is None:
-        raise ValidationFailed(errors["start"][0], {"fields": errors})
-    return start
-
-
 def _calendar_without(
     session: Session, appointment: Appointment, start: datetime, end: datetime, now: datetime
 ) -> tuple[scheduling.Rules, list[scheduling.Busy], list[scheduling.Busy]]:
@@ -843,7 +807,7 @@ def reschedule_appointment(
     if not checked.free:
         raise SessionsConflict(
             "That time is not free (outside the therapist's hours, too soon, or taken); nothing was changed.",
-            {"conflicts": [conflict_json(checked)]},
+            {"conflicts": [conflict_details(checked)]},
         )
     old_start = appointment.starts_at
     appointment.starts_at, appointment.ends_at = wanted, wanted + duration

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session
 
 from massage_booking.domain import scheduling
+from massage_booking.domain.intake import IntakeAnswers
 from massage_booking.models import AvailabilitySettings, TherapistProfile, User, WeeklyHours
 from massage_booking.services import availability, course_proposals, courses, intake
 
@@ -102,12 +103,12 @@ def generated_rows(
 DEMO_WEEK = _days(range(5), 9, 17) + _days((5,), 10, 14)
 # The demo patient's intake: a breast cancer survivor with chronic neck pain and an at-risk arm, so the
 # course needs an oncology-trained therapist and carries a precaution to every session.
-DEMO_INTAKE = {
-    "condition": "chronic_neck_pain",
-    "cancer_history": True,
-    "treatment_phase": "survivorship",
-    "precautions": ["lymphedema_risk"],
-}
+DEMO_INTAKE = IntakeAnswers(
+    condition_id="chronic_neck_pain",
+    cancer_history=True,
+    treatment_phase="survivorship",
+    precautions=frozenset({"lymphedema_risk"}),
+)
 
 
 def ensure_demo_therapist_hours(
@@ -146,7 +147,7 @@ def _book_demo_course(session: Session, therapist_id: int, patient: User, now: d
     never lands on a public holiday the demo therapist is closed on."""
     zone = ZoneInfo(session.get(TherapistProfile, therapist_id).locations[0].time_zone)
     today = now.astimezone(zone).date()
-    intake_row = intake.record_intake(session, patient, DEMO_INTAKE, today)
+    intake_row = intake.record_intake(session, patient, DEMO_INTAKE)
     described = courses.CourseRequest(intake_id=intake_row.id, therapist_id=therapist_id, first_start=None)
     wishes = course_proposals.Wishes(
         earliest_start=today + timedelta(days=2),

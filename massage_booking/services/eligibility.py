@@ -15,7 +15,6 @@ log, in the caller's transaction. The decision itself is `domain.eligibility.dec
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -37,18 +36,23 @@ from massage_booking.models import (
     TherapistProfile,
     User,
 )
+
+# The request's limits live with its schema; fhir/mapping.py reads them here, beside the command.
+from massage_booking.schemas.eligibility import MAX_MINUTES as MAX_MINUTES
+from massage_booking.schemas.eligibility import MAX_SESSIONS as MAX_SESSIONS
+from massage_booking.schemas.eligibility import YEARS as YEARS
+from massage_booking.schemas.eligibility import EligibilityRequest, decision_of
 from massage_booking.services import audit
 
 COURSE_NOT_FOUND = "None of your members has a course with that id."
 PLAN_NOT_FOUND = "Your payer has no plan with that id."
-MAX_MINUTES = 240
-MAX_SESSIONS = 60
-YEARS = range(1900, 9000)  # dates a plan year can be computed around without overflowing
 
 
 @dataclass(frozen=True)
 class CheckRequest:
-    """Either `course_id`, or the explicit fields (plan, code, therapist, minutes, sessions, date)."""
+    """Either `course_id`, or the explicit fields (plan, code, therapist, minutes, sessions, date): the
+    command the API and the portal build from `EligibilityRequest`, and the FHIR endpoint from its
+    resource."""
 
     course_id: int | None = None
     plan_id: int | None = None
@@ -62,6 +66,11 @@ class CheckRequest:
     service_date: date | None = None
     visits_used: int = 0
 
+    @classmethod
+    def of(cls, body: EligibilityRequest) -> CheckRequest:
+        """The command a validated body asks for (its fields are this command's; null visits are 0)."""
+        return cls(**{**body.model_dump(), "visits_used": body.visits_used or 0})
+
 
 @dataclass(frozen=True)
 class CheckResult:
@@ -73,78 +82,6 @@ class CheckResult:
     therapist: TherapistProfile
     service_date: date
     course: Course | None
-
-
-def parse_check(raw: Any) -> CheckRequest:
-    """The body of POST /api/v1/eligibility. Every bad field is named at once (422)."""
-    if not isinstance(raw, Mapping):
-        raise ValidationFailed("Send a JSON object.")
-    errors: dict[str, list[str]] = {}
-
-    def bad(name: str, message: str) -> None:
-        errors.setdefault(name, []).append(message)
-
-    def whole(name: str, low: int, high: int, *, required: bool) -> int | None:
-        value = raw.get(name)
-        if value is None:
-            if required:
-                bad(name, "Required.")
-            return None
-        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-            bad(name, f"Give a whole number from {low} to {high}.")
-            return None
-        return value
-
-    def day(name: str, *, required: bool) -> date | None:
-        value = raw.get(name)
-        if value is None:
-            if required:
-                bad(name, "Required.")
-            return None
-        try:
-            if isinstance(value, str) and len(value) == 10 and int(value[:4]) in YEARS:
-                return date.fromisoformat(value)
-        except ValueError:
-            pass
-        bad(name, "Give a date as YYYY-MM-DD.")
-        return None
-
-    if raw.get("course_id") is not None:
-        course_id = whole("course_id", 1, 2**31 - 1, required=True)
-        extra = sorted(set(raw) - {"course_id"})
-        for name in extra:
-            bad(name, "Give either course_id alone, or the course's fields without course_id.")
-        if errors:
-            raise ValidationFailed.for_fields(errors)
-        return CheckRequest(course_id=course_id)
-
-    code = raw.get("icd10_code")
-    if not isinstance(code, str) or not code.strip():
-        bad("icd10_code", "Give the ICD-10-CM code of the condition, like M54.2.")
-    condition_id = raw.get("condition")
-    if condition_id is not None and not isinstance(condition_id, str):
-        bad("condition", "Give a condition id from /api/v1/conditions.")
-    per_week = raw.get("sessions_per_week")
-    if per_week is not None and (
-        isinstance(per_week, bool) or not isinstance(per_week, int | float) or not 0.25 <= per_week <= 7
-    ):
-        bad("sessions_per_week", "Give a number of sessions a week from 0.25 (one every 4 weeks) to 7.")
-        per_week = None
-    wanted = CheckRequest(
-        plan_id=whole("plan_id", 1, 2**31 - 1, required=True),
-        icd10_code=code.strip() if isinstance(code, str) else None,
-        condition_id=condition_id if isinstance(condition_id, str) else None,
-        therapist_id=whole("therapist_id", 1, 2**31 - 1, required=True),
-        session_minutes=whole("session_minutes", 1, MAX_MINUTES, required=True),
-        sessions=whole("sessions", 1, MAX_SESSIONS, required=True),
-        sessions_per_week=float(per_week) if per_week is not None else None,
-        referral_date=day("referral_date", required=False),
-        service_date=day("service_date", required=True),
-        visits_used=whole("visits_used", 0, 366, required=False) or 0,
-    )
-    if errors:
-        raise ValidationFailed.for_fields(errors)
-    return wanted
 
 
 def resolve_condition(code: str, condition_id: str | None) -> evidence.Condition:
@@ -336,28 +273,9 @@ def _record(
 
 
 def decision_json(decision: eligibility.Decision) -> dict[str, Any]:
-    """The decision as the API gives it; citations resolved to labels and links from the registry."""
-    return {
-        "outcome": decision.outcome.value,
-        "requested_sessions": decision.requested_sessions,
-        "covered_sessions": decision.covered_sessions,
-        "units_per_session": decision.units_per_session,
-        "cpt_code": decision.cpt_code,
-        "copay_cents": decision.copay_cents,
-        "visits_remaining": decision.visits_remaining,
-        "reasons": [
-            {"code": r.code, "message": r.message, "blocking": r.blocking, "citation": r.citation_id}
-            for r in decision.reasons
-        ],
-        "citations": [_citation_json(c) for c in decision.citations],
-    }
-
-
-def _citation_json(citation_id: str) -> dict[str, Any]:
-    found = evidence.citation(citation_id)
-    if found is None:
-        return {"id": citation_id}
-    return {"id": citation_id, "label": found.short, "reference": found.reference, "url": found.link}
+    """The decision as `eligibility_checks.answer` stores it (and a course preview's coverage carries it):
+    the API's `EligibilityDecision`, so a stored answer reads like the one the insurer got."""
+    return decision_of(decision).model_dump(mode="json")
 
 
 # What a payer's insurers may list and read: the checks they made, and the check that priced a course booked

@@ -7,9 +7,7 @@ identifiers and action names only, never the answers (models/audit.py).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import date
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -22,11 +20,10 @@ from massage_booking.services import audit
 NOT_FOUND = "You have no intake with that id."
 
 
-def record_intake(session: Session, actor: User, raw: Mapping[str, Any], today: date) -> Intake:
-    """Validate and store a new intake (a ValidationFailed names each bad field; nothing is stored)."""
+def record_intake(session: Session, actor: User, answers: rules.IntakeAnswers) -> Intake:
+    """Store a new intake: answers already checked at the edge (schemas/intakes.py `IntakeRequest`)."""
     if actor.role is not Role.PATIENT:
         raise Forbidden("Only patients fill in an intake.")
-    answers = rules.validate_answers(raw, today=today)
     row = Intake(
         patient_id=actor.id,
         condition_id=answers.condition_id,
@@ -79,29 +76,3 @@ def answers_of(row: Intake) -> rules.IntakeAnswers:
 
 def decision_of(row: Intake, today: date) -> rules.IntakeDecision:
     return rules.assess(answers_of(row), today)
-
-
-def intake_json(row: Intake, today: date) -> dict[str, Any]:
-    decision = decision_of(row, today)
-    return {
-        "id": row.id,
-        "condition": row.condition_id,
-        "cancer_history": row.cancer_history,
-        "treatment_phase": row.treatment_phase,
-        "precautions": list(row.precautions),
-        "referral": None
-        if row.referral_name is None
-        else {
-            "name": row.referral_name,
-            "npi": row.referral_npi,
-            "date": row.referral_date.isoformat() if row.referral_date else None,
-        },
-        "created_at": row.created_at.isoformat(),
-        "decision": {
-            "requires_oncology_trained": decision.requires_oncology_trained,
-            "can_book": decision.can_book,
-            "clearance_needed": [{"code": g.code, "message": g.message} for g in decision.clearance_needed],
-            "deferred": [{"code": g.code, "message": g.message} for g in decision.deferred],
-            "session_notes": list(decision.session_notes),
-        },
-    }

@@ -30,13 +30,12 @@ from massage_booking.models import (
     CourseStatus,
     User,
 )
+from massage_booking.schemas.sessions import DAYS_MESSAGE, MAX_DAYS, AttendanceRequest
 from massage_booking.services import audit, availability
 
 NOT_FOUND = "You have no session with that id."
-ATTENDANCE_STATUSES = {"completed": AppointmentStatus.COMPLETED, "no_show": AppointmentStatus.NO_SHOW}
 # Statuses after which a session needs nothing more: a course whose sessions are all in one is over.
 _SETTLED = {AppointmentStatus.COMPLETED, AppointmentStatus.NO_SHOW, AppointmentStatus.CANCELLED}
-MAX_DAYS = 92  # the longest window one list covers, like GET /api/v1/me/appointments
 
 
 class SessionNotStarted(DomainError):
@@ -157,7 +156,7 @@ def upcoming_sessions(session: Session, actor: User, now: datetime, days: int = 
     be opened and marked) up to `days` ahead, earliest first. One audit record per call, with the count."""
     profile = availability.own_profile(session, actor)
     if not 1 <= days <= MAX_DAYS:
-        raise ValidationFailed.for_field("days", f"Give a number of days from 1 to {MAX_DAYS}.")
+        raise ValidationFailed.for_field("days", DAYS_MESSAGE)
     found = session.scalars(
         _with_details()
         .where(
@@ -208,22 +207,15 @@ def session_detail(session: Session, actor: User, appointment_id: int) -> Sessio
     return _views(session, [appointment])[0]
 
 
-def parse_status(raw: Any) -> str:
-    """The attendance a client sent: "completed" or "no_show" (a 422 naming the field otherwise)."""
-    if not isinstance(raw, str) or raw not in ATTENDANCE_STATUSES:
-        raise ValidationFailed.for_field("status", 'Give the status as "completed" or "no_show".')
-    return raw
-
-
 def mark_attendance(
-    session: Session, actor: User, appointment_id: int, status: str, now: datetime
+    session: Session, actor: User, appointment_id: int, attendance: AttendanceRequest, now: datetime
 ) -> Appointment:
     """Record that a started session was given (completed) or that the patient did not come (no_show).
 
     Only the session's therapist may; only a booked session; only once it has started. When every
     session of its course is settled and at least one was given, the course is completed.
     """
-    new_status = ATTENDANCE_STATUSES[parse_status(status)]
+    new_status = attendance.outcome
     appointment = _own_appointment(session, actor, appointment_id, "session.attendance_denied")
     if appointment.status is not AppointmentStatus.BOOKED:
         raise SessionNotBooked(

@@ -20,6 +20,8 @@ from massage_booking.domain.errors import Conflict, ValidationFailed
 from massage_booking.extensions import db, payments
 from massage_booking.models import CourseStatus, Role
 from massage_booking.payments import StripePayments
+from massage_booking.schemas.courses import PaymentRequest
+from massage_booking.schemas.parse import parse_body
 from massage_booking.services import course_payments, courses
 from massage_booking.web import bp
 from massage_booking.web.formatting import money
@@ -88,7 +90,9 @@ def care_pay_submit(course_id: int) -> Any:
     adapter = payments()
     now = _now()
     try:
-        method = course_payments.parse_payment_method({"payment_method": request.form.get("payment_method")})
+        method = parse_body(
+            PaymentRequest, {"payment_method": request.form.get("payment_method")}
+        ).payment_method
         outcome = course_payments.pay(db.session, current_user, course_id, method, now, adapter)
     except ValidationFailed:
         db.session.rollback()

@@ -41,7 +41,9 @@ from massage_booking.domain.eligibility import Outcome
 from massage_booking.domain.errors import ValidationFailed
 from massage_booking.extensions import db, payment_hold, payments
 from massage_booking.models import Appointment, AppointmentStatus, Course, CourseStatus, Role
-from massage_booking.schemas.parse import parse_query
+from massage_booking.schemas.courses import CourseRequest, RescheduleRequest
+from massage_booking.schemas.intakes import IntakeRequest
+from massage_booking.schemas.parse import parse_body, parse_query
 from massage_booking.schemas.search import SearchParams
 from massage_booking.services import (
     availability,
@@ -145,8 +147,8 @@ def plan_numbers(values: Mapping[str, str]) -> tuple[dict[str, Any], dict[str, l
 
 
 def course_request(values: Mapping[str, str]) -> courses.CourseRequest:
-    """The wizard's parameters as the API's course document, parsed by the API's own parser, so a page
-    and a client cannot book different things from the same choices."""
+    """The wizard's parameters as the API's course body, checked by its model (schemas/courses.py), so a
+    page and a client cannot book different things from the same choices."""
     raw: dict[str, Any] = {
         "intake_id": _number(str(values.get("intake", ""))),
         "therapist_id": _number(str(values.get("therapist", ""))),
@@ -160,7 +162,7 @@ def course_request(values: Mapping[str, str]) -> courses.CourseRequest:
         raw["starts"] = [s or None for s in starts[: last + 1]]
     else:
         raw["first_start"] = str(values.get("first_start", "")).strip() or None
-    return courses.parse_course_request(raw)
+    return courses.request_of(parse_body(CourseRequest, raw))
 
 
 def _steps(current: int) -> list[tuple[int, str, bool]]:
@@ -213,7 +215,7 @@ def _precaution_choices() -> list[tuple[str, str]]:
 
 
 def _intake_document(form: Mapping[str, Any]) -> dict[str, Any]:
-    """The form as the intake document `validate_answers` reads (the API's POST /intakes body)."""
+    """The form as the API's POST /intakes body, for the same model to check (schemas/intakes.py)."""
     code = str(form.get("condition_code", "")).strip()
     history = {"yes": True, "no": False}.get(str(form.get("cancer_history", "")))
     getlist = getattr(form, "getlist", None)
@@ -260,7 +262,8 @@ def care_start() -> Any:
 def care_start_submit() -> Any:
     """Store the intake (audited) and go on to the plan; errors beside their questions and a 422."""
     try:
-        row = intake.record_intake(db.session, current_user, _intake_document(request.form), date.today())
+        answers = parse_body(IntakeRequest, _intake_document(request.form), {"today": date.today()})
+        row = intake.record_intake(db.session, current_user, answers.answers())
     except ValidationFailed as exc:
         db.session.rollback()
         return _start_page(request.form, exc.details.get("fields", {"condition": [exc.message]}), 422)
@@ -827,7 +830,7 @@ def care_reschedule(appointment_id: int) -> Any:
     """Move the session to the chosen start, or say why not (with other times when it was just taken)."""
     now = _now()
     try:
-        new_start = courses.parse_new_start({"start": request.form.get("start") or None})
+        new_start = parse_body(RescheduleRequest, {"start": request.form.get("start") or None}).start
         moved = courses.reschedule_appointment(db.session, current_user, appointment_id, new_start, now)
     except courses.SessionsConflict as exc:
         db.session.rollback()

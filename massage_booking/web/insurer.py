@@ -29,6 +29,8 @@ from massage_booking.domain import evidence
 from massage_booking.domain.errors import NotFound, ValidationFailed
 from massage_booking.extensions import db
 from massage_booking.models import InsurancePlan, Payer, Role, User
+from massage_booking.schemas.eligibility import EligibilityRequest
+from massage_booking.schemas.parse import parse_body
 from massage_booking.services import eligibility, insurers
 from massage_booking.web import bp
 from massage_booking.web.forms import apply_errors
@@ -151,8 +153,13 @@ def insurer_home() -> Any:
     return _home()
 
 
+def _command(raw: dict[str, Any]) -> eligibility.CheckRequest:
+    return eligibility.CheckRequest.of(parse_body(EligibilityRequest, raw))
+
+
 def _fields_request(form: CheckForm) -> eligibility.CheckRequest:
-    """The form as the API's JSON body, parsed by the same parser; every bad field named at once."""
+    """The form as the API's JSON body, parsed by the same model into the same command; every bad field
+    named at once."""
     errors: dict[str, list[str]] = {}
     try:
         therapist = insurers.therapist_id_for(db.session, form.therapist_id.data or "")
@@ -172,7 +179,7 @@ def _fields_request(form: CheckForm) -> eligibility.CheckRequest:
         "visits_used": _whole(form.visits_used.data),
     }
     try:
-        wanted = eligibility.parse_check(raw)
+        wanted = _command(raw)
     except ValidationFailed as exc:
         for name, messages in exc.details.get("fields", {}).items():
             errors.setdefault(name, messages)
@@ -240,7 +247,7 @@ def insurer_run_course_check() -> Any:
     if not course_form.validate():
         abort(400, description="This form expired. Reload the page and try again.")
     try:
-        wanted = eligibility.parse_check({"course_id": _whole(course_form.course_id.data)})
+        wanted = _command({"course_id": _whole(course_form.course_id.data)})
         result = _run(wanted, by_course=True)
     except (ValidationFailed, NotFound) as exc:
         db.session.rollback()

@@ -24,6 +24,8 @@ from massage_booking.denials import keeps_denials
 from massage_booking.domain.errors import Conflict, NotFound, ValidationFailed
 from massage_booking.extensions import db, payments
 from massage_booking.models import Role
+from massage_booking.schemas.parse import parse_body
+from massage_booking.schemas.sessions import AttendanceRequest
 from massage_booking.services import availability, courses, refunds, sessions
 from massage_booking.services.sessions import SessionNotBooked, SessionNotStarted, SessionView
 from massage_booking.web import bp
@@ -186,9 +188,9 @@ def mark_session_attendance(appointment_id: int) -> Any:
     """Mark a started session completed or no-show, then back to it with what was recorded. A refusal
     (not started, already marked, an unknown status) shows the same page with the reason and a 422."""
     try:
-        appointment = sessions.mark_attendance(
-            db.session, current_user, appointment_id, request.form.get("status", ""), _now()
-        )
+        # The same command as POST /api/v1/appointments/{id}/attendance, parsed by the same model.
+        attendance = parse_body(AttendanceRequest, {"status": request.form.get("status", "")})
+        appointment = sessions.mark_attendance(db.session, current_user, appointment_id, attendance, _now())
     except (SessionNotStarted, SessionNotBooked, ValidationFailed, Conflict) as exc:
         db.session.rollback()
         return _detail_page(appointment_id, error=exc.message, status=exc.status)

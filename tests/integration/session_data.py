@@ -23,6 +23,8 @@ from massage_booking.models import (
     User,
     WeeklyHours,
 )
+from massage_booking.schemas.intakes import IntakeRequest
+from massage_booking.schemas.parse import parse_body
 from massage_booking.services import courses, intake
 from tests.practices import practice_therapist
 
@@ -73,7 +75,9 @@ def book(db: Session, patient: User, therapist: User, answers: dict = WITH_PRECA
     """Book an 8-session course from tomorrow 10:00 through the real services, and commit."""
     now = datetime.now(UTC)
     profile = db.scalar(select(TherapistProfile).where(TherapistProfile.user_id == therapist.id))
-    row = intake.record_intake(db, patient, answers, now.date())
+    row = intake.record_intake(
+        db, patient, parse_body(IntakeRequest, answers, {"today": now.date()}).answers()
+    )
     course = courses.book_course(
         db,
         patient,

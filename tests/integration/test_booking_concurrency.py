@@ -31,6 +31,8 @@ from massage_booking.models import (
     User,
     WeeklyHours,
 )
+from massage_booking.schemas.intakes import IntakeRequest
+from massage_booking.schemas.parse import parse_body
 from massage_booking.services import courses, intake
 
 BOOKERS = 20
@@ -98,7 +100,12 @@ def _seed(app) -> tuple[int, list[tuple[int, int]]]:
             )
             session.add(patient)
             session.flush()
-            bookers.append((patient.id, intake.record_intake(session, patient, NECK, date.today()).id))
+            bookers.append(
+                (
+                    patient.id,
+                    intake.record_intake(session, patient, parse_body(IntakeRequest, NECK).answers()).id,
+                )
+            )
         session.commit()
         return profile.id, bookers
 

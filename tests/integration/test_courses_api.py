@@ -10,8 +10,9 @@ from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
+from massage_booking.extensions import db as flask_db
 from massage_booking.models import (
     Appointment,
     AppointmentStatus,
@@ -352,3 +353,40 @@ def test_a_length_the_therapist_does_not_offer_is_a_422_naming_session_minutes_a
         "/api/v1/courses", json=_course(intake_id, therapist_id, session_minutes=90), headers=headers
     )
     assert booked.status_code == 201 and booked.get_json()["session_minutes"] == 90
+
+
+def test_listing_courses_takes_as_many_queries_for_one_course_as_for_five(client, auth, db, patient):
+    """No query per course: each course's sessions and refunds are loaded for the whole list at once."""
+    _, headers = patient
+    therapist_id = _therapist(auth, db, "Dana Reyes", trained=False)
+    intake_id = _intake(client, headers)
+
+    def book(hour: int) -> None:
+        first = _monday_10().replace(hour=hour).isoformat()
+        response = client.post(
+            "/api/v1/courses", json=_course(intake_id, therapist_id, first_start=first), headers=headers
+        )
+        assert response.status_code == 201, response.get_data(as_text=True)
+
+    def statements_to_list() -> tuple[int, int]:
+        counted: list[str] = []
+
+        def count(conn, cursor, statement, parameters, context, executemany) -> None:
+            counted.append(statement)
+
+        engine = flask_db.engine
+        event.listen(engine, "before_cursor_execute", count)
+        try:
+            response = client.get("/api/v1/me/courses", headers=headers)
+        finally:
+            event.remove(engine, "before_cursor_execute", count)
+        assert response.status_code == 200
+        return len(response.get_json()["courses"]), len(counted)
+
+    book(8)
+    one, with_one = statements_to_list()
+    for hour in (10, 12, 14, 16):
+        book(hour)
+    five, with_five = statements_to_list()
+    assert (one, five) == (1, 5)
+    assert with_five == with_one, f"{with_one} statements for one course, {with_five} for five"

@@ -164,13 +164,15 @@ def test_a_booking_that_fails_and_rolls_back_queues_and_sends_nothing(
 
 
 def test_a_rolled_back_transaction_takes_its_messages_with_it(app, client, auth, db, patient):
+    from massage_booking.schemas.courses import CourseRequest
+    from massage_booking.schemas.parse import parse_body
     from massage_booking.services import courses
 
     user, headers = patient
     therapist_id = _therapist(auth, db, "Dana Reyes", trained=False)
     intake_id = _intake(client, headers)
     actor = db.get(User, user.id)
-    wanted = courses.parse_course_request(_course(intake_id, therapist_id))
+    wanted = courses.request_of(parse_body(CourseRequest, _course(intake_id, therapist_id)))
     booked = courses.book_course(db, actor, wanted, datetime.now(UTC))
     assert booked.status is CourseStatus.BOOKED
     assert db.scalar(select(func.count()).select_from(OutboxMessage)) == 2  # in the transaction

@@ -206,3 +206,11 @@ def test_unit_rules(minutes, cms, whole):
     """CMS total-time 8-minute rule versus whole 15-minute increments (evidence.md §4.2)."""
     assert units(minutes, UnitRule.CMS_8_MINUTE) == cms
     assert units(minutes, UnitRule.WHOLE_15_MINUTE) == whole
+
+
+@pytest.mark.parametrize(
+    ("covered", "requested", "outcome"),
+    [(0, 8, Outcome.NOT_ELIGIBLE), (3, 8, Outcome.PARTLY_ELIGIBLE), (8, 8, Outcome.ELIGIBLE)],
+)
+def test_one_rule_names_the_coverage_of_a_check_and_of_a_booked_course(covered, requested, outcome):
+    assert Outcome.of(covered, requested) is outcome

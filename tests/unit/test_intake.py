@@ -1,7 +1,8 @@
 """domain/intake.py: health answers -> oncology-trained therapists only, clearance first, or not now.
 
 The gates are evidence.md section 2's "Gate logic for booking" and the registry's precaution gates; the
-table below is the issue's list of cases, then the parser's field errors (each a 422 naming its field).
+table below is the issue's list of cases, then the field errors of the intake's request model
+(schemas/intakes.py; each a 422 naming its field).
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ from massage_booking.domain.intake import (
     assess,
     referral_problem,
     session_notes_for,
-    validate_answers,
 )
+from massage_booking.schemas.intakes import IntakeRequest
+from massage_booking.schemas.parse import parse_body
 
 TODAY = date(2026, 6, 1)
 VALID_NPI = "1234567893"  # the CMS example NPI: its Luhn check digit (with prefix 80840) holds
@@ -221,9 +223,14 @@ def raw(**changes) -> dict:
     return {k: v for k, v in base.items() if v is not ...}
 
 
+def checked(data) -> IntakeAnswers:
+    """The answers as POST /api/v1/intakes and the wizard's first step check them, on TODAY."""
+    return parse_body(IntakeRequest, data, {"today": TODAY}).answers()
+
+
 def field_errors(data) -> dict:
     with pytest.raises(ValidationFailed) as raised:
-        validate_answers(data, today=TODAY)
+        checked(data)
     assert raised.value.status == 422
     return raised.value.details["fields"]
 
@@ -240,11 +247,11 @@ def field_errors(data) -> dict:
     ],
 )
 def test_the_condition_is_found_by_id_name_or_icd10_code(term, condition_id):
-    assert validate_answers(raw(condition=term), today=TODAY).condition_id == condition_id
+    assert checked(raw(condition=term)).condition_id == condition_id
 
 
 def test_valid_answers_parse_into_the_value_object():
-    parsed = validate_answers(
+    parsed = checked(
         raw(
             condition="G89.3",
             cancer_history=True,
@@ -253,8 +260,7 @@ def test_valid_answers_parse_into_the_value_object():
             referral_name="  Dr. Ada Osler ",
             referral_npi="123 456 7893",
             referral_date="2026-05-15",
-        ),
-        today=TODAY,
+        )
     )
     assert parsed == IntakeAnswers(
         condition_id="cancer_related_pain",
@@ -268,7 +274,7 @@ def test_valid_answers_parse_into_the_value_object():
 
 
 def test_the_treatment_phase_defaults_to_none_without_a_cancer_history():
-    parsed = validate_answers(raw(), today=TODAY)
+    parsed = checked(raw())
     assert (parsed.treatment_phase, parsed.precautions, parsed.referral_npi) == ("none", frozenset(), None)
 
 
@@ -319,15 +325,15 @@ def test_an_ambiguous_code_names_the_choices():
 
 
 def test_a_referral_date_may_be_a_date_but_not_a_datetime():
-    parsed = validate_answers(raw(**{**REFERRAL, "referral_date": date(2026, 5, 15)}), today=TODAY)
+    parsed = checked(raw(**{**REFERRAL, "referral_date": date(2026, 5, 15)}))
     assert parsed.referral_date == date(2026, 5, 15)
     assert set(field_errors(raw(**{**REFERRAL, "referral_date": datetime(2026, 5, 15)}))) == {"referral_date"}
 
 
 def test_input_that_is_not_an_object_is_refused():
     with pytest.raises(ValidationFailed) as raised:
-        validate_answers(["condition", "M54.2"], today=TODAY)  # type: ignore[arg-type]
-    assert "intake" in raised.value.details["fields"]
+        checked(["condition", "M54.2"])
+    assert "body" in raised.value.details["fields"]
 
 
 def test_answer_ids_are_the_registry_precautions_plus_the_clot_screen():
@@ -353,14 +359,11 @@ def test_treatment_phases_have_labels():
 
 def test_validated_answers_feed_assess():
     """The issue's path: JSON in, decision out (cancer history -> oncology; clot -> clearance)."""
-    parsed = validate_answers(
-        raw(cancer_history=True, treatment_phase="recovery", precautions=["blood_clot"]), today=TODAY
-    )
+    parsed = checked(raw(cancer_history=True, treatment_phase="recovery", precautions=["blood_clot"]))
     decision = assess(parsed, TODAY)
     assert decision.requires_oncology_trained
     assert [g.code for g in decision.clearance_needed] == ["blood_clot"]
-    cleared = validate_answers(
-        raw(cancer_history=True, treatment_phase="recovery", precautions=["blood_clot"], **REFERRAL),
-        today=TODAY,
+    cleared = checked(
+        raw(cancer_history=True, treatment_phase="recovery", precautions=["blood_clot"], **REFERRAL)
     )
     assert assess(cleared, TODAY).clearance_needed == ()

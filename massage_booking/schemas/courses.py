@@ -1,0 +1,828 @@
+"""Courses of care over the API: what to plan or book, how to pay, cancel or move, and a course, its
+preview and the planner's proposals as the API shows them.
+
+The booking wizard's pages build the same request models from their parameters (web/care.py), so a page
+and a client cannot book different things from the same choices. Every field checks itself, so one 422
+names every bad field at once (`starts[3]`, `time_windows[0].end`). What only the database or the calendar
+can judge (the intake is yours, the length is offered, the time is free) stays with the services.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date, datetime, time
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo
+
+import annotated_types as at
+from pydantic import (
+    BeforeValidator,
+    Field,
+    PlainValidator,
+    RootModel,
+    ValidationInfo,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from massage_booking.domain import course_patterns, evidence
+from massage_booking.domain import courses as plans
+from massage_booking.domain.course_fit import WEEKDAY_NAMES
+from massage_booking.domain.eligibility import Outcome
+from massage_booking.models import (
+    Appointment,
+    AppointmentStatus,
+    CourseRefund,
+    CourseStatus,
+    InsurancePlan,
+    PaymentMode,
+    PracticeLocation,
+    TherapistProfile,
+)
+from massage_booking.models import (
+    Course as CourseRow,
+)
+from massage_booking.schemas.base import (
+    INSTANT_MESSAGE,
+    MAX_ID,
+    AnId,
+    Date,
+    IfMissing,
+    RequestModel,
+    ResponseModel,
+    Says,
+    Timestamp,
+)
+from massage_booking.schemas.eligibility import EligibilityDecision
+from massage_booking.schemas.intakes import IntakeGate
+
+# Times a session may be asked for: far enough from year 1 and 9999 that zone conversions and a course's
+# layout cannot overflow `datetime`, late enough that every zone has whole-minute offsets (before about
+# 1900 zoneinfo gives local mean time, -04:56:02, which RFC 3339 cannot write). As services/availability.
+SESSION_YEARS = range(1900, 9000)
+YEARS_MESSAGE = f"Give a time between the years {SESSION_YEARS.start} and {SESSION_YEARS.stop - 1}."
+STARTS_MESSAGE = f"Give between 1 and {plans.MAX_TOTAL_SESSIONS} session starts as a list."
+DAY_MESSAGE = "Give a date as YYYY-MM-DD, in the practice's time zone."
+CLOCK_MESSAGE = 'Give a local time as HH:MM, like "09:00".'
+WEEKDAY_MESSAGE = "Use a weekday's name: monday, tuesday, ... sunday."
+MAX_WINDOWS = 7
+DEFAULT_COUNT = 3  # proposals when the patient does not say (services/course_proposals.Wishes)
+CLOCK_SCHEMA = {
+    "type": "string",
+    "description": '24-hour local time on a 5-minute step, like "09:00".',
+    "pattern": r"^([01]\d|2[0-3]):[0-5][05]$",
+}
+INSTANT_SCHEMA = {"type": "string", "format": "date-time"}
+
+
+def _invalid(message: str) -> PydanticCustomError:
+    return PydanticCustomError("invalid", message)
+
+
+class _Unplaced:
+    """Stands for a first start left out where the course must be placed (neither it nor `starts`)."""
+
+
+_UNPLACED = _Unplaced()
+
+
+def _session_time(value: Any) -> datetime:
+    if value is _UNPLACED or not isinstance(value, str) or len(value) > 40:
+        raise _invalid(INSTANT_MESSAGE)
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise _invalid(INSTANT_MESSAGE) from None
+    if parsed.tzinfo is None:
+        raise _invalid(INSTANT_MESSAGE)
+    if parsed.year not in SESSION_YEARS:  # date arithmetic would overflow, or offsets go pre-standard
+        raise _invalid(YEARS_MESSAGE)
+    return parsed
+
+
+def _session_time_or_none(value: Any) -> datetime | None:
+    return None if value is None else _session_time(value)
+
+
+def _starts(value: Any) -> tuple[Any, ...]:
+    if not isinstance(value, list) or not 1 <= len(value) <= plans.MAX_TOTAL_SESSIONS:
+        raise _invalid(STARTS_MESSAGE)
+    return tuple(value)
+
+
+SessionTime = Annotated[
+    datetime, PlainValidator(_session_time), IfMissing(INSTANT_MESSAGE), WithJsonSchema(INSTANT_SCHEMA)
+]
+
+
+def _whole(name: str, schema: Mapping[str, Any], *, required: bool = False) -> Any:
+    """A positive whole number (null where it is optional); any other value, or none where it is
+    required, reads "Give the intake id as a whole number."."""
+    kind = AnId if required else AnId | None
+    return Annotated[
+        kind, Says(f"Give the {name} as a whole number."), WithJsonSchema({"type": "integer", **schema})
+    ]
+
+
+_ID = {"minimum": 1, "maximum": MAX_ID}
+
+
+class _CourseFields(RequestModel):
+    """The course: whose intake, which therapist, the plan's changes, and where it is placed."""
+
+    intake_id: _whole("intake id", _ID, required=True) = Field(
+        description="Your intake (POST /api/v1/intakes)."
+    )
+    therapist_id: _whole("therapist id", _ID, required=True) = Field(description="A bookable therapist.")
+    first_start: Annotated[
+        datetime | None, PlainValidator(_session_time_or_none), WithJsonSchema(INSTANT_SCHEMA)
+    ] = Field(None, description="First session's start, ISO 8601 with its offset. Required without `starts`.")
+    session_minutes: _whole("session minutes", {"enum": list(plans.SESSION_MINUTES)}) = Field(
+        None, description="Override the plan's session length."
+    )
+    sessions_per_week: Annotated[
+        float | None,
+        Says("Give sessions per week as a number, like 2 or 1.5."),
+        WithJsonSchema({"type": "number", "enum": list(plans.SESSIONS_PER_WEEK)}),
+    ] = Field(None, description="Override the cadence.")
+    total_sessions: _whole("total sessions", {"minimum": 1, "maximum": plans.MAX_TOTAL_SESSIONS}) = Field(
+        None, description="Override the number of sessions."
+    )
+    plan_id: _whole("plan id", _ID) = Field(
+        None, description="Book under this insurance plan (copays for covered sessions); self-pay without."
+    )
+    starts: Annotated[tuple[SessionTime, ...], BeforeValidator(_starts)] = Field(
+        (),
+        description="Each session's start (after taking alternatives); overrides the layout.",
+        json_schema_extra={"minItems": 1, "maxItems": plans.MAX_TOTAL_SESSIONS},
+    )
+
+    @staticmethod
+    def _placed(data: Mapping[str, Any]) -> Mapping[str, Any]:
+        """A course placed on the calendar needs a first start or every start."""
+        if data.get("first_start") is None and "starts" not in data:
+            return {**data, "first_start": _UNPLACED}
+        return data
+
+    @property
+    def first_session(self) -> datetime | None:
+        return self.first_start or (self.starts[0] if self.starts else None)
+
+
+class CourseRequest(_CourseFields):
+    """What to book: the course placed by `first_start` (the plan's layout) or by every session's start."""
+
+    model_config = _CourseFields.model_config | {
+        "json_schema_extra": {"anyOf": [{"required": ["first_start"]}, {"required": ["starts"]}]}
+    }
+
+    @model_validator(mode="before")
+    @classmethod
+    def _must_be_placed(cls, data: Any) -> Any:
+        return cls._placed(data) if isinstance(data, Mapping) else data
+
+
+def _local_date(value: Any) -> date | None:
+    if value is None:
+        return None
+    try:
+        if not isinstance(value, str) or len(value) != 10:
+            raise ValueError
+        return date.fromisoformat(value)
+    except ValueError:
+        raise _invalid(DAY_MESSAGE) from None
+
+
+def _weekday(value: Any) -> int:
+    if isinstance(value, str) and value.strip().lower() in WEEKDAY_NAMES:
+        return WEEKDAY_NAMES.index(value.strip().lower())
+    raise _invalid(WEEKDAY_MESSAGE)
+
+
+def _weekday_list(value: Any) -> tuple[Any, ...]:
+    if not isinstance(value, list) or len(value) > 7:
+        raise _invalid('Give weekdays as a list of names, like ["monday", "wednesday"].')
+    return tuple(value)
+
+
+def _clock(value: Any) -> time:
+    try:
+        if not isinstance(value, str) or len(value) != 5:
+            raise ValueError
+        return time.fromisoformat(value)
+    except ValueError:
+        raise _invalid(CLOCK_MESSAGE) from None
+
+
+def _window_list(value: Any) -> tuple[Any, ...]:
+    if not isinstance(value, list) or len(value) > MAX_WINDOWS:
+        raise _invalid(f'Give up to {MAX_WINDOWS} windows like [{{"start": "09:00", "end": "12:00"}}].')
+    return tuple(value)
+
+
+def _window_object(value: Any) -> Any:
+    if not isinstance(value, dict):
+        raise _invalid('Give a window as {"start": "09:00", "end": "12:00"}.')
+    return value
+
+
+Clock = Annotated[time, PlainValidator(_clock), IfMissing(CLOCK_MESSAGE), WithJsonSchema(CLOCK_SCHEMA)]
+LocalDay = Annotated[
+    date | None, PlainValidator(_local_date), WithJsonSchema({"type": "string", "format": "date"})
+]
+
+
+class TimeWindow(RequestModel):
+    start: Clock
+    end: Clock
+
+    @field_validator("end")
+    @classmethod
+    def _after_the_start(cls, end: time, info: ValidationInfo) -> time:
+        """A window that ends before it starts is the end's fault (the field a person changes)."""
+        start = info.data.get("start")
+        if start is not None and end <= start:
+            raise _invalid("The window must end after it starts.")
+        return end
+
+
+Weekday = Annotated[
+    int, PlainValidator(_weekday), WithJsonSchema({"type": "string", "enum": list(WEEKDAY_NAMES)})
+]
+Window = Annotated[TimeWindow, BeforeValidator(_window_object)]
+_WISHES = ("earliest_start", "weekdays", "time_windows", "not_after", "count")
+
+
+class CoursePlanRequest(_CourseFields):
+    """What to plan. With `first_start` or `starts`: that course laid out and checked (the wishes are not
+    read). Without: whole-course proposals shaped by the wishes."""
+
+    first_start: Annotated[
+        datetime | None, PlainValidator(_session_time_or_none), WithJsonSchema(INSTANT_SCHEMA)
+    ] = Field(None, description="With it (or `starts`): preview that course. Without: proposals.")
+    earliest_start: LocalDay = Field(
+        None, description="Proposals: the first date to consider (practice's zone; today)."
+    )
+    weekdays: Annotated[tuple[Weekday, ...], BeforeValidator(_weekday_list)] = Field(
+        (), description="Proposals: preferred weekdays.", json_schema_extra={"maxItems": 7}
+    )
+    time_windows: Annotated[tuple[Window, ...], BeforeValidator(_window_list)] = Field(
+        (),
+        description="Proposals: preferred local times of day (a session fits inside one).",
+        json_schema_extra={"maxItems": MAX_WINDOWS},
+    )
+    not_after: LocalDay = Field(None, description="Proposals: no session after this date.")
+    count: Annotated[
+        int,
+        at.Ge(course_patterns.MIN_COUNT),
+        at.Le(course_patterns.MAX_COUNT),
+        Says(f"Ask for {course_patterns.MIN_COUNT} to {course_patterns.MAX_COUNT} proposals."),
+    ] = Field(DEFAULT_COUNT, description=f"Proposals wanted (default {DEFAULT_COUNT}).")
+
+    @field_validator("not_after")
+    @classmethod
+    def _not_before_the_earliest(cls, last: date | None, info: ValidationInfo) -> date | None:
+        earliest = info.data.get("earliest_start")
+        if last is not None and earliest is not None and last < earliest:
+            raise _invalid("The last date must not be before the earliest start.")
+        return last
+
+    @model_validator(mode="before")
+    @classmethod
+    def _preview_or_proposals(cls, data: Any) -> Any:
+        """A placed course is previewed as it is: the wishes are for proposals only, and are not read."""
+        if not isinstance(data, Mapping) or not ("first_start" in data or "starts" in data):
+            return data
+        return {k: v for k, v in cls._placed(data).items() if k not in _WISHES}
+
+    @property
+    def placed(self) -> bool:
+        return self.first_session is not None
+
+    @property
+    def windows(self) -> tuple[tuple[time, time], ...]:
+        return tuple((w.start, w.end) for w in self.time_windows)
+
+
+class CancelCourseRequest(RequestModel):
+    """What to cancel; `{}` cancels every upcoming session."""
+
+    appointment_ids: Annotated[list[int] | None, Says("Give the sessions to cancel as a list of ids.")] = (
+        Field(None, description="Sessions to cancel; every upcoming one when left out.")
+    )
+    waive_late_fee: bool = Field(
+        False, description="Therapist only: refund sessions inside the 24-hour notice too."
+    )
+
+
+PAYMENT_METHOD_MESSAGE = "Give a Stripe PaymentMethod id (pm_...); card details are never sent here."
+
+
+def _payment_method(value: Any) -> str:
+    """Anything but a PaymentMethod id is refused without being echoed back: a client that sends a card
+    number here must not see it in an error."""
+    if (
+        not isinstance(value, str)
+        or not value.startswith("pm_")
+        or not 3 < len(value) <= 255
+        or not value.isascii()
+        or not value.replace("_", "").isalnum()
+    ):
+        raise _invalid(PAYMENT_METHOD_MESSAGE)
+    return value
+
+
+class PaymentRequest(RequestModel):
+    payment_method: Annotated[
+        str,
+        PlainValidator(_payment_method),
+        IfMissing(PAYMENT_METHOD_MESSAGE),
+        WithJsonSchema(
+            {"type": "string", "pattern": r"^pm_[A-Za-z0-9_]+$", "minLength": 4, "maxLength": 255}
+        ),
+    ] = Field(description="A Stripe PaymentMethod id; card details are never sent here.")
+
+
+class RescheduleRequest(RequestModel):
+    start: SessionTime = Field(description="The new start, ISO 8601 with its offset.")
+
+
+# --- a course as the API shows it ------------------------------------------------------------------------
+
+
+class CourseTherapist(ResponseModel):
+    id: int
+    name: str
+
+
+class CourseLocation(ResponseModel):
+    id: int
+    city: str
+    state: str
+
+
+class CitationLabel(ResponseModel):
+    id: str
+    label: str
+
+
+class PlanWarning(ResponseModel):
+    code: str
+    fields: list[str]
+    message: str
+
+
+class CourseSession(ResponseModel):
+    id: int
+    number: int | None
+    start: Timestamp
+    end: Timestamp
+    status: AppointmentStatus
+    price_cents: int = Field(description="What this session costs the patient (a copay when covered).")
+
+
+class PlanName(ResponseModel):
+    id: int
+    name: str
+
+
+class CourseCoverage(ResponseModel):
+    plan: PlanName
+    outcome: Outcome
+    covered_sessions: int = Field(description="The first sessions by number are covered.")
+    copay_cents: int = Field(description="What each covered session costs the patient.")
+
+
+class Refund(ResponseModel):
+    """Money given back for cancelled sessions."""
+
+    amount_cents: int
+    status: str
+    appointment_ids: list[int]
+    waived_notice: bool = Field(description="The therapist waived the 24-hour notice.")
+    reason: str
+    created_at: Timestamp
+
+
+class CoursePayment(ResponseModel):
+    """Money in integer cents with its currency."""
+
+    mode: PaymentMode
+    currency: str
+    session_price_cents: int
+    price_cents: int
+    paid_cents: int
+    refunded_cents: int
+    hold_expires_at: Timestamp | None = Field(description="While the times are held for payment.")
+    error: str | None = Field(description="The processor's words for the last failed attempt.")
+    refunds: list[Refund]
+
+
+class Course(ResponseModel):
+    """A course of care with every session."""
+
+    id: int
+    status: CourseStatus
+    condition: str = Field(description="Condition id.")
+    therapist: CourseTherapist
+    location: CourseLocation
+    time_zone: str
+    session_minutes: int
+    sessions_per_week: float | None
+    total_sessions: int
+    citation: CitationLabel
+    warnings: list[PlanWarning] = Field(
+        description="Where the course falls short of the evidence (booked anyway)."
+    )
+    session_notes: list[str] = Field(description="The precautions every session carries, one clause each.")
+    clearance_needed: list[IntakeGate]
+    sessions: list[CourseSession]
+    coverage: CourseCoverage | None = Field(
+        description="The insurance plan the course is booked under; null for self-pay."
+    )
+    payment: CoursePayment
+
+
+class CourseList(ResponseModel):
+    courses: list[Course]
+
+
+class CourseCancellation(Course):
+    """The course, what was cancelled and the refund."""
+
+    cancelled: list[int] = Field(description="Ids of the sessions cancelled.")
+    refund: Refund | None
+
+
+class NextAction(ResponseModel):
+    type: Literal["authenticate"]
+    client_secret: str = Field(description="For Stripe.js to finish 3-D Secure.")
+
+
+class PaymentStarted(Course):
+    """The course, and what the patient's bank wants before it is paid."""
+
+    next_action: NextAction
+
+
+class CourseAppointment(ResponseModel):
+    id: int
+    number: int | None
+    start: Timestamp
+    end: Timestamp
+    status: AppointmentStatus
+    course_id: int | None
+
+
+def citation_of(citation_id: str) -> CitationLabel:
+    found = evidence.citation(citation_id)
+    return CitationLabel(id=citation_id, label=found.short if found else citation_id)
+
+
+def plan_name_of(plan: InsurancePlan) -> PlanName:
+    return PlanName(id=plan.id, name=plan.full_name)
+
+
+def coverage_of(course: CourseRow) -> CourseCoverage | None:
+    """The plan a course is booked under and what it covers (None: self-pay). The covered sessions are the
+    first `covered_sessions` by number; `copay_cents` is what each of them costs the patient."""
+    if course.plan is None:
+        return None
+    return CourseCoverage(
+        plan=plan_name_of(course.plan),
+        outcome=Outcome.of(course.covered_sessions, course.total_sessions),
+        covered_sessions=course.covered_sessions,
+        copay_cents=course.copay_cents,
+    )
+
+
+def refund_of(refund: CourseRefund) -> Refund:
+    return Refund(
+        amount_cents=refund.amount_cents,
+        status=refund.status,
+        appointment_ids=refund.appointment_ids,
+        waived_notice=refund.waived,
+        reason=refund.reason,
+        created_at=refund.created_at,
+    )
+
+
+def payment_of(course: CourseRow, refunds: list[CourseRefund]) -> CoursePayment:
+    """Money in integer cents with its currency; `hold_expires_at` while the times are held for payment."""
+    return CoursePayment(
+        mode=course.payment_mode,
+        currency=course.currency,
+        session_price_cents=course.session_price_cents,
+        price_cents=course.price_cents,
+        paid_cents=course.paid_cents,
+        refunded_cents=course.refunded_cents,
+        hold_expires_at=course.hold_expires_at,
+        error=course.payment_error,
+        refunds=[refund_of(r) for r in refunds],
+    )
+
+
+def _course_fields(
+    course: CourseRow, sessions: list[Appointment], refunds: list[CourseRefund]
+) -> dict[str, Any]:
+    zone = ZoneInfo(course.location.time_zone)
+    return {
+        "id": course.id,
+        "status": course.status,
+        "condition": course.condition_id,
+        "therapist": CourseTherapist(id=course.therapist_id, name=course.therapist.name),
+        "location": CourseLocation(
+            id=course.location_id, city=course.location.city, state=course.location.state
+        ),
+        "time_zone": course.location.time_zone,
+        "session_minutes": course.session_minutes,
+        "sessions_per_week": course.sessions_per_week,
+        "total_sessions": course.total_sessions,
+        "citation": citation_of(course.citation_id),
+        "warnings": [PlanWarning(**w) for w in course.warnings],
+        "session_notes": course.session_notes,
+        "clearance_needed": [IntakeGate(**g) for g in course.clearance_needed],
+        "sessions": [
+            CourseSession(
+                id=a.id,
+                number=a.session_number,
+                start=a.starts_at.astimezone(zone),
+                end=a.ends_at.astimezone(zone),
+                status=a.status,
+                price_cents=course.session_charge_cents(a.session_number),
+            )
+            for a in sessions
+        ],
+        "coverage": coverage_of(course),
+        "payment": payment_of(course, refunds),
+    }
+
+
+def course_of(course: CourseRow, sessions: list[Appointment], refunds: list[CourseRefund]) -> Course:
+    """The course with its sessions (in order) and its refunds (oldest first), as loaded by the caller."""
+    return Course(**_course_fields(course, sessions, refunds))
+
+
+def cancellation_of(
+    course: CourseRow,
+    sessions: list[Appointment],
+    refunds: list[CourseRefund],
+    cancelled: list[Appointment],
+    refund: CourseRefund | None,
+) -> CourseCancellation:
+    return CourseCancellation(
+        **_course_fields(course, sessions, refunds),
+        cancelled=[a.id for a in cancelled],
+        refund=refund_of(refund) if refund is not None else None,
+    )
+
+
+def payment_started_of(
+    course: CourseRow, sessions: list[Appointment], refunds: list[CourseRefund], client_secret: str
+) -> PaymentStarted:
+    return PaymentStarted(
+        **_course_fields(course, sessions, refunds),
+        next_action=NextAction(type="authenticate", client_secret=client_secret),
+    )
+
+
+def appointment_of(appointment: Appointment) -> CourseAppointment:
+    zone = ZoneInfo(appointment.location.time_zone)
+    return CourseAppointment(
+        id=appointment.id,
+        number=appointment.session_number,
+        start=appointment.starts_at.astimezone(zone),
+        end=appointment.ends_at.astimezone(zone),
+        status=appointment.status,
+        course_id=appointment.course_id,
+    )
+
+
+# --- a course previewed, and the planner's proposals -----------------------------------------------------
+
+
+class PreviewPlan(ResponseModel):
+    condition: str
+    session_minutes: int
+    sessions_per_week: float | None
+    total_sessions: int
+    weeks: int | None
+    citation: CitationLabel
+    warnings: list[PlanWarning]
+
+
+class PreviewSession(ResponseModel):
+    number: int
+    start: Timestamp
+    end: Timestamp
+    free: bool
+    alternatives: list[Timestamp] = Field(description="Nearest free starts when this one is not free.")
+
+
+class PreviewGates(ResponseModel):
+    requires_oncology_trained: bool
+    therapist_oncology_trained: bool
+    clearance_needed: list[IntakeGate]
+    deferred: list[IntakeGate]
+
+
+class PreviewCoverage(ResponseModel):
+    """With `plan_id`: what the plan covers; null otherwise."""
+
+    plan: PlanName
+    outcome: Outcome
+    covered_sessions: int
+    copay_cents: int
+    decision: EligibilityDecision = Field(description="The plan's decision, every reason cited.")
+
+
+class PreviewPrice(ResponseModel):
+    currency: str
+    session_price_cents: int
+    covered_sessions: int
+    copay_cents: int
+    price_cents: int = Field(description="What the whole course costs the patient.")
+
+
+class CoursePreview(ResponseModel):
+    """A course laid out and checked; nothing is written."""
+
+    plan: PreviewPlan
+    therapist: CourseTherapist
+    time_zone: str
+    sessions: list[PreviewSession]
+    bookable: bool
+    gates: PreviewGates
+    session_notes: list[str] = Field(description="The precautions every session carries, one clause each.")
+    coverage: PreviewCoverage | None
+    price: PreviewPrice
+
+
+def preview_plan_of(plan: plans.CoursePlan) -> PreviewPlan:
+    return PreviewPlan(
+        condition=plan.condition_id,
+        session_minutes=plan.session_minutes,
+        sessions_per_week=plan.sessions_per_week,
+        total_sessions=plan.total_sessions,
+        weeks=plan.weeks,
+        citation=citation_of(plan.citation_id),
+        warnings=[PlanWarning(code=w.code, fields=list(w.fields), message=w.message) for w in plan.warnings],
+    )
+
+
+def preview_sessions_of(sessions: list[plans.PlannedSession]) -> list[PreviewSession]:
+    return [
+        PreviewSession(
+            number=s.number, start=s.start, end=s.end, free=s.free, alternatives=list(s.alternatives)
+        )
+        for s in sessions
+    ]
+
+
+class ProposedPlan(ResponseModel):
+    condition: str
+    session_minutes: int
+    sessions_per_week: float | None
+    total_sessions: int
+
+
+class SearchedDates(ResponseModel):
+    """The local dates searched."""
+
+    model_config = ResponseModel.model_config | {"validate_by_name": True, "serialize_by_alias": True}
+
+    from_: Date = Field(alias="from")
+    to: Date
+
+
+class ProposalPattern(ResponseModel):
+    weekdays: list[str]
+    every_other_week: list[str]
+    time: str = Field(description="Local wall-clock start, HH:MM, the same across clock changes.")
+    description: str
+
+
+class SessionAlternative(ResponseModel):
+    start: Timestamp
+    end: Timestamp
+    keeps_spacing: bool
+
+
+class ProposedSession(ResponseModel):
+    number: int
+    start: Timestamp
+    end: Timestamp
+    free: bool
+    holiday: str | None
+    cause: str | None
+    alternatives: list[SessionAlternative]
+
+
+class ProposalHoliday(ResponseModel):
+    date: Date
+    name: str
+
+
+class CourseProposal(ResponseModel):
+    rank: int
+    complete: bool
+    pattern: ProposalPattern
+    starts: list[Timestamp] = Field(description="Send these as `starts` to POST /api/v1/courses to book it.")
+    sessions: list[ProposedSession]
+    reasons: list[str]
+    explanation: str
+    holidays: list[ProposalHoliday]
+
+
+class BlockedSessions(ResponseModel):
+    kind: str
+    sessions: list[int]
+    weekday: str | None
+    time: str | None
+    until: Date | None
+    message: str
+
+
+class CourseProposals(ResponseModel):
+    """Whole-course proposals; `partial` (and `blocked`) only when none fits."""
+
+    plan: ProposedPlan
+    therapist: CourseTherapist
+    time_zone: str
+    searched: SearchedDates
+    proposals: list[CourseProposal] = Field(description="Whole courses, every session free, best first.")
+    partial: CourseProposal | None
+    blocked: list[BlockedSessions] = Field(
+        description="When nothing whole fits: what blocks the partial proposal's missing sessions."
+    )
+
+
+class CoursePlan(RootModel[CoursePreview | CourseProposals]):
+    """The preview (with `first_start` or `starts`), or whole-course proposals."""
+
+
+def _proposal_of(proposal: course_patterns.Proposal) -> CourseProposal:
+    pattern = proposal.pattern
+    return CourseProposal(
+        rank=proposal.rank,
+        complete=proposal.complete,
+        pattern=ProposalPattern(
+            weekdays=[WEEKDAY_NAMES[d] for d in pattern.weekly],
+            every_other_week=[WEEKDAY_NAMES[d] for d in pattern.alternate],
+            time=f"{pattern.time:%H:%M}",
+            description=pattern.describe(),
+        ),
+        starts=[s.start for s in proposal.sessions],
+        sessions=[
+            ProposedSession(
+                number=s.number,
+                start=s.start,
+                end=s.end,
+                free=s.free,
+                holiday=s.holiday,
+                cause=s.cause,
+                alternatives=[
+                    SessionAlternative(start=a.start, end=a.end, keeps_spacing=a.keeps_spacing)
+                    for a in s.alternatives
+                ],
+            )
+            for s in proposal.sessions
+        ],
+        reasons=list(proposal.reasons),
+        explanation=proposal.explanation,
+        holidays=[ProposalHoliday(date=d, name=name) for d, name in proposal.holidays],
+    )
+
+
+def proposals_of(
+    therapist: TherapistProfile,
+    location: PracticeLocation,
+    plan: plans.CoursePlan,
+    result: course_patterns.PlanResult,
+) -> CourseProposals:
+    return CourseProposals(
+        plan=ProposedPlan(
+            condition=plan.condition_id,
+            session_minutes=plan.session_minutes,
+            sessions_per_week=plan.sessions_per_week,
+            total_sessions=plan.total_sessions,
+        ),
+        therapist=CourseTherapist(id=therapist.id, name=therapist.name),
+        time_zone=location.time_zone,
+        searched=SearchedDates(from_=result.first_day, to=result.last_day),
+        proposals=[_proposal_of(p) for p in result.proposals],
+        partial=_proposal_of(result.partial) if result.partial is not None else None,
+        blocked=[
+            BlockedSessions(
+                kind=b.kind,
+                sessions=list(b.sessions),
+                weekday=WEEKDAY_NAMES[b.weekday] if b.weekday is not None else None,
+                time=f"{b.time:%H:%M}" if b.time is not None else None,
+                until=b.until,
+                message=b.sentence(therapist.name),
+            )
+            for b in result.blocked
+        ],
+    )

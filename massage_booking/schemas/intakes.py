@@ -1,0 +1,243 @@
+"""Intakes: the health answers of POST /api/v1/intakes (and of the wizard's first step), and an intake as
+the API shows it with the gates it implies.
+
+Every answer checks itself, so one 422 names every bad answer at once. Two rules span answers: a treatment
+phase needs a cancer history (its check reads `cancer_history`, validated before it), and a referral is
+all three of its fields or none (a missing part is marked before the fields are checked, so that it is
+named beside every other error). "Not in the future" needs today's date: the validation context's
+`today`, else the server's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date, datetime
+from typing import Annotated, Any
+
+from pydantic import Field, PlainValidator, ValidationInfo, WithJsonSchema, model_validator
+from pydantic_core import PydanticCustomError
+
+from massage_booking.domain import evidence
+from massage_booking.domain import intake as rules
+from massage_booking.domain.identifiers import is_valid_npi
+from massage_booking.models import Intake as IntakeRow
+from massage_booking.schemas.base import Date, IfMissing, RequestModel, ResponseModel, Says, Timestamp
+
+CHOOSE_CONDITION = "Choose a condition, by name or ICD-10 code."
+WHOLE_REFERRAL = "A referral needs the physician's name, NPI and date."
+
+
+def _invalid(message: str) -> PydanticCustomError:
+    return PydanticCustomError("invalid", message)
+
+
+class _PartMissing:
+    """Stands for a referral field left out while the others were given."""
+
+
+_PART_MISSING = _PartMissing()
+
+
+def _condition(value: Any) -> str:
+    """Registry id, name, alias or ICD-10 code; a code two conditions share (F41.9) must be resolved."""
+    if not isinstance(value, str) or not value.strip():
+        raise _invalid(CHOOSE_CONDITION)
+    found = evidence.matches(value)
+    if len(found) == 1:
+        return found[0].id
+    if found:
+        names = " or ".join(c.name for c in found)
+        raise _invalid(f"{value.strip()!r} could mean {names}; choose one.")
+    raise _invalid(f"No condition in the evidence registry matches {value.strip()!r}.")
+
+
+def _treatment_phase(value: Any, info: ValidationInfo) -> str:
+    history = info.data.get("cancer_history")  # absent when that answer was itself wrong
+    if value is None or value == "":
+        if history:
+            raise _invalid("Choose where you are in cancer treatment.")
+        return rules.NO_TREATMENT
+    if value not in rules.TREATMENT_PHASES:
+        raise _invalid(f"Choose one of: {', '.join(rules.TREATMENT_PHASES)}.")
+    if history is False and value != rules.NO_TREATMENT:
+        raise _invalid("A cancer treatment phase needs a cancer history; answer that question too.")
+    return str(value)
+
+
+def _precautions(value: Any) -> frozenset[str]:
+    if value is None:
+        return frozenset()
+    if not isinstance(value, list | tuple | set | frozenset) or not all(isinstance(v, str) for v in value):
+        raise _invalid("Send the precautions as a list of their ids.")
+    known = set(rules.answer_ids())
+    unknown = sorted({v for v in value if v not in known})
+    if unknown:
+        raise _invalid(
+            f"Unknown precaution(s): {', '.join(unknown)}. Expected: {', '.join(rules.answer_ids())}."
+        )
+    return frozenset(value)
+
+
+def _referral_name(value: Any) -> str:
+    if value is _PART_MISSING:
+        raise _invalid(WHOLE_REFERRAL)
+    if not isinstance(value, str) or not value.strip():
+        raise _invalid("Give the referring physician's name.")
+    return value.strip()
+
+
+def _referral_npi(value: Any) -> str:
+    """The NPI's check digit (CMS Luhn rule); spaces are ignored, and a number is read as its digits."""
+    if value is _PART_MISSING:
+        raise _invalid(WHOLE_REFERRAL)
+    text = "".join(str(value).split()) if isinstance(value, str | int) and not isinstance(value, bool) else ""
+    if not is_valid_npi(text):
+        raise _invalid("Enter the physician's 10-digit NPI; this one fails the NPI check digit.")
+    return text
+
+
+def _referral_date(value: Any, info: ValidationInfo) -> date:
+    if value is _PART_MISSING:
+        raise _invalid(WHOLE_REFERRAL)
+    parsed: date | None = None
+    if isinstance(value, date) and not isinstance(value, datetime):
+        parsed = value
+    elif isinstance(value, str):
+        try:
+            parsed = date.fromisoformat(value)
+        except ValueError:
+            parsed = None
+    if parsed is None:
+        raise _invalid("Enter the referral's date as YYYY-MM-DD.")
+    today = (info.context or {}).get("today") or date.today()
+    if parsed > today:
+        raise _invalid("The referral's date cannot be in the future.")
+    return parsed
+
+
+def _schema(schema: dict[str, Any]) -> WithJsonSchema:
+    return WithJsonSchema(schema)
+
+
+_PHASES = {"type": "string", "enum": list(rules.TREATMENT_PHASES)}
+_ANSWERS = {"type": "string", "enum": list(rules.answer_ids())}
+
+
+class IntakeRequest(RequestModel):
+    """The answers. Unknown keys are ignored; `""` counts as no answer for the optional ones."""
+
+    condition: Annotated[
+        str,
+        PlainValidator(_condition),
+        IfMissing(CHOOSE_CONDITION),
+        _schema({"type": "string", "minLength": 1}),
+    ] = Field(description="Registry id, name, alias or ICD-10-CM code.")
+    cancer_history: Annotated[bool, Says("Answer yes or no: have you ever had cancer?")] = Field(
+        description="Have you ever had cancer?"
+    )
+    treatment_phase: Annotated[
+        str,
+        PlainValidator(_treatment_phase),
+        _schema({"anyOf": [{**_PHASES, "default": rules.NO_TREATMENT}, {"type": "null"}]}),
+    ] = Field(None, validate_default=True, description="Must be `none` without a cancer history.")
+    precautions: Annotated[
+        frozenset[str], PlainValidator(_precautions), _schema({"type": "array", "items": _ANSWERS})
+    ] = Field(frozenset(), description="What applies to you now.")
+    referral_name: Annotated[str | None, PlainValidator(_referral_name), _schema({"type": "string"})] = Field(
+        None, description="Referring physician (all three referral fields, or none)."
+    )
+    referral_npi: Annotated[
+        str | None,
+        PlainValidator(_referral_npi),
+        _schema({"anyOf": [{"type": "string"}, {"type": "integer"}]}),
+    ] = Field(None, description="The physician's 10-digit NPI (spaces ignored; check digit verified).")
+    referral_date: Annotated[
+        date | None, PlainValidator(_referral_date), _schema({"type": "string", "format": "date"})
+    ] = Field(None, description="Not in the future.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _whole_referral(cls, data: Any) -> Any:
+        """A referral field left empty is no answer; one left out while another is given is marked, so
+        that its field says what is missing."""
+        if not isinstance(data, Mapping):
+            return data
+        given = {f for f in rules.REFERRAL_FIELDS if data.get(f) not in (None, "")}
+        answers = {k: v for k, v in data.items() if k not in rules.REFERRAL_FIELDS or k in given}
+        if given:
+            answers.update({f: _PART_MISSING for f in rules.REFERRAL_FIELDS if f not in given})
+        return answers
+
+    def answers(self) -> rules.IntakeAnswers:
+        """The answers as the intake's rules and the service take them."""
+        return rules.IntakeAnswers(
+            condition_id=self.condition,
+            cancer_history=self.cancer_history,
+            treatment_phase=self.treatment_phase,
+            precautions=self.precautions,
+            referral_name=self.referral_name,
+            referral_npi=self.referral_npi,
+            referral_date=self.referral_date,
+        )
+
+
+# --- the intake as the API shows it ----------------------------------------------------------------------
+
+
+class IntakeGate(ResponseModel):
+    """A gate: what must happen before booking."""
+
+    code: str
+    message: str
+
+
+class Referral(ResponseModel):
+    name: str
+    npi: str | None
+    date: Date | None
+
+
+class IntakeGates(ResponseModel):
+    """The gates the answers imply."""
+
+    requires_oncology_trained: bool
+    can_book: bool
+    clearance_needed: list[IntakeGate]
+    deferred: list[IntakeGate]
+    session_notes: list[str] = Field(description="The precautions every session carries, one clause each.")
+
+
+class Intake(ResponseModel):
+    id: int
+    condition: str = Field(description="Condition id.")
+    cancer_history: bool
+    treatment_phase: Annotated[str, Field(json_schema_extra={"enum": list(rules.TREATMENT_PHASES)})]
+    precautions: list[Annotated[str, Field(json_schema_extra={"enum": list(rules.answer_ids())})]]
+    referral: Referral | None
+    created_at: Timestamp
+    decision: IntakeGates
+
+
+def gates_of(gates: tuple[rules.Gate, ...]) -> list[IntakeGate]:
+    return [IntakeGate(code=g.code, message=g.message) for g in gates]
+
+
+def intake_of(row: IntakeRow, decision: rules.IntakeDecision) -> Intake:
+    return Intake(
+        id=row.id,
+        condition=row.condition_id,
+        cancer_history=row.cancer_history,
+        treatment_phase=row.treatment_phase,
+        precautions=list(row.precautions),
+        referral=None
+        if row.referral_name is None
+        else Referral(name=row.referral_name, npi=row.referral_npi, date=row.referral_date),
+        created_at=row.created_at,
+        decision=IntakeGates(
+            requires_oncology_trained=decision.requires_oncology_trained,
+            can_book=decision.can_book,
+            clearance_needed=gates_of(decision.clearance_needed),
+            deferred=gates_of(decision.deferred),
+            session_notes=list(decision.session_notes),
+        ),
+    )
