@@ -34,7 +34,7 @@ from massage_booking.domain import course_fit, course_patterns
 from massage_booking.domain.course_fit import Wishes
 from massage_booking.models import AvailabilitySettings, CourseFitCache, PracticeLocation
 from massage_booking.services import availability
-from massage_booking.services.course_proposals import planner_calendar
+from massage_booking.services.planner_calendar import planner_calendar
 
 FIT_TTL = timedelta(hours=1)
 _IN_CHUNK = 5000

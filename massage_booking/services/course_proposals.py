@@ -12,17 +12,18 @@ with the proposal's session starts: every session is checked again there, under 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from massage_booking.domain import course_patterns, scheduling
+from massage_booking.domain import course_patterns
 from massage_booking.domain import courses as plans
 from massage_booking.domain.errors import ValidationFailed
 from massage_booking.domain.intake import IntakeDecision
 from massage_booking.models import PracticeLocation, TherapistProfile, User
-from massage_booking.services import availability, courses, public_holidays
+from massage_booking.services import courses
+from massage_booking.services.planner_calendar import planner_calendar
 
 DEFAULT_COUNT = 3
 # The planner's names for its inputs, as the API calls them.
@@ -90,47 +91,6 @@ def propose_courses(
         name = _API_FIELDS.get(error.field, error.field)
         raise ValidationFailed.for_field(name, _sentence(error.message)) from None
     return CourseProposals(therapist, location, plan, choice.decision, result)
-
-
-@dataclass(frozen=True)
-class PlannerCalendar:
-    """What the planner needs of one therapist's calendar at one location, from `earliest` on."""
-
-    rules: scheduling.Rules
-    time_off: list[scheduling.Busy]
-    bookings: list[scheduling.Busy]
-    holidays: dict[date, str]
-    works_holidays: bool
-
-
-def planner_calendar(
-    session: Session, therapist_id: int, location: PracticeLocation, earliest: date, now: datetime
-) -> PlannerCalendar:
-    """The calendar as the slot engine sees it (hours, extra hours, time off, closed holidays, bookings,
-    payment holds still running) from the start of `earliest` to the horizon, and the practice's public
-    holidays over that span for naming them (services/course_fit.py runs the planner on the same)."""
-    zone = ZoneInfo(location.time_zone)
-    calendar = availability.load_calendar(
-        session,
-        therapist_id,
-        max(datetime.combine(earliest, time(0), zone), now),
-        now + timedelta(days=calendar_days(session, therapist_id)),
-        now,
-    )
-    rules = calendar.rules[location.id]
-    horizon_last = (now + rules.horizon).astimezone(zone).date()
-    return PlannerCalendar(
-        rules=rules,
-        time_off=calendar.time_off,
-        bookings=calendar.bookings,
-        holidays=public_holidays.between(location.state, earliest, max(earliest, horizon_last)),
-        works_holidays=calendar.settings.works_public_holidays,
-    )
-
-
-def calendar_days(session: Session, therapist_id: int) -> int:
-    """How far ahead the therapist takes bookings: the planner searches no further."""
-    return availability.settings_for(session, therapist_id).horizon_days
 
 
 def _sentence(message: str) -> str:

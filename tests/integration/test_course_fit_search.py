@@ -26,7 +26,7 @@ from massage_booking.domain import course_fit, course_patterns
 from massage_booking.models import CourseFitCache, PracticeLocation, TimeOff
 from massage_booking.schemas.parse import parse_query
 from massage_booking.schemas.search import SearchParams
-from massage_booking.services import availability, course_proposals, search
+from massage_booking.services import availability, planner_calendar, search
 from massage_booking.services.demo_data import seed_demo
 from tests.practices import practice_therapist
 
@@ -106,7 +106,7 @@ def _planner_first_start(session, therapist_id: int, course, now: datetime) -> d
     ).first()
     zone = ZoneInfo(location.time_zone)
     today = now.astimezone(zone).date()
-    calendar = course_proposals.planner_calendar(session, therapist_id, location, today, now)
+    calendar = planner_calendar.planner_calendar(session, therapist_id, location, today, now)
     windows = tuple(course_fit.window_of(name) for name in sorted(course.wishes.times_of_day))
     result = course_patterns.propose(
         course.request,

@@ -8,6 +8,7 @@ interpreter, which also catches imports made indirectly or dynamically.
 from __future__ import annotations
 
 import ast
+import graphlib
 import json
 import subprocess
 import sys
@@ -218,3 +219,55 @@ def test_schemas_import_no_service():
 )
 def test_the_edge_check_finds_a_violation(snippet):
     assert any(_reaches_the_edge(m) for _, m in imported_modules(snippet, "massage_booking.services.x"))
+
+
+# ------------------------------------------------------------------------------- no import loops below
+
+
+BLUEPRINTS = ("api", "web", "auth", "fhir")  # a blueprint's __init__ imports its views, which import it
+
+
+def import_graph(sources: dict[str, str]) -> dict[str, set[str]]:
+    """Module -> the modules of `sources` it imports, anywhere in its code (a function-local import is how
+    a loop hides)."""
+    return {
+        name: {imported for _, imported in imported_modules(code, name) if imported in sources} - {name}
+        for name, code in sources.items()
+    }
+
+
+def import_loop(graph: dict[str, set[str]]) -> list[str]:
+    """One loop of imports, or [] when the modules can be ordered so that each imports only earlier ones."""
+    try:
+        graphlib.TopologicalSorter(graph).prepare()
+    except graphlib.CycleError as loop:
+        return list(loop.args[1])
+    return []
+
+
+def test_no_import_loop_outside_the_blueprints():
+    """A loop means neither module can be understood, tested or moved without the other: services,
+    schemas, notifications, models and the domain form layers."""
+    sources = {
+        name: path.read_text()
+        for name, path in _sources("").items()
+        if not (name + ".").startswith(tuple(f"{PACKAGE}.{bp}." for bp in BLUEPRINTS)) and name != PACKAGE
+    }
+    assert f"{PACKAGE}.services.courses" in sources
+    assert import_loop(import_graph(sources)) == []
+
+
+def test_the_loop_check_finds_a_loop_through_a_function_local_import():
+    sources = {
+        "massage_booking.services.a": "from massage_booking.services import b",
+        "massage_booking.services.b": "def f():\n    from massage_booking.services.c import g",
+        "massage_booking.services.c": "import massage_booking.services.a",
+        "massage_booking.services.d": "from massage_booking.services import a",
+    }
+    loop = import_loop(import_graph(sources))
+    assert set(loop) == {
+        "massage_booking.services.a",
+        "massage_booking.services.b",
+        "massage_booking.services.c",
+    }
+    assert import_loop(import_graph({**sources, "massage_booking.services.c": ""})) == []
