@@ -46,12 +46,12 @@ from sqlalchemy import create_engine, func, select  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
 from massage_booking import create_app, geocoding  # noqa: E402
+from massage_booking.demo.data import DEFAULT_SEED  # noqa: E402
 from massage_booking.domain.course_search import CourseSearch  # noqa: E402
 from massage_booking.models import AvailabilitySettings, CourseFitCache  # noqa: E402
 from massage_booking.schemas.parse import parse_query  # noqa: E402
 from massage_booking.schemas.search import SearchParams  # noqa: E402
 from massage_booking.services import course_fit  # noqa: E402
-from massage_booking.services.demo_data import DEFAULT_SEED  # noqa: E402
 from massage_booking.services.search import SearchQuery, search_therapists  # noqa: E402
 
 RADIUS = 25.0

@@ -50,6 +50,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from massage_booking import create_app, geocoding  # noqa: E402
+from massage_booking.demo.data import DEFAULT_SEED, ZipPoint, geography, seed_demo  # noqa: E402
 from massage_booking.domain.geo import KM_PER_MILE  # noqa: E402
 from massage_booking.extensions import db  # noqa: E402
 from massage_booking.models import (  # noqa: E402
@@ -63,7 +64,6 @@ from massage_booking.models import (  # noqa: E402
     PracticeLocation,
     TherapistProfile,
 )
-from massage_booking.services.demo_data import DEFAULT_SEED, ZipPoint, geography, seed_demo  # noqa: E402
 
 SIZES = (100_000, 1_000_000)
 RADII = (10.0, 25.0, 50.0)

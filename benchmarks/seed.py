@@ -20,8 +20,8 @@ from sqlalchemy.orm import Session
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from massage_booking.demo.data import DEFAULT_SEED, geography, pools, seed_demo  # noqa: E402
 from massage_booking.models import Base  # noqa: E402
-from massage_booking.services.demo_data import DEFAULT_SEED, geography, pools, seed_demo  # noqa: E402
 
 BASELINE = 10_000
 

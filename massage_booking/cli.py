@@ -23,6 +23,14 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from tqdm import tqdm
 
+from massage_booking.demo.data import (
+    DEFAULT_SEED,
+    DEFAULT_THERAPISTS,
+    MAX_GENERATED_THERAPISTS,
+    DemoReport,
+    generated_therapist_count,
+    seed_demo,
+)
 from massage_booking.domain.account_rules import normalize_email, password_problem
 from massage_booking.domain.errors import Conflict, DomainError, ValidationFailed
 from massage_booking.extensions import db, payments
@@ -35,14 +43,6 @@ from massage_booking.services import (
     course_payments,
     insurers,
     payment_reconciliation,
-)
-from massage_booking.services.demo_data import (
-    DEFAULT_SEED,
-    DEFAULT_THERAPISTS,
-    MAX_GENERATED_THERAPISTS,
-    DemoReport,
-    generated_therapist_count,
-    seed_demo,
 )
 from massage_booking.services.passwords import hash_password
 

@@ -78,6 +78,7 @@ FIELDS = (
 )
 REFERRAL_FIELDS = ("referral_name", "referral_npi", "referral_date")
 
+
 def answer_ids() -> tuple[str, ...]:
     """Every precaution answer intake accepts: the registry's precautions, then the clot-sign screen."""
     return (*(p.id for p in evidence.precautions()), CLOT_SIGNS_UNDIAGNOSED)

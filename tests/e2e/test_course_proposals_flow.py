@@ -18,8 +18,8 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from massage_booking import create_app
+from massage_booking.demo.data import DEMO_LOGINS, seed_demo
 from massage_booking.extensions import db
-from massage_booking.services.demo_data import DEMO_LOGINS, seed_demo
 
 ARTIFACTS_DIR = Path(__file__).resolve().parents[1] / "artifacts"
 NEW_YORK = ZoneInfo("America/New_York")

@@ -16,8 +16,8 @@ import pytest
 from playwright.sync_api import ConsoleMessage, Page, expect
 
 from massage_booking import create_app
+from massage_booking.demo.data import seed_demo
 from massage_booking.extensions import db
-from massage_booking.services.demo_data import seed_demo
 
 ARTIFACTS_DIR = Path(__file__).resolve().parents[1] / "artifacts"  # git-ignored
 PLAN_PAYER = "Cigna Healthcare"

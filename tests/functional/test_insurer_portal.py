@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
+from massage_booking.demo.data import npi_with_check_digit
 from massage_booking.models import (
     AuditEvent,
     Course,
@@ -21,7 +22,6 @@ from massage_booking.models import (
     TherapistProfile,
     User,
 )
-from massage_booking.services.demo_data import npi_with_check_digit
 from massage_booking.services.eligibility import COURSE_NOT_FOUND, PLAN_NOT_FOUND
 from massage_booking.services.insurers import CHECK_NOT_FOUND
 from tests.integration.test_courses_api import _course, _intake, _therapist
@@ -408,7 +408,7 @@ def test_a_check_without_a_csrf_token_is_refused(client, auth, db, acme_insurer,
 
 
 def test_after_seeding_the_demo_insurer_checks_the_demo_therapist(client, auth, db):
-    from massage_booking.services.demo_data import DEMO_LOGINS, seed_demo
+    from massage_booking.demo.data import DEMO_LOGINS, seed_demo
 
     seed_demo(db, therapists=0)
     db.commit()
@@ -432,8 +432,8 @@ def test_after_seeding_the_demo_insurer_checks_the_demo_therapist(client, auth, 
 
 
 def test_demo_plans_carry_varied_rules_and_reseeding_keeps_changed_ones(db):
+    from massage_booking.demo.data import seed_demo
     from massage_booking.domain.eligibility import UnitRule
-    from massage_booking.services.demo_data import seed_demo
 
     seed_demo(db, therapists=0)
     plans = {p.full_name: p for p in db.scalars(select(InsurancePlan))}

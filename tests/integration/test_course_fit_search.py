@@ -22,12 +22,12 @@ import pytest
 from sqlalchemy import func, select
 
 from massage_booking import geocoding
+from massage_booking.demo.data import seed_demo
 from massage_booking.domain import course_fit, course_patterns
 from massage_booking.models import CourseFitCache, PracticeLocation, TimeOff
 from massage_booking.schemas.parse import parse_query
 from massage_booking.schemas.search import SearchParams
 from massage_booking.services import availability, planner_calendar, search
-from massage_booking.services.demo_data import seed_demo
 from tests.practices import practice_therapist
 
 RADIUS = 60.0

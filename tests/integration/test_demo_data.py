@@ -17,6 +17,15 @@ import zipcodes
 from sqlalchemy import create_engine, func, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
+from massage_booking.demo.catalog import (
+    KAISER_STATES,
+    METRO_RADIUS_MILES,
+    METROS,
+    MODALITIES,
+    ONCOLOGY_MODALITY,
+    SECOND_LANGUAGES,
+)
+from massage_booking.demo.data import DEMO_LOGINS, GENERATED_EMAIL_LIKE, miles_between, seed_demo
 from massage_booking.domain.credentials import S4OM_MIN_FOUNDATIONAL_HOURS
 from massage_booking.domain.errors import Conflict
 from massage_booking.domain.identifiers import is_valid_npi
@@ -43,15 +52,6 @@ from massage_booking.models import (
     WeeklyHours,
 )
 from massage_booking.services import accounts, availability
-from massage_booking.services.demo_catalog import (
-    KAISER_STATES,
-    METRO_RADIUS_MILES,
-    METROS,
-    MODALITIES,
-    ONCOLOGY_MODALITY,
-    SECOND_LANGUAGES,
-)
-from massage_booking.services.demo_data import DEMO_LOGINS, GENERATED_EMAIL_LIKE, miles_between, seed_demo
 from massage_booking.services.passwords import hash_password, verify_password
 
 TODAY = date(2025, 6, 2)

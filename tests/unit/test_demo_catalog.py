@@ -5,10 +5,10 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
+from massage_booking.demo import catalog
+from massage_booking.demo.data import geography, npi_with_check_digit
 from massage_booking.domain.identifiers import US_STATES, is_valid_npi
 from massage_booking.models import CredentialKind, InsurancePlan, OncologyCredential, Payer
-from massage_booking.services import demo_catalog as catalog
-from massage_booking.services.demo_data import geography, npi_with_check_digit
 
 
 def column_length(model: type, column: str) -> int:

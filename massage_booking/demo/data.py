@@ -35,29 +35,8 @@ from faker import Faker
 from sqlalchemy import Table, func, insert, select
 from sqlalchemy.orm import Session
 
-from massage_booking.domain.errors import Conflict
-from massage_booking.domain.identifiers import US_STATES
-from massage_booking.domain.vocabulary import PRIMARY_LANGUAGE
-from massage_booking.models import (
-    AvailabilitySettings,
-    Base,
-    CredentialKind,
-    CredentialStatus,
-    GeocodePrecision,
-    InsurancePlan,
-    NetworkMembership,
-    OncologyCredential,
-    Payer,
-    PracticeLocation,
-    Role,
-    TherapistLanguage,
-    TherapistModality,
-    TherapistProfile,
-    User,
-    WeeklyHours,
-)
-from massage_booking.services import demo_hours
-from massage_booking.services.demo_catalog import (
+from massage_booking.demo import hours as demo_hours
+from massage_booking.demo.catalog import (
     APPROACH_SENTENCES,
     CREDENTIAL_VALID_YEARS,
     DEMO_DOMAIN,
@@ -85,6 +64,27 @@ from massage_booking.services.demo_catalog import (
     Coverage,
     IssuerSpec,
     Metro,
+)
+from massage_booking.domain.errors import Conflict
+from massage_booking.domain.identifiers import US_STATES
+from massage_booking.domain.vocabulary import PRIMARY_LANGUAGE
+from massage_booking.models import (
+    AvailabilitySettings,
+    Base,
+    CredentialKind,
+    CredentialStatus,
+    GeocodePrecision,
+    InsurancePlan,
+    NetworkMembership,
+    OncologyCredential,
+    Payer,
+    PracticeLocation,
+    Role,
+    TherapistLanguage,
+    TherapistModality,
+    TherapistProfile,
+    User,
+    WeeklyHours,
 )
 from massage_booking.services.passwords import hash_password, verify_password
 
