@@ -21,7 +21,7 @@ PYTEST_ARGS ?=
 help:
 	@echo "make run    venv + install, migrate, seed demo data, start localstripe and serve on http://$(HOST):$(PORT)"
 	@echo "make test   ruff, then the SQLite, PostgreSQL and browser test lanes"
-	@echo "make lint   ruff check        make fmt    ruff format + safe fixes"
+	@echo "make lint   ruff + mypy        make fmt    ruff format + safe fixes"
 	@echo "make bench  every benchmarks/*.py (benchmarks/README.md)   make clean  caches and test artifacts"
 
 $(BIN)/python:
@@ -65,6 +65,7 @@ test: $(STAMP)
 	  if [ "$$rc" -eq 2 ]; then echo "interrupted"; exit 130; fi; \
 	}; \
 	step "lint: ruff check" $(BIN)/ruff check .; \
+	step "lint: mypy (domain, schemas)" $(BIN)/mypy; \
 	if [ "$(PARALLEL)" = 1 ]; then \
 	  $(POSTGRES_LANE) > "$$tmp/postgres.log" 2>&1 & postgres_pid=$$!; \
 	  trap 'kill -TERM $$postgres_pid 2>/dev/null || true; wait $$postgres_pid || true; rm -rf "$$tmp"' EXIT; \
@@ -84,6 +85,7 @@ test: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 fmt: $(STAMP)
 	$(BIN)/ruff format .

@@ -137,7 +137,7 @@ def p95(seconds: list[float]) -> float:
     return statistics.quantiles(seconds, n=20)[-1]
 
 
-def main(argv: Sequence[str] | None = None) -> None:
+def main(argv: Sequence[str] | None = None) -> None:  # noqa: C901
     args = parse_args(argv)
     calendars = {
         "busy": make_bookings(args.bookings, args.seed),

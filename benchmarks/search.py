@@ -817,7 +817,7 @@ def postgres_database(therapists: int, data_seed: int) -> Iterator[tuple[str, fl
         cluster.stop()
 
 
-def measure(
+def measure(  # noqa: C901
     backend: str,
     url: str,
     therapists: int,

@@ -321,7 +321,7 @@ class Gazetteer:
                             best_d2, best_zip = d2, p.zip_code
         return self.by_zip[best_zip] if best_zip else None
 
-    def _by_name(self, text: str, field: str) -> list[Place]:
+    def _by_name(self, text: str, field: str) -> list[Place]:  # noqa: C901
         """A place by name: "City, ST", "City, State" or "City ST", each maybe followed by a ZIP or "USA".
 
         Without a comma the words are ambiguous ("Fort Washington" is a town, not Fort in Washington

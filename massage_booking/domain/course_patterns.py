@@ -192,7 +192,7 @@ class Wishes:
     not_before: date | None = None
     not_after: date | None = None
 
-    def __post_init__(self) -> None:
+    def __post_init__(self) -> None:  # noqa: C901
         if not _is_date(self.earliest_start):
             raise PlanRequestError("earliest_start", f"must be a date (got {self.earliest_start!r})")
         if isinstance(self.weekdays, str | bytes) or not isinstance(self.weekdays, Iterable):
@@ -1054,12 +1054,13 @@ def _blocked(
             template = f"{{therapist}} does not work on holidays: {names}."
         elif kind == NOTICE:
             notice = _duration(search.rules.notice)
-            when = _join([f"{_day_label(s.start.date(), today)} at {s.start:%H:%M}" for s in sessions])
-            template = f"{{therapist}} asks for {notice} of notice, so {when} is too soon."
+            too_soon = _join([f"{_day_label(s.start.date(), today)} at {s.start:%H:%M}" for s in sessions])
+            template = f"{{therapist}} asks for {notice} of notice, so {too_soon} is too soon."
         elif kind == BEYOND_HORIZON:
-            end = _instant(search.horizon_end_us, search.zone)
+            horizon_end = _instant(search.horizon_end_us, search.zone)
             template = (
-                f"{{therapist}} takes bookings up to {_day_label(end.date(), today)} at {end:%H:%M}:"
+                f"{{therapist}} takes bookings up to {_day_label(horizon_end.date(), today)} at "
+                f"{horizon_end:%H:%M}:"
                 f" {_sessions_phrase(numbers)} would come after that."
             )
         else:  # AFTER_NOT_AFTER

@@ -258,8 +258,10 @@ _SHORTFALL_PHRASES = {
 }
 
 
-def _singular(field: str, value: float) -> bool:
-    return field == "weeks" or (field in ("sessions_per_week", "total_sessions") and value <= 1)
+def _singular(field: str, value: float | None) -> bool:
+    return field == "weeks" or (
+        field in ("sessions_per_week", "total_sessions") and value is not None and value <= 1
+    )
 
 
 def _describe_minimum(minimum: evidence.MinimumDose) -> str:

@@ -119,7 +119,7 @@ def units(minutes: int, rule: UnitRule) -> int:
     return billing.cpt_97124_units(minutes)
 
 
-def decide(rules: PlanRules, question: Question) -> Decision:
+def decide(rules: PlanRules, question: Question) -> Decision:  # noqa: C901
     """The plan's answer to the question. Every rule that applies adds a reason; any blocking reason makes
     the course not eligible; a visit limit smaller than the course makes it partly eligible."""
     reasons: list[Reason] = []

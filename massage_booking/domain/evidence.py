@@ -389,7 +389,7 @@ class _Checker:
         return value
 
 
-def parse_registry(data: Any) -> Registry:
+def parse_registry(data: Any) -> Registry:  # noqa: C901
     """Build the registry from parsed JSON, or raise RegistryError naming every problem found."""
     check = _Checker()
     if not isinstance(data, dict):
@@ -497,7 +497,7 @@ def _parse_citations(check: _Checker, raw_citations: list[Any]) -> dict[str, Cit
 Resolver = Callable[..., tuple[Citation, ...]]
 
 
-def _parse_condition(check: _Checker, raw: Any, n: int, resolve: Resolver) -> Condition:
+def _parse_condition(check: _Checker, raw: Any, n: int, resolve: Resolver) -> Condition:  # noqa: C901
     where = f"conditions[{n}]"
     if not isinstance(raw, dict):
         check.fail(where, "must be an object")

@@ -205,9 +205,8 @@ def _deferred(answers: IntakeAnswers, chosen: list[evidence.Precaution]) -> tupl
     gates = [Gate(p.id, _defer_message(p.id, p.defer_when)) for p in chosen if p.gate == DEFER]
     if CLOT_SIGNS_UNDIAGNOSED in answers.precautions:
         clot = evidence.precaution(BLOOD_CLOT)
-        gates.append(
-            Gate(CLOT_SIGNS_UNDIAGNOSED, _defer_message(CLOT_SIGNS_UNDIAGNOSED, clot and clot.defer_when))
-        )
+        when = clot.defer_when if clot else None
+        gates.append(Gate(CLOT_SIGNS_UNDIAGNOSED, _defer_message(CLOT_SIGNS_UNDIAGNOSED, when)))
     return tuple(gates)
 
 

@@ -258,8 +258,8 @@ def _hours_of(rules: Rules) -> _Hours:
     for hours in rules.weekly:
         weekly[hours.weekday].append((hours.start, hours.end))
     extra: dict[date, list[tuple[time, time]]] = {}
-    for hours in rules.extra:
-        extra.setdefault(hours.day, []).append((hours.start, hours.end))
+    for dated in rules.extra:
+        extra.setdefault(dated.day, []).append((dated.start, dated.end))
     return _Hours(
         zone=_zone(rules.time_zone),
         weekly=tuple(tuple(day) for day in weekly),

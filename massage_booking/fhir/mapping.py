@@ -136,7 +136,7 @@ PURPOSES = ("auth-requirements", "benefits", "discovery", "validation")
 # ------------------------------------------------------------------------------------------- reading
 
 
-def parse_request(body: bytes) -> CoverageEligibilityRequest:
+def parse_request(body: bytes) -> CoverageEligibilityRequest:  # noqa: C901
     """The body as a valid FHIR R4 CoverageEligibilityRequest, or FhirProblem 400 naming what is wrong."""
     try:
         raw = json.loads(body)

@@ -643,10 +643,8 @@ Clock = Annotated[
 ]
 
 
-class _Aliased(ResponseModel):
+class _Aliased(ResponseModel, validate_by_name=True, serialize_by_alias=True):
     """An answer with a field named like a Python keyword (`from`)."""
-
-    model_config = ResponseModel.model_config | {"validate_by_name": True, "serialize_by_alias": True}
 
 
 class ScheduleLocation(ResponseModel):

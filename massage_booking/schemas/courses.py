@@ -117,40 +117,44 @@ SessionTime = Annotated[
 ]
 
 
-def _whole(name: str, schema: Mapping[str, Any], *, required: bool = False) -> Any:
-    """A positive whole number (null where it is optional); any other value, or none where it is
-    required, reads "Give the intake id as a whole number."."""
-    kind = AnId if required else AnId | None
-    return Annotated[
-        kind, Says(f"Give the {name} as a whole number."), WithJsonSchema({"type": "integer", **schema})
-    ]
+def _whole(name: str) -> Says:
+    """Any value but a positive whole number (or none where one is required) reads "Give the intake id as
+    a whole number."."""
+    return Says(f"Give the {name} as a whole number.")
 
 
-_ID = {"minimum": 1, "maximum": MAX_ID}
+_ID = WithJsonSchema({"type": "integer", "minimum": 1, "maximum": MAX_ID})
+IntakeId = Annotated[AnId, _whole("intake id"), _ID]
+TherapistId = Annotated[AnId, _whole("therapist id"), _ID]
+PlanId = Annotated[AnId | None, _whole("plan id"), _ID]
+SessionMinutes = Annotated[
+    AnId | None,
+    _whole("session minutes"),
+    WithJsonSchema({"type": "integer", "enum": list(plans.SESSION_MINUTES)}),
+]
+TotalSessions = Annotated[
+    AnId | None,
+    _whole("total sessions"),
+    WithJsonSchema({"type": "integer", "minimum": 1, "maximum": plans.MAX_TOTAL_SESSIONS}),
+]
 
 
 class _CourseFields(RequestModel):
     """The course: whose intake, which therapist, the plan's changes, and where it is placed."""
 
-    intake_id: _whole("intake id", _ID, required=True) = Field(
-        description="Your intake (POST /api/v1/intakes)."
-    )
-    therapist_id: _whole("therapist id", _ID, required=True) = Field(description="A bookable therapist.")
+    intake_id: IntakeId = Field(description="Your intake (POST /api/v1/intakes).")
+    therapist_id: TherapistId = Field(description="A bookable therapist.")
     first_start: Annotated[
         datetime | None, PlainValidator(_session_time_or_none), WithJsonSchema(INSTANT_SCHEMA)
     ] = Field(None, description="First session's start, ISO 8601 with its offset. Required without `starts`.")
-    session_minutes: _whole("session minutes", {"enum": list(plans.SESSION_MINUTES)}) = Field(
-        None, description="Override the plan's session length."
-    )
+    session_minutes: SessionMinutes = Field(None, description="Override the plan's session length.")
     sessions_per_week: Annotated[
         float | None,
         Says("Give sessions per week as a number, like 2 or 1.5."),
         WithJsonSchema({"type": "number", "enum": list(plans.SESSIONS_PER_WEEK)}),
     ] = Field(None, description="Override the cadence.")
-    total_sessions: _whole("total sessions", {"minimum": 1, "maximum": plans.MAX_TOTAL_SESSIONS}) = Field(
-        None, description="Override the number of sessions."
-    )
-    plan_id: _whole("plan id", _ID) = Field(
+    total_sessions: TotalSessions = Field(None, description="Override the number of sessions.")
+    plan_id: PlanId = Field(
         None, description="Book under this insurance plan (copays for covered sessions); self-pay without."
     )
     starts: Annotated[tuple[SessionTime, ...], BeforeValidator(_starts)] = Field(
@@ -688,10 +692,8 @@ class ProposedPlan(ResponseModel):
     total_sessions: int
 
 
-class SearchedDates(ResponseModel):
-    """The local dates searched."""
-
-    model_config = ResponseModel.model_config | {"validate_by_name": True, "serialize_by_alias": True}
+class SearchedDates(ResponseModel, validate_by_name=True, serialize_by_alias=True):
+    """The local dates searched (`from` is a Python keyword: the field is `from_`, its name `from`)."""
 
     from_: Date = Field(alias="from")
     to: Date

@@ -49,8 +49,8 @@ ICD10_MESSAGE = "Give the ICD-10-CM code of the condition, like M54.2."
 DATE_MESSAGE = "Give a date as YYYY-MM-DD."
 
 
-def _whole(low: int, high: int) -> Any:
-    return Annotated[int, at.Ge(low), at.Le(high), Says(f"Give a whole number from {low} to {high}.")]
+def _from_to(low: int, high: int) -> Says:
+    return Says(f"Give a whole number from {low} to {high}.")
 
 
 def _plan_day(raw: Any) -> date:
@@ -61,10 +61,10 @@ def _plan_day(raw: Any) -> date:
     raise ValueError("not YYYY-MM-DD")
 
 
-RowId = _whole(1, MAX_ID)
-Minutes = _whole(1, MAX_MINUTES)
-Sessions = _whole(1, MAX_SESSIONS)
-Visits = _whole(0, MAX_VISITS)
+RowId = Annotated[int, at.Ge(1), at.Le(MAX_ID), _from_to(1, MAX_ID)]
+Minutes = Annotated[int, at.Ge(1), at.Le(MAX_MINUTES), _from_to(1, MAX_MINUTES)]
+Sessions = Annotated[int, at.Ge(1), at.Le(MAX_SESSIONS), _from_to(1, MAX_SESSIONS)]
+Visits = Annotated[int, at.Ge(0), at.Le(MAX_VISITS), _from_to(0, MAX_VISITS)]
 PlanDay = Annotated[
     date, PlainValidator(_plan_day), WithJsonSchema({"type": "string", "format": "date"}), Says(DATE_MESSAGE)
 ]

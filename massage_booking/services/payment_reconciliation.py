@@ -162,7 +162,7 @@ def parse_since(text: str) -> datetime:
 # ------------------------------------------------------------------------------------- comparison
 
 
-def compare(
+def compare(  # noqa: C901
     since: datetime,
     intents: Sequence[StripeIntent],
     refunds: Sequence[StripeRefund],

@@ -94,7 +94,7 @@ class ProfileInput:
     address_line2: str = ""
 
 
-def save_profile(
+def save_profile(  # noqa: C901
     session: Session, actor: User, data: ProfileInput, today: date, *, geocoder: Geocoder | None = None
 ) -> TherapistProfile:
     """Create or update the acting therapist's own profile and primary location, all or nothing.

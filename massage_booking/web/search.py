@@ -94,7 +94,7 @@ def _without_empty(args: MultiDict[str, str]) -> list[tuple[str, str]] | None:
     return kept if len(kept) != len(pairs) else None
 
 
-def _empty_state_suggestions(
+def _empty_state_suggestions(  # noqa: C901
     args: MultiDict[str, str], form: SearchForm, query: search.SearchQuery, plans: dict[str, InsurancePlan]
 ) -> list[Suggestion]:
     """Links that widen the search or drop one filter (or all of them), built from the current query.
