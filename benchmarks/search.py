@@ -765,7 +765,7 @@ def measure_fallback(engine: Engine, data: Dataset, query_seed: int) -> tuple[li
     """Seconds per `compute_next_available` for FALLBACK_THERAPISTS random therapists at the real current
     time: what search pays per candidate whose cache has expired, and `flask refresh-availability` per
     therapist. Ten other therapists are computed first, untimed."""
-    from massage_booking.services.availability import compute_next_available
+    from massage_booking.services.soonest_cache import compute_next_available
 
     rng = random.Random(query_seed)
     therapists = np.unique(data.therapist_ids).tolist()

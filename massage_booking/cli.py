@@ -38,11 +38,11 @@ from massage_booking.models import Payer, Role, User
 from massage_booking.notifications import outbox, sender
 from massage_booking.services import (
     audit,
-    availability,
     course_fit,
     course_payments,
     insurers,
     payment_reconciliation,
+    soonest_cache,
 )
 from massage_booking.services.passwords import hash_password
 
@@ -172,11 +172,11 @@ def refresh_availability_command(batch: int) -> None:
     schedule (every 15 minutes, say) so that "soonest available" searches stay fast."""
     now = datetime.now(UTC)
     with _transaction():
-        stale = availability.stale_therapists(db.session, now)
+        stale = soonest_cache.stale_therapists(db.session, now)
     for first in range(0, len(stale), max(1, batch)):
         with _transaction():
             for therapist_id in stale[first : first + max(1, batch)]:
-                availability.store_next_available(db.session, therapist_id, now)
+                soonest_cache.store_next_available(db.session, therapist_id, now)
     with _transaction():
         fits = course_fit.refresh_lapsing(db.session, now, within=timedelta(minutes=30))
     click.echo(f"Refreshed the soonest free start of {len(stale):,} therapist(s) and {fits:,} course fit(s).")

@@ -37,7 +37,7 @@ from massage_booking.schemas.availability import (
     availability_reply,
     time_off_added,
 )
-from massage_booking.services import availability, therapists
+from massage_booking.services import availability, slots, therapists
 
 THERAPIST = (Role.THERAPIST.value,)
 NO_PRACTICE = "Create your practice first."
@@ -75,14 +75,14 @@ def _slot_context() -> dict[str, Any]:
 def therapist_slots(therapist_id: int, query: SlotQuery) -> Slots:
     """Free start times, ISO 8601 with the practice's offset, for one session length."""
     profile = therapists.get_profile(db.session, therapist_id)
-    zone = availability.zone_of(profile)
+    zone = slots.zone_of(profile)
     tz = ZoneInfo(zone)
-    found = availability.free_slots(db.session, therapist_id, query.start, query.end, query.minutes, _now())
+    found = slots.free_slots(db.session, therapist_id, query.start, query.end, query.minutes, _now())
     return Slots(
         therapist_id=therapist_id,
         time_zone=zone,
         minutes=query.minutes,
-        session_lengths=list(availability.settings_for(db.session, therapist_id).session_lengths),
+        session_lengths=list(slots.settings_for(db.session, therapist_id).session_lengths),
         from_=query.start.astimezone(tz),
         to=query.end.astimezone(tz),
         slots=[Slot(start=s.start, end=s.end, location_id=s.location_id) for s in found],

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from massage_booking.domain import scheduling
 from massage_booking.domain.intake import IntakeAnswers
 from massage_booking.models import AvailabilitySettings, TherapistProfile, User, WeeklyHours
-from massage_booking.services import availability, course_proposals, courses, intake
+from massage_booking.services import course_proposals, courses, intake, soonest_cache
 
 FAR_FUTURE = datetime(9999, 1, 1, tzinfo=UTC)
 
@@ -137,7 +137,7 @@ def ensure_demo_therapist_hours(
     )
     session.flush()
     _book_demo_course(session, therapist_id, patient, now)
-    availability.refresh_next_available(session, therapist_id, now)
+    soonest_cache.refresh_next_available(session, therapist_id, now)
     return True
 
 

@@ -97,6 +97,7 @@ from massage_booking.domain import evidence
 from massage_booking.domain.eligibility import Decision, Outcome, PlanRules
 from massage_booking.domain.errors import DomainError
 from massage_booking.fhir.outcome import ROOT, FhirProblem, Issue, primitive_type_issues, pydantic_issues
+from massage_booking.formatting import money
 from massage_booking.services.eligibility import (
     MAX_MINUTES,
     MAX_SESSIONS,
@@ -730,7 +731,7 @@ def disposition(decision: Decision) -> str:
         f"{units} unit{'' if units == 1 else 's'} of CPT {decision.cpt_code} each"
     )
     if decision.copay_cents:
-        text += f", copay ${decision.copay_cents / 100:.2f} a visit"
+        text += f", copay {money(decision.copay_cents)} a visit"
     text += "."
     notes = [r.message for r in decision.reasons]
     return " ".join(" ".join([text, *notes]).split())

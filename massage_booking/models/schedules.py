@@ -23,7 +23,7 @@ DEFAULT_SESSION_LENGTHS = [60, 90]
 
 class AvailabilitySettings(Base):
     """One row per therapist: the rules every slot obeys, the calendar-feed secret, and the cached
-    soonest free start that search sorts by (see services/availability.py, "next available")."""
+    soonest free start that search sorts by (see services/soonest_cache.py)."""
 
     __tablename__ = "availability_settings"
     __table_args__ = (
@@ -55,7 +55,7 @@ class AvailabilitySettings(Base):
     next_available_at: Mapped[datetime | None]
     # Indexed for `flask refresh-availability`, which looks for the ones about to go stale.
     next_available_valid_until: Mapped[datetime | None] = mapped_column(index=True)
-    # Counts changes to hours, time off and bookings (`availability.refresh_next_available`). A cached
+    # Counts changes to hours, time off and bookings (`soonest.refresh_next_available`). A cached
     # course fit (CourseFitCache) holds only while it was computed at the current count: a change need
     # not find and delete the fits, and a fit computed while a change committed is never taken as fresh.
     calendar_version: Mapped[int] = mapped_column(default=0, server_default="0")
@@ -131,7 +131,7 @@ class AppointmentStatus(enum.StrEnum):
 
 # Statuses whose time the therapist cannot give to anyone else.
 OCCUPYING_STATUSES = (AppointmentStatus.BOOKED, AppointmentStatus.COMPLETED, AppointmentStatus.NO_SHOW)
-# ... and the status that occupies only while its course's hold runs (services/availability.py checks the
+# ... and the status that occupies only while its course's hold runs (services/slots.py checks the
 # expiry when it computes slots; PostgreSQL's constraint counts it until it is released, which booking
 # does for expired holds under the therapist's booking lock).
 HELD_STATUS = AppointmentStatus.PENDING_PAYMENT

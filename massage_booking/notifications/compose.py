@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from massage_booking.calendars import address, course_calendar
+from massage_booking.formatting import money
 from massage_booking.models import Appointment, Course, CourseRefund, OncologyCredential
 
 TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "templates" / "email"
@@ -66,11 +67,6 @@ def _short_when(instant: datetime, zone: str) -> str:
     """ "Mon 7 Dec, 10:00 EST": short enough for a subject line (the body has the offset and year)."""
     local = instant.astimezone(ZoneInfo(zone))
     return f"{local:%a} {local.day} {local:%b}, {local:%H:%M} {local.tzname()}"
-
-
-def money(cents: int, currency: str) -> str:
-    amount = f"{cents // 100:,}.{cents % 100:02d}"
-    return f"${amount}" if currency.lower() == "usd" else f"{amount} {currency.upper()}"
 
 
 def _render(kind: str, role: str, context: dict[str, Any]) -> tuple[str, str]:

@@ -30,7 +30,8 @@ from massage_booking.models import (
     User,
 )
 from massage_booking.services import audit
-from massage_booking.services.availability import own_profile, settings_for
+from massage_booking.services.availability import own_profile
+from massage_booking.services.slots import settings_for
 
 FEED_TOKEN_PREFIX = "cal_"  # noqa: S105 - a public marker that tells feed secrets apart, not a secret
 # token_urlsafe(32) gives 43 characters; anything much longer is not ours and is not worth hashing.

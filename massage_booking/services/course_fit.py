@@ -7,7 +7,7 @@ condensed (domain/course_fit.py), so a search reads one row per candidate.
 
 When a row holds (`_current`):
 - it was computed at the therapist's current `calendar_version`: every change to hours, time off, bookings
-  or holds goes through `availability.refresh_next_available`, which bumps it in the change's transaction.
+  or holds goes through `soonest.refresh_next_available`, which bumps it in the change's transaction.
   The version is read before the calendar, so a row computed while a change committed carries the old
   version and is never taken as current;
 - `valid_until` has not passed: the soonest session of any pattern coming inside the notice period (time
@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 from massage_booking.domain import course_fit, course_patterns
 from massage_booking.domain.course_fit import Wishes
 from massage_booking.models import AvailabilitySettings, CourseFitCache, PracticeLocation
-from massage_booking.services import availability
+from massage_booking.services import slots
 from massage_booking.services.planner_calendar import planner_calendar
 
 FIT_TTL = timedelta(hours=1)
@@ -128,7 +128,7 @@ def compute(
     session: Session, therapist_id: int, request: course_patterns.PatternRequest, now: datetime
 ) -> tuple[course_fit.CourseFit, datetime]:
     """The therapist's course fit now and the instant until which it holds (module docstring)."""
-    settings = availability.settings_for(session, therapist_id)
+    settings = slots.settings_for(session, therapist_id)
     ttl_end = now + FIT_TTL
     location = session.scalars(
         select(PracticeLocation)
@@ -154,7 +154,7 @@ def compute(
     soonest = fit.soonest()
     if soonest is not None:
         valid_until = min(valid_until, soonest - timedelta(hours=settings.min_notice_hours))
-    hold_ends = availability.earliest_hold_expiry(session, therapist_id, now)
+    hold_ends = slots.earliest_hold_expiry(session, therapist_id, now)
     if hold_ends is not None:
         valid_until = min(valid_until, hold_ends)
     return fit, max(valid_until, now)

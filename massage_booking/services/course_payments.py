@@ -38,7 +38,15 @@ from massage_booking.payments import (
     PaymentsDisabled,
     StripePayments,
 )
-from massage_booking.services import audit, availability, courses, holds, locks, payment_ledger, refunds
+from massage_booking.services import (
+    audit,
+    courses,
+    holds,
+    locks,
+    payment_ledger,
+    refunds,
+    soonest_cache,
+)
 
 LATE_PAYMENT_MESSAGE = (
     "Your payment arrived after the held times were released, so it has been refunded in full. "
@@ -219,7 +227,7 @@ def confirm_payment(
         holds.confirm_sessions(session, course)  # even if the hold lapsed: nobody took the times
         course.payment_error = None
         session.flush()
-        availability.refresh_next_available(session, course.therapist_id, now)
+        soonest_cache.refresh_next_available(session, course.therapist_id, now)
         notify.course_booked(session, course, now)
         audit.record(session, None, "course.paid", "course", course.id, amount_cents=intent.amount)
         return "confirmed"

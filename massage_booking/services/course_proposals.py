@@ -3,7 +3,7 @@ run on the therapist's real calendar, with the intake's gates applied first.
 
 What it adds to the pure planner: the plan from the intake (services/courses.plan_for, so the session
 length must be one the therapist offers), the calendar from the database as the slot engine sees it
-(services/availability.load_calendar: hours, extra hours, time off, public holidays the therapist closes
+(services/slots.load_calendar: hours, extra hours, time off, public holidays the therapist closes
 on, bookings and payment holds that still run), the practice's public holidays for naming them, and the
 planner's input errors as a 422 naming the API's own field. Booking a proposal is `courses.book_course`
 with the proposal's session starts: every session is checked again there, under the booking lock.

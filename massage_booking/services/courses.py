@@ -45,7 +45,7 @@ from massage_booking.models import (
 from massage_booking.notifications import outbox as notify
 from massage_booking.payments import PaymentError, StripePayments
 from massage_booking.schemas import courses as bodies
-from massage_booking.services import audit, availability, coverage, holds, locks, refunds
+from massage_booking.services import audit, coverage, holds, locks, refunds, slots, soonest_cache
 from massage_booking.services import intake as intakes
 
 
@@ -171,7 +171,7 @@ def plan_for(
         sessions_per_week=wanted.sessions_per_week,
         total_sessions=wanted.total_sessions,
     )
-    offered = sorted(availability.settings_for(session, therapist.id).session_lengths)
+    offered = sorted(slots.settings_for(session, therapist.id).session_lengths)
     if plan.session_minutes not in offered:
         raise ValidationFailed(
             f"{therapist.name} offers sessions of {_minutes_listing(offered)} minutes; "
@@ -212,7 +212,7 @@ def _check(
 ) -> list[plans.PlannedSession]:
     start = min(s for s, _ in sessions) - timedelta(days=8)
     end = max(e for _, e in sessions) + timedelta(days=8)
-    calendar = availability.load_calendar(session, therapist.id, start, end, now)
+    calendar = slots.load_calendar(session, therapist.id, start, end, now)
     rules = calendar.rules[location.id]
     return plans.check_sessions(
         sessions, rules, now=now, time_off=calendar.time_off, bookings=calendar.bookings
@@ -428,7 +428,7 @@ def book_course(
             session.flush()
     except IntegrityError as error:  # PostgreSQL's exclusion constraint: a writer that skipped the lock
         raise SessionsConflict("Another booking took one of these times; nothing was booked.") from error
-    availability.refresh_next_available(session, therapist.id, now)
+    soonest_cache.refresh_next_available(session, therapist.id, now)
     if course.status is CourseStatus.BOOKED:  # a held course is announced when paid (course_payments)
         notify.course_booked(session, course, now)
     audit.record(
@@ -593,7 +593,7 @@ def cancel_appointments(
     session.flush()
     refund = refunds.refund_cancelled(session, actor, course, chosen, now, payments, waived=waive_notice)
     notify.sessions_cancelled(session, course, chosen, refund, now)
-    availability.refresh_next_available(session, course.therapist_id, now)
+    soonest_cache.refresh_next_available(session, course.therapist_id, now)
     audit.record(session, actor, "course.sessions_cancelled", "course", course.id, count=len(chosen))
     return Cancellation(chosen, refund)
 
@@ -620,7 +620,7 @@ def _give_up_unpaid(
         # A payment that succeeds anyway is refunded whole when it is reported (course_payments).
         with contextlib.suppress(PaymentError):
             payments.cancel_payment_intent(course.payment_intent_id)
-    availability.refresh_next_available(session, course.therapist_id, now)
+    soonest_cache.refresh_next_available(session, course.therapist_id, now)
     audit.record(session, actor, "course.cancelled_unpaid", "course", course.id, count=len(held))
     return Cancellation(held, None)
 
@@ -694,7 +694,7 @@ def cancel_appointment(
         return appointment
     appointment.status = AppointmentStatus.CANCELLED
     session.flush()
-    availability.refresh_next_available(session, appointment.therapist_id, now)
+    soonest_cache.refresh_next_available(session, appointment.therapist_id, now)
     audit.record(session, actor, "appointment.cancelled", "appointment", appointment.id)
     return appointment
 
@@ -704,7 +704,7 @@ def _calendar_without(
 ) -> tuple[scheduling.Rules, list[scheduling.Busy], list[scheduling.Busy]]:
     """(rules, time off, bookings) of the session's practice around [start, end), without the session
     itself: a session may move into time its own old slot (and buffers) would otherwise block."""
-    calendar = availability.load_calendar(session, appointment.therapist_id, start, end, now)
+    calendar = slots.load_calendar(session, appointment.therapist_id, start, end, now)
     rules = calendar.rules.get(appointment.location_id) or next(iter(calendar.rules.values()))
     own = (appointment.starts_at, appointment.ends_at)
     bookings = [b for b in calendar.bookings if (b.start, b.end) != own]
@@ -816,7 +816,7 @@ def reschedule_appointment(
             session.flush()
     except IntegrityError as error:  # PostgreSQL's exclusion constraint: a writer that skipped the lock
         raise SessionsConflict("Another booking took that time; nothing was changed.") from error
-    availability.refresh_next_available(session, appointment.therapist_id, now)
+    soonest_cache.refresh_next_available(session, appointment.therapist_id, now)
     notify.session_rescheduled(session, appointment, old_start, now)
     audit.record(
         session,

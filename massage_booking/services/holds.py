@@ -1,7 +1,7 @@
 """Payment holds: a course booked with card payments on holds its sessions' times until it is paid, or
 until its hold runs out (HOLD_MINUTES, 15 by default), so an abandoned checkout never keeps a slot.
 
-An expired hold stops counting as busy the moment it expires (services/availability.py compares the
+An expired hold stops counting as busy the moment it expires (services/slots.py compares the
 expiry with the clock when it computes slots), before anything writes. Releasing writes it down:
 - `flask expire-holds` (services/course_payments.expire_holds), on a schedule, which also cancels the
   unpaid PaymentIntent so a forgotten browser tab cannot pay for times given away;
@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from massage_booking.models import Appointment, AppointmentStatus, Course, CourseStatus
-from massage_booking.services import audit, availability
+from massage_booking.services import audit, soonest_cache
 
 DEFAULT_HOLD = timedelta(minutes=15)
 
@@ -46,7 +46,7 @@ def release(session: Session, course: Course, now: datetime, *, reason: str) -> 
     for appointment in _held(session, course.id):
         appointment.status = AppointmentStatus.RELEASED
     session.flush()
-    availability.refresh_next_available(session, course.therapist_id, now)
+    soonest_cache.refresh_next_available(session, course.therapist_id, now)
     audit.record(session, None, "course.hold_released", "course", course.id, reason=reason)
 
 

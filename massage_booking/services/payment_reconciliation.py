@@ -26,6 +26,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from massage_booking.domain.errors import Forbidden, NotFound, ValidationFailed
+from massage_booking.formatting import money
 from massage_booking.models import ChargeOutcome, Course, CourseCharge, CourseRefund, Role, User, utcnow
 from massage_booking.payments import ListedPaymentIntent, ListedRefund, StripePayments
 from massage_booking.services import audit
@@ -279,8 +280,8 @@ def compare(  # noqa: C901
                     intent_id,
                     row.course_id,
                     row,
-                    f"Stripe refunded {_money(refund.amount, refund.currency)}, the ledger says "
-                    f"{_money(row.amount_cents, row.currency)}.",
+                    f"Stripe refunded {money(refund.amount, refund.currency)}, the ledger says "
+                    f"{money(row.amount_cents, row.currency)}.",
                 )
             )
         elif row.payment_intent_id != intent_id:
@@ -335,8 +336,8 @@ def compare(  # noqa: C901
                     stripe_kept,
                     ledger_kept,
                     intent.currency,
-                    f"Stripe kept {_money(stripe_kept, intent.currency)} of this payment, the ledger says "
-                    f"{_money(ledger_kept, intent.currency)}.",
+                    f"Stripe kept {money(stripe_kept, intent.currency)} of this payment, the ledger says "
+                    f"{money(ledger_kept, intent.currency)}.",
                 )
             )
         elif charge is not None and charge.outcome is not ChargeOutcome.PAID and stripe_kept != 0:
@@ -349,7 +350,7 @@ def compare(  # noqa: C901
                     0,
                     intent.currency,
                     f"The ledger marks this payment {charge.outcome.value}, which is refunded whole, but "
-                    f"{_money(stripe_kept, intent.currency)} of it is still kept.",
+                    f"{money(stripe_kept, intent.currency)} of it is still kept.",
                 )
             )
 
@@ -392,8 +393,8 @@ def _charge_mismatch(charge: LedgerCharge, intent: StripeIntent | None) -> Misma
         return mismatch(
             MismatchKind.CHARGE_AMOUNT_DIFFERS,
             intent.amount,
-            f"Stripe charged {_money(intent.amount, intent.currency)}, the ledger says "
-            f"{_money(charge.amount_cents, charge.currency)}.",
+            f"Stripe charged {money(intent.amount, intent.currency)}, the ledger says "
+            f"{money(charge.amount_cents, charge.currency)}.",
         )
     if intent.course_id is not None and intent.course_id != charge.course_id:
         return mismatch(
@@ -427,10 +428,6 @@ def _refund_mismatch(
 
 def _mismatch_order(m: Mismatch) -> tuple[int, str, str, str]:
     return (m.course_id or 0, m.payment_intent_id or "", m.kind.value, m.refund_id or "")
-
-
-def _money(cents: int, currency: str) -> str:
-    return f"{cents} {currency}"
 
 
 # -------------------------------------------------------------------------------------- gathering

@@ -1,5 +1,5 @@
 """One therapist's calendar at one location as the course planner reads it: the slot engine's rules, time
-off, bookings and payment holds still running (services/availability.load_calendar), and the practice's
+off, bookings and payment holds still running (services/slots.load_calendar), and the practice's
 public holidays over the span, for naming them.
 
 Its own module because two services run the planner on it: course_proposals (whole-course proposals for
@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from massage_booking.domain import scheduling
 from massage_booking.models import PracticeLocation
-from massage_booking.services import availability, public_holidays
+from massage_booking.services import public_holidays, slots
 
 
 @dataclass(frozen=True)
@@ -39,7 +39,7 @@ def planner_calendar(
     payment holds still running) from the start of `earliest` to the horizon, and the practice's public
     holidays over that span for naming them (services/course_fit.py runs the planner on the same)."""
     zone = ZoneInfo(location.time_zone)
-    calendar = availability.load_calendar(
+    calendar = slots.load_calendar(
         session,
         therapist_id,
         max(datetime.combine(earliest, time(0), zone), now),
@@ -59,4 +59,4 @@ def planner_calendar(
 
 def calendar_days(session: Session, therapist_id: int) -> int:
     """How far ahead the therapist takes bookings: the planner searches no further."""
-    return availability.settings_for(session, therapist_id).horizon_days
+    return slots.settings_for(session, therapist_id).horizon_days

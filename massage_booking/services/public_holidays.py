@@ -2,7 +2,7 @@
 practice's state's own (PracticeLocation.state), with their observed days.
 
 A therapist who does not work on public holidays (AvailabilitySettings.works_public_holidays False) gets
-them as closed days: services/availability.py adds each as a whole local day of time off, so slots, course
+them as closed days: services/slots.py adds each as a whole local day of time off, so slots, course
 proposals, the soonest-start cache and booking all see the same calendar. A therapist who does work on
 them keeps ordinary days, and the course planner names the holidays a proposed course includes.
 """

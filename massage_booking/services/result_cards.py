@@ -94,7 +94,7 @@ class TherapistCard:
     modality_names: tuple[str, ...]
     language_names: tuple[str, ...]
     networks: tuple[NetworkCard, ...]
-    # The cached soonest free start and until when it holds (services/availability.py); a therapist who
+    # The cached soonest free start and until when it holds (services/soonest_cache.py); a therapist who
     # never saved hours has no availability settings at all.
     has_availability_settings: bool = False
     next_available_at: datetime | None = None

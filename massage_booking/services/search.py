@@ -61,7 +61,7 @@ from massage_booking.schemas.search import (
     SORTS,
     SearchParams,
 )
-from massage_booking.services import availability, course_fit
+from massage_booking.services import course_fit, soonest_cache
 from massage_booking.services.result_cards import LocationCard, TherapistCard, load_cards
 
 # Why latitude slices: see ix_practice_locations_lat_slice in models/therapists.py. `latitude_slices` lists
@@ -204,7 +204,7 @@ def search_therapists(session: Session, query: SearchQuery) -> SearchResults:
     """One page of the therapists with a practice location within `query.radius` of the origin.
 
     Sort "distance" is nearest first. Sort "soonest" is earliest free start first (of each therapist's
-    usual session length, `services.availability.next_available`), nearest first among equals, and
+    usual session length, `services.soonest_cache.next_available`), nearest first among equals, and
     therapists with nothing free within their booking horizon last, by distance.
     `available_within_days` keeps only therapists free within that many days.
 
@@ -380,7 +380,7 @@ class _Soonest:
 
     def __init__(self, session: Session, therapist_ids: list[int], now: datetime) -> None:
         self.session, self.now = session, now
-        self.cached = availability.cached_next_available(session, therapist_ids)
+        self.cached = soonest_cache.cached_next_available(session, therapist_ids)
         self.exact: dict[int, datetime | None] = {}
         for therapist_id in therapist_ids:
             at, until = self.cached.get(therapist_id, (None, None))
@@ -393,7 +393,7 @@ class _Soonest:
 
     def _compute(self, therapist_id: int) -> datetime | None:
         cached = self.cached[therapist_id]
-        found = availability.current_next_available(self.session, therapist_id, cached, self.now)
+        found = soonest_cache.current_next_available(self.session, therapist_id, cached, self.now)
         self.exact[therapist_id] = found
         return found
 
@@ -458,7 +458,7 @@ def _hits(
             soonest = None  # never saved hours
         else:
             cached = (card.next_available_at, card.next_available_valid_until)
-            soonest = availability.current_next_available(session, therapist_id, cached, now)
+            soonest = soonest_cache.current_next_available(session, therapist_id, cached, now)
         hits.append(
             SearchHit(
                 therapist=card,

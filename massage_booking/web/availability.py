@@ -38,7 +38,7 @@ from massage_booking.schemas.availability import (
     TimeOffRequest,
 )
 from massage_booking.schemas.parse import parse_body
-from massage_booking.services import availability, calendar_feed
+from massage_booking.services import availability, calendar_feed, slots, soonest_cache
 from massage_booking.services.availability import Availability
 from massage_booking.web import bp
 from massage_booking.web.session_auth import roles_required
@@ -522,7 +522,7 @@ def _page(
     zone = ZoneInfo(found.time_zone)
     today = now.astimezone(zone).date()
     # From the cache where it is still valid, computed afresh where not (a stored start can be past).
-    next_at = availability.next_available(db.session, [found.profile.id], now).get(found.profile.id)
+    next_at = soonest_cache.next_available(db.session, [found.profile.id], now).get(found.profile.id)
     return (
         render_template(
             "web/availability.html",
@@ -531,7 +531,7 @@ def _page(
             locations=found.profile.locations,
             zone_name=found.time_zone,
             zone_note=zone_note(zone, now),
-            usual_minutes=availability.usual_length(found.settings),
+            usual_minutes=slots.usual_length(found.settings),
             today=today,
             week_form=week_form or WeekForm.from_availability(found),
             extra_form=extra_form or ExtraForm(),
@@ -615,7 +615,7 @@ def _saved_message(found: Availability) -> str:
         return "Saved. You have no working hours, so patients cannot book any time with you."
     if at is None:
         return (
-            f"Saved. No {availability.usual_length(found.settings)}-minute session fits your hours in the "
+            f"Saved. No {slots.usual_length(found.settings)}-minute session fits your hours in the "
             f"next {found.settings.horizon_days} days, so patients cannot book yet."
         )
     local = at.astimezone(zone)

@@ -18,13 +18,13 @@ from flask_login import current_user
 from massage_booking.denials import keeps_denials
 from massage_booking.domain.errors import Conflict, ValidationFailed
 from massage_booking.extensions import db, payments
+from massage_booking.formatting import money
 from massage_booking.models import CourseStatus, Role
 from massage_booking.payments import StripePayments
 from massage_booking.schemas.courses import PaymentRequest
 from massage_booking.schemas.parse import parse_body
 from massage_booking.services import course_payments, courses
 from massage_booking.web import bp
-from massage_booking.web.formatting import money
 from massage_booking.web.session_auth import roles_required
 
 STRIPE_API = "https://api.stripe.com"

@@ -40,13 +40,13 @@ from massage_booking.domain import intake as intake_rules
 from massage_booking.domain.eligibility import Outcome
 from massage_booking.domain.errors import ValidationFailed
 from massage_booking.extensions import db, payment_hold, payments
+from massage_booking.formatting import clock, day_heading, local_moment, money
 from massage_booking.models import Appointment, AppointmentStatus, Course, CourseStatus, Role
 from massage_booking.schemas.courses import CourseRequest, RescheduleRequest
 from massage_booking.schemas.intakes import IntakeRequest
 from massage_booking.schemas.parse import parse_body, parse_query
 from massage_booking.schemas.search import SearchParams
 from massage_booking.services import (
-    availability,
     course_calendar,
     course_proposals,
     courses,
@@ -54,10 +54,10 @@ from massage_booking.services import (
     intake,
     refunds,
     search,
+    slots,
     therapists,
 )
 from massage_booking.web import bp, course_choice
-from massage_booking.web.formatting import local_moment, money
 from massage_booking.web.session_auth import roles_required
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -170,16 +170,6 @@ def _steps(current: int) -> list[tuple[int, str, bool]]:
 
 
 # --- how times read -------------------------------------------------------------------------------------
-
-
-def clock(moment: datetime) -> str:
-    """ "9:00 AM EST": the practice's clock, with its zone's abbreviation (it changes with DST)."""
-    hour, noon = moment.hour % 12 or 12, "AM" if moment.hour < 12 else "PM"
-    return f"{hour}:{moment:%M} {noon} {moment:%Z}"
-
-
-def day_heading(day: date) -> str:
-    return f"{day:%A}, {day:%B} {day.day}"
 
 
 @dataclass(frozen=True)
@@ -422,8 +412,8 @@ def _therapist_slots(intake_id: int, therapist_id: int) -> Any:
     first = _week_from(request.args.get("from"), today)
     start = max(datetime.combine(first, time(0), zone), now)
     end = datetime.combine(first + timedelta(days=SLOT_DAYS), time(0), zone)
-    slots = availability.free_slots(db.session, therapist_id, start, end, plan.session_minutes, now)
-    horizon = availability.settings_for(db.session, therapist_id).horizon_days
+    free = slots.free_slots(db.session, therapist_id, start, end, plan.session_minutes, now)
+    horizon = slots.settings_for(db.session, therapist_id).horizon_days
     wishes, wish_form = course_choice.read_wishes(request.args, today, request.args.getlist)
     proposal_cards: list[course_choice.Card] = []
     blocked: list[str] = []
@@ -434,7 +424,7 @@ def _therapist_slots(intake_id: int, therapist_id: int) -> Any:
             intake_id=intake_id, therapist_id=therapist_id, first_start=None, **numbers
         )
         found = course_proposals.propose_courses(db.session, current_user, wanted, wishes, now)
-        proposal_cards = course_choice.cards(found, clock, day_heading)
+        proposal_cards = course_choice.cards(found)
         blocked = [b.sentence(choice.therapist.name) for b in found.result.blocked]
     except ValidationFailed as exc:  # nothing was written but the audit records, which are kept
         planner_note, offered = exc.message, list(exc.details.get("offered", []))
@@ -447,7 +437,7 @@ def _therapist_slots(intake_id: int, therapist_id: int) -> Any:
         location=location,
         decision=choice.decision,
         plan=plan,
-        days=slot_days([s.start for s in slots], zone),
+        days=slot_days([s.start for s in free], zone),
         zone_name=location.time_zone,
         first=first,
         last=first + timedelta(days=SLOT_DAYS - 1),

@@ -15,6 +15,7 @@ from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
 from massage_booking.domain import course_patterns
+from massage_booking.formatting import clock, day_heading
 from massage_booking.services import availability, course_proposals
 
 DAY_CHOICES = tuple((name[:3], name.capitalize()) for name in availability.WEEKDAYS)
@@ -76,17 +77,15 @@ _WISH_WORDS = {
 }
 
 
-def cards(found: course_proposals.CourseProposals, clock, day_heading) -> list[Card]:
+def cards(found: course_proposals.CourseProposals) -> list[Card]:
     """The whole-course proposals, best first, in the patient's words and the practice's clock."""
     zone = found.zone
     proposals = found.result.proposals
     soonest = min((p.first_start for p in proposals), default=None)
-    return [_card(p, zone, soonest, clock, day_heading) for p in proposals]
+    return [_card(p, zone, soonest) for p in proposals]
 
 
-def _card(
-    proposal: course_patterns.Proposal, zone: ZoneInfo, soonest: datetime | None, clock, day_heading
-) -> Card:
+def _card(proposal: course_patterns.Proposal, zone: ZoneInfo, soonest: datetime | None) -> Card:
     first = proposal.sessions[0].start.astimezone(zone)
     last = proposal.sessions[-1].start.astimezone(zone)
     pattern = proposal.pattern

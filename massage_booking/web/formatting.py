@@ -1,69 +1,33 @@
 """Template filters and the navigation context shared by every page.
 
-Money is stored in integer cents and dates as ISO dates; people read "$120" and "March 3, 2027". The
-filters are registered on the blueprint for the whole app, so error pages rendered outside it work too.
+How money, dates and times read is massage_booking/formatting.py, shared with the e-mails; here it is
+registered as filters on the blueprint for the whole app, so error pages rendered outside it work too.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from datetime import date
 
 from flask_login import current_user
 from sqlalchemy.exc import SQLAlchemyError
 
+from massage_booking import formatting
 from massage_booking.extensions import db
 from massage_booking.models import CredentialKind, CredentialStatus, OncologyCredential, Role
 from massage_booking.services import directory
 from massage_booking.web import bp
 from massage_booking.web.forms import CREDENTIAL_KIND_LABELS
 
-
-@bp.app_template_filter("money")
-def money(cents: int, currency: str = "USD") -> str:
-    """$120 or $120.50; other currencies keep their code, since "$" would be wrong for them."""
-    whole, rest = divmod(int(cents), 100)
-    amount = f"{whole:,}" if rest == 0 else f"{whole:,}.{rest:02d}"
-    return f"${amount}" if currency.upper() == "USD" else f"{amount} {currency.upper()}"
-
-
-@bp.app_template_filter("long_date")
-def long_date(day: date | None) -> str:
-    return "" if day is None else f"{day:%B} {day.day}, {day.year}"
-
-
-@bp.app_template_filter("utc_datetime")
-def utc_datetime(moment: datetime | None) -> str:
-    return "" if moment is None else f"{moment:%B} {moment.day}, {moment.year}, {moment:%H:%M} UTC"
-
-
-@bp.app_template_filter("time_zone")
-def time_zone(name: str, now: datetime | None = None) -> str:
-    """ "America/New_York (UTC−05:00 today)": the offset tells a patient elsewhere when sessions are."""
-    try:
-        zone = ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return name
-    offset = (now or datetime.now(UTC)).astimezone(zone).utcoffset() or timedelta(0)
-    minutes = int(offset.total_seconds()) // 60
-    sign = "+" if minutes >= 0 else "\u2212"
-    hours, mins = divmod(abs(minutes), 60)
-    return f"{name} (UTC{sign}{hours:02d}:{mins:02d} today)"
-
-
-@bp.app_template_filter("local_moment")
-def local_moment(moment: datetime | None, zone_name: str) -> str:
-    """ "Tue, Dec 2, 9:00 AM EST": the practice's own clock, with its zone's abbreviation, because the
-    patient travels to the practice (the abbreviation tells them when their clock differs)."""
-    if moment is None:
-        return ""
-    try:
-        local = moment.astimezone(ZoneInfo(zone_name))
-    except (ZoneInfoNotFoundError, ValueError):
-        local = moment.astimezone(UTC)
-    hour, noon = local.hour % 12 or 12, "AM" if local.hour < 12 else "PM"
-    return f"{local:%a}, {local:%b} {local.day}, {hour}:{local:%M} {noon} {local:%Z}"
+# The shared formatting (massage_booking/formatting.py), as template filters.
+for _name, _filter in {
+    "money": formatting.money,
+    "long_date": formatting.long_date,
+    "utc_datetime": formatting.utc_datetime,
+    "time_zone": formatting.time_zone_label,
+    "local_moment": formatting.local_moment,
+}.items():
+    bp.add_app_template_filter(_filter, _name)
 
 
 @bp.app_template_filter("credential_kind")

@@ -28,6 +28,7 @@ from massage_booking.domain.course_fit import WEEKDAY_NAMES
 from massage_booking.domain.errors import DomainError
 from massage_booking.domain.identifiers import US_STATES
 from massage_booking.domain.vocabulary import LANGUAGES, MODALITIES
+from massage_booking.formatting import typed_amount
 from massage_booking.models import CredentialKind, InsurancePlan, TherapistProfile
 from massage_booking.services.therapists import CredentialInput, ProfileInput
 
@@ -208,7 +209,7 @@ class ProfileForm(FlaskForm):
                 "license_state": profile.license_state,
                 "license_expires_on": profile.license_expires_on,
                 "npi": profile.npi or "",
-                "session_rate": dollars(profile.session_rate_cents),
+                "session_rate": typed_amount(profile.session_rate_cents),
                 "accepting_new_patients": profile.accepting_new_patients,
                 "modalities": profile.modality_names,
                 "languages": profile.language_names,
@@ -282,9 +283,3 @@ def apply_errors(form: FlaskForm, exc: DomainError) -> None:
     if not fields:
         unplaced.append(exc.message)
     form.form_errors.extend(unplaced)
-
-
-def dollars(cents: int) -> str:
-    """120 dollars as "120", 120.50 as "120.50": what a person would type into the rate field."""
-    whole, rest = divmod(cents, 100)
-    return f"{whole}" if rest == 0 else f"{whole}.{rest:02d}"

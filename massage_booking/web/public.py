@@ -14,7 +14,7 @@ from massage_booking.extensions import db
 from massage_booking.models import TherapistProfile
 from massage_booking.schemas.availability import SlotQuery
 from massage_booking.schemas.parse import parse_query
-from massage_booking.services import availability, directory, therapists
+from massage_booking.services import availability, directory, slots, soonest_cache, therapists
 from massage_booking.web import bp
 from massage_booking.web.forms import SearchForm
 
@@ -68,7 +68,7 @@ def _open_times(profile: TherapistProfile, now: datetime) -> OpenTimes | None:
     zone_name = profile.locations[0].time_zone
     zone = ZoneInfo(zone_name)
     today = now.astimezone(zone).date()
-    settings = availability.settings_for(db.session, profile.id)
+    settings = slots.settings_for(db.session, profile.id)
     problems: list[str] = []
     first = today
     raw_from = (request.args.get("from") or "").strip()
@@ -88,17 +88,17 @@ def _open_times(profile: TherapistProfile, now: datetime) -> OpenTimes | None:
     except ValidationFailed as exc:
         problems.append(exc.message)
         wanted = parse_query(SlotQuery, {**params, "minutes": ""}, context)
-    slots = availability.free_slots(db.session, profile.id, wanted.start, wanted.end, wanted.minutes, now)
+    free = slots.free_slots(db.session, profile.id, wanted.start, wanted.end, wanted.minutes, now)
     by_day: dict[date, list[tuple[str, str]]] = {}
-    for slot in slots:
+    for slot in free:
         local = slot.start.astimezone(zone)
         by_day.setdefault(local.date(), []).append((local.isoformat(), f"{local:%H:%M} {local:%Z}"))
     horizon_end = today + timedelta(days=settings.horizon_days)
     later = first + timedelta(days=SLOT_DAYS)
     earlier = first - timedelta(days=SLOT_DAYS)
     soonest = None
-    if not slots and wanted.minutes == availability.usual_length(settings):
-        at = availability.next_available(db.session, [profile.id], now).get(profile.id)
+    if not free and wanted.minutes == slots.usual_length(settings):
+        at = soonest_cache.next_available(db.session, [profile.id], now).get(profile.id)
         local = at.astimezone(zone) if at is not None else None
         if local is not None and not first <= local.date() < later:
             when = f"{local:%a} {local.day} {local:%b}, {local:%H:%M} {local:%Z}"

@@ -23,6 +23,7 @@ from flask_login import current_user
 from massage_booking.denials import keeps_denials
 from massage_booking.domain.errors import Conflict, NotFound, ValidationFailed
 from massage_booking.extensions import db, payments
+from massage_booking.formatting import money
 from massage_booking.models import Role
 from massage_booking.schemas.parse import parse_body
 from massage_booking.schemas.sessions import AttendanceRequest
@@ -30,7 +31,6 @@ from massage_booking.services import availability, courses, refunds, sessions
 from massage_booking.services.sessions import SessionNotBooked, SessionNotStarted, SessionView
 from massage_booking.web import bp
 from massage_booking.web.availability import clock, full_day, short_day, time_range, zone_note
-from massage_booking.web.formatting import money
 from massage_booking.web.session_auth import roles_required
 
 F = TypeVar("F", bound=Callable[..., Any])

@@ -27,7 +27,7 @@ from massage_booking.domain import course_fit, course_patterns
 from massage_booking.models import CourseFitCache, PracticeLocation, TimeOff
 from massage_booking.schemas.parse import parse_query
 from massage_booking.schemas.search import SearchParams
-from massage_booking.services import availability, planner_calendar, search
+from massage_booking.services import planner_calendar, search, slots, soonest_cache
 from tests.practices import practice_therapist
 
 RADIUS = 60.0
@@ -64,7 +64,7 @@ def _uneven(session, therapist_ids: list[int], now: datetime) -> None:
                     reason="test",
                 )
             )
-        availability.refresh_next_available(session, therapist_id, now)
+        soonest_cache.refresh_next_available(session, therapist_id, now)
     session.commit()
 
 
@@ -96,7 +96,7 @@ def _all_hits(session, query: search.SearchQuery) -> list[search.SearchHit]:
 def _planner_first_start(session, therapist_id: int, course, now: datetime) -> datetime | None:
     """What the planner itself proposes first to a patient with these wishes, if it is a whole course that
     fits them: the independent answer the search must match."""
-    settings = availability.settings_for(session, therapist_id)
+    settings = slots.settings_for(session, therapist_id)
     if course.session_minutes not in settings.session_lengths:
         return None
     location = session.scalars(
@@ -288,13 +288,19 @@ def test_refresh_availability_recomputes_lapsing_fits(client, auth, db, runner):
     _open_hours(client, headers)
     _find(client, course="8x60@2")
     row = db.scalars(select(CourseFitCache)).one()
+    planted = datetime(2020, 1, 1, tzinfo=UTC)
     row.valid_until = datetime.now(UTC) + timedelta(minutes=5)
+    row.computed_at = planted
     db.commit()
     result = runner.invoke(args=["refresh-availability"])
     assert result.exit_code == 0, result.output
     assert "1 course fit(s)" in result.output
     db.expire_all()
-    assert db.scalars(select(CourseFitCache)).one().valid_until > datetime.now(UTC) + timedelta(minutes=5)
+    # Recomputed now. (Its new validity may itself end within minutes: when the soonest start is one slot
+    # step past the notice period, the answer changes at the next step.)
+    refreshed = db.scalars(select(CourseFitCache)).one()
+    assert refreshed.computed_at > planted
+    assert refreshed.valid_until >= datetime.now(UTC) - timedelta(minutes=1)
 
 
 @pytest.mark.parametrize(

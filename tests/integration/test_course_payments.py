@@ -29,7 +29,7 @@ from massage_booking.models import (
     CourseStatus,
     StripeEvent,
 )
-from massage_booking.services import availability, course_payments, courses
+from massage_booking.services import course_payments, courses, slots
 from tests.integration.test_courses_api import _course, _intake, _therapist
 
 SESSION_CENTS = 12_000  # tests/practices.py: $120 for 60 minutes; the Sherman plan is 8 x 60 minutes
@@ -166,8 +166,8 @@ def test_a_declined_card_leaves_the_course_unpaid_and_its_times_are_released_at_
     expires = course.hold_expires_at
 
     def offered(now: datetime) -> bool:
-        slots = availability.free_slots(db, course.therapist_id, first, first + timedelta(hours=1), 60, now)
-        return first in [s.start for s in slots]
+        free = slots.free_slots(db, course.therapist_id, first, first + timedelta(hours=1), 60, now)
+        return first in [s.start for s in free]
 
     assert not offered(expires - timedelta(seconds=1))  # held: nobody else can take it
     assert offered(expires + timedelta(seconds=1))  # expired: free again, before anything writes

@@ -51,7 +51,7 @@ from massage_booking.models import (
     User,
     WeeklyHours,
 )
-from massage_booking.services import accounts, availability
+from massage_booking.services import accounts, slots, soonest_cache
 from massage_booking.services.passwords import hash_password, verify_password
 
 TODAY = date(2025, 6, 2)
@@ -494,7 +494,7 @@ def test_every_demo_therapist_has_hours_and_the_demo_patient_has_a_course(sessio
     for settings in session.scalars(select(AvailabilitySettings)).all()[:15]:
         assert settings.next_available_at is not None
         if settings.next_available_valid_until > now:
-            assert availability.compute_next_available(session, settings.therapist_id, now)[0] == (
+            assert soonest_cache.compute_next_available(session, settings.therapist_id, now)[0] == (
                 settings.next_available_at
             )
     demo = session.scalars(select(TherapistProfile).join(User).where(User.email.like("therapist@%"))).one()
@@ -506,7 +506,7 @@ def test_every_demo_therapist_has_hours_and_the_demo_patient_has_a_course(sessio
     assert (course.therapist_id, course.total_sessions, course.session_minutes) == (demo.id, 8, 60)
     assert course.patient.email.startswith("patient@") and course.session_notes
     assert len(upcoming) == 8 and {a.course_id for a in upcoming} == {course.id}
-    slots = availability.free_slots(session, demo.id, now, now + timedelta(days=7), 60, now)
-    assert slots and not any(a.starts_at <= s.start < a.ends_at for a in upcoming for s in slots)
+    free = slots.free_slots(session, demo.id, now, now + timedelta(days=7), 60, now)
+    assert free and not any(a.starts_at <= s.start < a.ends_at for a in upcoming for s in free)
     seed_demo(session, therapists=40, today=date.today())  # again: nothing doubles
     assert session.scalar(select(func.count()).select_from(Appointment)) == 8

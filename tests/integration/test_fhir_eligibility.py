@@ -169,7 +169,7 @@ def test_neck_pain_60_minutes_times_8_in_network_with_referral_is_eligible(
     assert body["insurer"] == {"reference": f"Organization/{acme.id}", "display": "Acme Health"}
     assert body["servicedDate"] == SERVICE
     assert body["disposition"].startswith("Eligible: 8 of 8 sessions covered, 4 units of CPT 97124 each")
-    assert "copay $25.00" in body["disposition"]
+    assert "copay $25 a visit" in body["disposition"]
     insurance = body["insurance"][0]
     assert insurance["coverage"]["reference"] == f"Coverage/{plan.id}" and insurance["inforce"] is True
     assert insurance["benefitPeriod"]["start"].endswith("-01-01")
