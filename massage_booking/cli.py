@@ -33,7 +33,7 @@ from massage_booking.demo.data import (
 )
 from massage_booking.domain.account_rules import normalize_email, password_problem
 from massage_booking.domain.errors import Conflict, DomainError, ValidationFailed
-from massage_booking.extensions import db, payments
+from massage_booking.extensions import db, links, payments
 from massage_booking.models import Payer, Role, User
 from massage_booking.notifications import outbox, sender
 from massage_booking.services import (
@@ -102,7 +102,9 @@ def seed_demo_command(therapists: int, seed: int, force: bool) -> None:
     with _transaction():
         existing = min(generated_therapist_count(session), therapists)
         with tqdm(total=therapists, initial=existing, unit=" therapists", file=sys.stderr) as bar:
-            report = seed_demo(session, therapists, progress=bar.update, seed=seed, commit_every_batch=True)
+            report = seed_demo(
+                session, therapists, progress=bar.update, seed=seed, commit_every_batch=True, links=links()
+            )
     _print_report(report)
 
 
@@ -188,14 +190,14 @@ def expire_holds_command() -> None:
     """Release the times of courses not paid before their hold ran out, cancelling their PaymentIntents;
     run it every minute. (Slots are free again at expiry without it; this writes it down.)"""
     with _transaction():
-        released, confirmed = course_payments.expire_holds(db.session, datetime.now(UTC), payments())
+        released, confirmed = course_payments.expire_holds(db.session, datetime.now(UTC), payments(), links())
     click.echo(f"Released {released} expired hold(s); {confirmed} turned out to be paid and were booked.")
 
 
 def _queue_reminders(now: datetime) -> int:
     hours = float(current_app.config.get("REMINDER_HOURS_BEFORE") or 24)
     try:
-        count = outbox.queue_reminders(db.session, now, hours)
+        count = outbox.queue_reminders(db.session, now, hours, links())
         db.session.commit()
     except SQLAlchemyError as exc:
         db.session.rollback()

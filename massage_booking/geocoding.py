@@ -27,7 +27,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import zipcodes
-from flask import current_app, has_app_context
 from geopy.adapters import BaseSyncAdapter
 from geopy.distance import geodesic
 from geopy.exc import GeocoderServiceError, GeopyError
@@ -537,8 +536,6 @@ def _location(place: Place) -> Location:
 
 # ------------------------------------------------------------------------------- online, with a cache
 
-_GEOCODER_EXTENSION = "massage_booking.geocoder"
-
 
 def online_geocoder(name: str, user_agent: str, timeout: float) -> Geocoder | None:
     """The geopy geocoder GEOCODER names, or None for "offline" or one that cannot be built here.
@@ -553,25 +550,6 @@ def online_geocoder(name: str, user_agent: str, timeout: float) -> Geocoder | No
     except (GeopyError, TypeError) as exc:
         log.error("GEOCODER=%s cannot be used (%s); street addresses will not be geocoded.", name, exc)
         return None
-
-
-def configured_geocoder() -> Geocoder | None:
-    """The app's online geocoder (GEOCODER, GEOCODER_USER_AGENT, GEOCODER_TIMEOUT), built once per app.
-
-    None outside an app context or when GEOCODER is "offline". Tests may put their own geopy Geocoder
-    into `app.extensions["massage_booking.geocoder"]` to stand in for the remote service.
-    """
-    if not has_app_context():
-        return None
-    extensions = current_app.extensions
-    if _GEOCODER_EXTENSION not in extensions:
-        config = current_app.config
-        extensions[_GEOCODER_EXTENSION] = online_geocoder(
-            config.get("GEOCODER", "offline"),
-            config.get("GEOCODER_USER_AGENT", "massage_booking"),
-            float(config.get("GEOCODER_TIMEOUT", 5)),
-        )
-    return extensions[_GEOCODER_EXTENSION]
 
 
 def cache_key(query: str) -> str:

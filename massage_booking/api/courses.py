@@ -22,7 +22,7 @@ from datetime import UTC, date, datetime
 
 from massage_booking.api.contract import ANY_ROLE, Reply, operation
 from massage_booking.denials import keeps_denials
-from massage_booking.extensions import db, payment_hold, payments
+from massage_booking.extensions import db, links, payment_hold, payments
 from massage_booking.models import Role, User
 from massage_booking.schemas import courses as schema
 from massage_booking.schemas.eligibility import decision_of
@@ -185,7 +185,9 @@ def plan_course(user: User, body: schema.CoursePlanRequest) -> schema.CoursePlan
 )
 @keeps_denials
 def book_course(user: User, body: schema.CourseRequest) -> schema.Course:
-    course = courses.book_course(db.session, user, courses.request_of(body), _now(), hold=payment_hold())
+    course = courses.book_course(
+        db.session, user, courses.request_of(body), _now(), links=links(), hold=payment_hold()
+    )
     db.session.commit()
     return course_of(courses.record_of(db.session, course))
 
@@ -216,7 +218,9 @@ def book_course(user: User, body: schema.CourseRequest) -> schema.Course:
 )
 @keeps_denials
 def pay_course(course_id: int, user: User, body: schema.PaymentRequest) -> schema.Course:
-    outcome = course_payments.pay(db.session, user, course_id, body.payment_method, _now(), payments())
+    outcome = course_payments.pay(
+        db.session, user, course_id, body.payment_method, _now(), payments(), links=links()
+    )
     db.session.commit()  # a decline is kept on the course, so the patient's pages show it too
     if outcome.declined is not None:
         raise outcome.declined  # 402, in the error envelope, with Stripe's words
@@ -272,7 +276,14 @@ def cancel_course_sessions(
 ) -> schema.CourseCancellation:
     course = courses.get_course(db.session, user, course_id)
     done = courses.cancel_appointments(
-        db.session, user, course, body.appointment_ids, _now(), payments(), waive_notice=body.waive_late_fee
+        db.session,
+        user,
+        course,
+        body.appointment_ids,
+        _now(),
+        payments(),
+        links=links(),
+        waive_notice=body.waive_late_fee,
     )
     db.session.commit()
     record = courses.record_of(db.session, course)
@@ -323,7 +334,9 @@ def my_courses(user: User) -> schema.CourseList:
 def reschedule_appointment(
     appointment_id: int, user: User, body: schema.RescheduleRequest
 ) -> schema.CourseAppointment:
-    moved = courses.reschedule_appointment(db.session, user, appointment_id, body.start, _now())
+    moved = courses.reschedule_appointment(
+        db.session, user, appointment_id, body.start, _now(), links=links()
+    )
     db.session.commit()
     return schema.appointment_of(moved)
 
@@ -346,6 +359,8 @@ def reschedule_appointment(
 )
 @keeps_denials
 def cancel_appointment(appointment_id: int, user: User) -> schema.CourseAppointment:
-    cancelled = courses.cancel_appointment(db.session, user, appointment_id, _now(), payments())
+    cancelled = courses.cancel_appointment(
+        db.session, user, appointment_id, _now(), payments(), links=links()
+    )
     db.session.commit()
     return schema.appointment_of(cancelled)

@@ -19,7 +19,7 @@ from typing import Any
 
 from flask import Blueprint, request
 
-from massage_booking.extensions import db, payments
+from massage_booking.extensions import db, links, payments
 from massage_booking.payments import EventInvalid, SignatureInvalid
 from massage_booking.services import course_payments
 
@@ -50,7 +50,7 @@ def webhook() -> Any:
         )
         raise
     try:
-        outcome = course_payments.apply_event(db.session, event, datetime.now(UTC), adapter)
+        outcome = course_payments.apply_event(db.session, event, datetime.now(UTC), adapter, links())
     except course_payments.DuplicateEvent:
         db.session.rollback()
         return {"received": True, "outcome": "duplicate"}

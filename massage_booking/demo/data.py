@@ -86,6 +86,7 @@ from massage_booking.models import (
     User,
     WeeklyHours,
 )
+from massage_booking.notifications.links import Links
 from massage_booking.services.passwords import hash_password, verify_password
 
 DEFAULT_SEED = 20240611
@@ -766,6 +767,7 @@ def seed_demo(
     seed: int = DEFAULT_SEED,
     commit_every_batch: bool = False,
     batch_size: int = DEFAULT_BATCH_SIZE,
+    links: Links | None = None,
 ) -> DemoReport:
     """Make the demo data present: payers and plans with their coverage rules, the four demo logins (the
     therapist with a complete New York profile, the insurer working for DEMO_INSURER_PAYER) and
@@ -773,7 +775,8 @@ def seed_demo(
 
     `progress` is called after each batch with the number of therapists just inserted. With
     `commit_every_batch` each batch is committed, so a million rows never sit in one transaction; otherwise
-    nothing is committed and the caller decides.
+    nothing is committed and the caller decides. `links` are where the demo course's confirmation
+    e-mails point (the app's, from `flask seed-demo`; a local instance's otherwise).
     """
     if not 0 <= therapists <= MAX_GENERATED_THERAPISTS:
         raise ValueError(f"therapists must be between 0 and {MAX_GENERATED_THERAPISTS:,}")
@@ -802,6 +805,7 @@ def seed_demo(
         demo_profile.locations[0].id,
         demo_users[Role.PATIENT],
         now,
+        links or Links.local(),
     )
     _link_demo_insurer(demo_users[Role.INSURER], payers)
 

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from massage_booking.domain import scheduling
 from massage_booking.domain.intake import IntakeAnswers
 from massage_booking.models import AvailabilitySettings, TherapistProfile, User, WeeklyHours
+from massage_booking.notifications.links import Links
 from massage_booking.services import course_proposals, courses, intake, soonest_cache
 
 FAR_FUTURE = datetime(9999, 1, 1, tzinfo=UTC)
@@ -112,7 +113,7 @@ DEMO_INTAKE = IntakeAnswers(
 
 
 def ensure_demo_therapist_hours(
-    session: Session, therapist_id: int, location_id: int, patient: User, now: datetime
+    session: Session, therapist_id: int, location_id: int, patient: User, now: datetime, links: Links
 ) -> bool:
     """Hours Monday to Friday 9-5 and Saturday 10-2, and the demo patient's course of care with them
     (booked through the real service, so My care, the therapist's sessions, the calendar and the feeds
@@ -136,12 +137,14 @@ def ensure_demo_therapist_hours(
         for day, start, end in DEMO_WEEK
     )
     session.flush()
-    _book_demo_course(session, therapist_id, patient, now)
+    _book_demo_course(session, therapist_id, patient, now, links)
     soonest_cache.refresh_next_available(session, therapist_id, now)
     return True
 
 
-def _book_demo_course(session: Session, therapist_id: int, patient: User, now: datetime) -> None:
+def _book_demo_course(
+    session: Session, therapist_id: int, patient: User, now: datetime, links: Links
+) -> None:
     """Eight 60-minute sessions (the neck-pain plan, Sherman 2014), twice a week at 10:00, Mondays and
     Thursdays when they are free, from two days ahead: the planner's best proposal, so the demo course
     never lands on a public holiday the demo therapist is closed on."""
@@ -158,4 +161,4 @@ def _book_demo_course(session: Session, therapist_id: int, patient: User, now: d
     if not found.proposals:  # cannot happen on the demo therapist's empty calendar; say so if it does
         raise RuntimeError("No whole demo course fits the demo therapist's hours: check DEMO_WEEK.")
     wanted = replace(described, starts=tuple(s.start for s in found.proposals[0].sessions))
-    courses.book_course(session, patient, wanted, now)
+    courses.book_course(session, patient, wanted, now, links=links)

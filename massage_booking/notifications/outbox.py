@@ -11,7 +11,6 @@ import base64
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from flask import current_app, has_app_context
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -26,16 +25,8 @@ from massage_booking.models import (
     OutboxStatus,
     User,
 )
-from massage_booking.notifications import compose, unsubscribe
-
-DEFAULT_BASE_URL = "http://127.0.0.1:5000"
-
-
-def _base_url() -> str:
-    """PUBLIC_BASE_URL: links must work from a message sent by the CLI, where there is no request."""
-    if has_app_context():
-        return str(current_app.config.get("PUBLIC_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
-    return DEFAULT_BASE_URL
+from massage_booking.notifications import compose
+from massage_booking.notifications.links import Links
 
 
 def queue(session: Session, messages: Sequence[compose.Email], now: datetime) -> list[OutboxMessage]:
@@ -82,9 +73,9 @@ def _sessions(session: Session, course: Course) -> list[Appointment]:
     )
 
 
-def course_booked(session: Session, course: Course, now: datetime) -> None:
+def course_booked(session: Session, course: Course, now: datetime, links: Links) -> None:
     """A course became booked (at booking, or when its payment was confirmed): tell patient and therapist."""
-    queue(session, compose.course_booked(course, _sessions(session, course), now, _base_url()), now)
+    queue(session, compose.course_booked(course, _sessions(session, course), now, links.base_url), now)
 
 
 def sessions_cancelled(
@@ -93,33 +84,40 @@ def sessions_cancelled(
     appointments: Sequence[Appointment],
     refund: CourseRefund | None,
     now: datetime,
+    links: Links,
 ) -> None:
     """Booked sessions of a course were cancelled (with the refund made for them, if any)."""
     if appointments:
-        queue(session, compose.sessions_cancelled(course, appointments, refund, _base_url()), now)
+        queue(session, compose.sessions_cancelled(course, appointments, refund, links.base_url), now)
 
 
 def session_rescheduled(
-    session: Session, appointment: Appointment, old_start: datetime, now: datetime
+    session: Session, appointment: Appointment, old_start: datetime, now: datetime, links: Links
 ) -> None:
     """A course's session moved from `old_start` to its current time."""
     if appointment.course is not None:
-        messages = compose.session_rescheduled(appointment.course, appointment, old_start, now, _base_url())
+        messages = compose.session_rescheduled(
+            appointment.course, appointment, old_start, now, links.base_url
+        )
         queue(session, messages, now)
 
 
-def credential_reviewed(session: Session, credential: OncologyCredential, now: datetime) -> None:
+def credential_reviewed(
+    session: Session, credential: OncologyCredential, now: datetime, links: Links
+) -> None:
     """An admin verified or rejected an oncology credential: tell its therapist."""
-    queue(session, [compose.credential_reviewed(credential, _base_url())], now)
+    queue(session, [compose.credential_reviewed(credential, links.base_url)], now)
 
 
-def payment_failed(session: Session, course: Course, failure: str, now: datetime) -> None:
+def payment_failed(session: Session, course: Course, failure: str, now: datetime, links: Links) -> None:
     """A card payment for a course waiting for payment was declined; `failure` names the attempt (its
     PaymentIntent id, else the PaymentMethod), so the decline and its webhook queue one message."""
-    queue(session, [compose.payment_failed(course, failure, now, _base_url())], now)
+    queue(session, [compose.payment_failed(course, failure, now, links.base_url)], now)
 
 
-def payment_refunded(session: Session, course: Course, charge: CourseCharge, now: datetime) -> None:
+def payment_refunded(
+    session: Session, course: Course, charge: CourseCharge, now: datetime, links: Links
+) -> None:
     """A whole payment was given back (a second payment, a late one, the wrong amount): tell the patient."""
     message = compose.payment_refunded(
         course,
@@ -127,13 +125,9 @@ def payment_refunded(session: Session, course: Course, charge: CourseCharge, now
         charge.amount_cents,
         charge.currency,
         charge.outcome.value,
-        _base_url(),
+        links.base_url,
     )
     queue(session, [message], now)
-
-
-def unsubscribe_url(user: User) -> str:
-    return f"{_base_url()}/unsubscribe/{unsubscribe.token_for(user.id)}"
 
 
 def reminders_due(session: Session, now: datetime, hours: float) -> list[Appointment]:
@@ -155,15 +149,15 @@ def reminders_due(session: Session, now: datetime, hours: float) -> list[Appoint
     )
 
 
-def queue_reminders(session: Session, now: datetime, hours: float) -> int:
+def queue_reminders(session: Session, now: datetime, hours: float, links: Links) -> int:
     """Queue a reminder for each booked session starting within `hours` of `now` that has none for its
     current time yet (`flask queue-reminders`, and `flask send-outbox` before it sends); returns how many."""
     messages = []
     for appointment in reminders_due(session, now, hours):
         course = appointment.course
         assert course is not None
-        url = unsubscribe_url(course.patient)
-        messages.append(compose.reminder(course, appointment, now, _base_url(), url))
+        url = links.unsubscribe_url(course.patient_id)
+        messages.append(compose.reminder(course, appointment, now, links.base_url, url))
     return len(queue(session, messages, now)) if messages else 0
 
 

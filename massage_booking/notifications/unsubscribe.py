@@ -8,24 +8,23 @@ and all it can do is stop reminders (never read or change anything else). Rotati
 
 from __future__ import annotations
 
-from flask import current_app
 from itsdangerous import BadSignature, URLSafeSerializer
 
 SALT = "massage_booking.reminders.unsubscribe"
 
 
-def _serializer() -> URLSafeSerializer:
-    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt=SALT)
+def _serializer(secret_key: str) -> URLSafeSerializer:
+    return URLSafeSerializer(secret_key, salt=SALT)
 
 
-def token_for(user_id: int) -> str:
-    return _serializer().dumps(user_id)
+def token_for(user_id: int, secret_key: str) -> str:
+    return _serializer(secret_key).dumps(user_id)
 
 
-def user_id_of(token: str) -> int | None:
+def user_id_of(token: str, secret_key: str) -> int | None:
     """The user id a token was made for, or None for a token this app did not sign."""
     try:
-        value = _serializer().loads(token)
+        value = _serializer(secret_key).loads(token)
     except BadSignature:
         return None
     return value if isinstance(value, int) and not isinstance(value, bool) else None

@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 from massage_booking.domain.errors import Conflict, Forbidden
 from massage_booking.models import ChargeOutcome, Course, CourseStatus, PaymentMode, Role, StripeEvent, User
 from massage_booking.notifications import outbox as notify
+from massage_booking.notifications.links import Links
 from massage_booking.payments import (
     PaymentDeclined,
     PaymentError,
@@ -131,6 +132,8 @@ def pay(
     payment_method: str,
     now: datetime,
     payments: StripePayments,
+    *,
+    links: Links,
 ) -> PayOutcome:
     """Charge the course's price to a PaymentMethod. A decline is an outcome (kept on the course, so the
     page can say so), not an exception: the caller commits it and answers 402.
@@ -146,7 +149,7 @@ def pay(
     if course.payment_intent_id:
         previous = payments.retrieve_payment_intent(course.payment_intent_id)
         if previous.succeeded:
-            confirm_payment(session, course, previous, now, payments)
+            confirm_payment(session, course, previous, now, payments, links)
             return PayOutcome(course)
         if previous.status != "canceled":
             payments.cancel_payment_intent(previous.id)
@@ -168,12 +171,12 @@ def pay(
         audit.record(
             session, actor, "course.payment_declined", "course", course.id, code=declined.decline_code
         )
-        notify.payment_failed(session, course, declined.payment_intent_id or payment_method, now)
+        notify.payment_failed(session, course, declined.payment_intent_id or payment_method, now, links)
         return PayOutcome(course, declined=declined)
     course.payment_intent_id = intent.id
     audit.record(session, actor, "course.payment_attempted", "course", course.id, status=intent.status)
     if intent.succeeded:
-        confirm_payment(session, course, intent, now, payments)
+        confirm_payment(session, course, intent, now, payments, links)
         return PayOutcome(course)
     if intent.status == "requires_action":
         return PayOutcome(course, action_secret=intent.client_secret)
@@ -181,7 +184,7 @@ def pay(
 
 
 def reconcile(
-    session: Session, actor: User, course_id: int, now: datetime, payments: StripePayments
+    session: Session, actor: User, course_id: int, now: datetime, payments: StripePayments, *, links: Links
 ) -> Course:
     """After the browser finished 3-D Secure: read the course's PaymentIntent and apply what Stripe says,
     as its webhook would, without waiting for it (a payment the course cannot keep is refunded now, not
@@ -194,14 +197,19 @@ def reconcile(
         return course
     intent = payments.retrieve_payment_intent(course.payment_intent_id)
     if intent.succeeded:
-        confirm_payment(session, course, intent, now, payments)
+        confirm_payment(session, course, intent, now, payments, links)
     elif intent.status == "requires_payment_method" and course.status is CourseStatus.PENDING_PAYMENT:
         course.payment_error = "The card could not be authenticated; try again or use another card."
     return course
 
 
 def confirm_payment(
-    session: Session, course: Course, intent: PaymentIntentResult, now: datetime, payments: StripePayments
+    session: Session,
+    course: Course,
+    intent: PaymentIntentResult,
+    now: datetime,
+    payments: StripePayments,
+    links: Links,
 ) -> str:
     """Apply a succeeded PaymentIntent to its course, once; returns what it did. The caller holds the
     course's lock (services/locks.py), so the ledger it reads cannot change before the row is written.
@@ -228,11 +236,11 @@ def confirm_payment(
         course.payment_error = None
         session.flush()
         soonest_cache.refresh_next_available(session, course.therapist_id, now)
-        notify.course_booked(session, course, now)
+        notify.course_booked(session, course, now, links)
         audit.record(session, None, "course.paid", "course", course.id, amount_cents=intent.amount)
         return "confirmed"
     refunds.refund_whole_charge(session, course, charge, payments, _REFUND_REASONS[outcome])
-    notify.payment_refunded(session, course, charge, now)
+    notify.payment_refunded(session, course, charge, now, links)
     audit.record(
         session,
         None,
@@ -266,7 +274,9 @@ _OUTCOME_TEXT = {
 # --- webhooks -------------------------------------------------------------------------------------------
 
 
-def apply_event(session: Session, event: stripe.Event, now: datetime, payments: StripePayments) -> str:
+def apply_event(
+    session: Session, event: stripe.Event, now: datetime, payments: StripePayments, links: Links
+) -> str:
     """Apply a verified Stripe event at most once; returns its outcome ("duplicate" for a repeat)."""
     if session.get(StripeEvent, event.id) is not None:
         return "duplicate"
@@ -286,9 +296,9 @@ def apply_event(session: Session, event: stripe.Event, now: datetime, payments: 
     if course is None:
         outcome = "ignored: no course"
     elif event.type == "payment_intent.succeeded":
-        outcome = confirm_payment(session, course, _intent(obj), now, payments)
+        outcome = confirm_payment(session, course, _intent(obj), now, payments, links)
     elif event.type == "payment_intent.payment_failed":
-        outcome = _record_failure(session, course, obj, now)
+        outcome = _record_failure(session, course, obj, now, links)
     else:
         outcome = "ignored: not handled"
     claim.outcome = outcome
@@ -318,7 +328,9 @@ def _intent(obj: dict[str, Any]) -> PaymentIntentResult:
     )
 
 
-def _record_failure(session: Session, course: Course, obj: dict[str, Any], now: datetime) -> str:
+def _record_failure(
+    session: Session, course: Course, obj: dict[str, Any], now: datetime, links: Links
+) -> str:
     """A failed attempt matters only while the course waits for payment: after success (events arrive in
     any order) or release it changes nothing. The patient is told once per PaymentIntent (the pay request
     that saw the decline queued the same message)."""
@@ -326,14 +338,14 @@ def _record_failure(session: Session, course: Course, obj: dict[str, Any], now: 
         return f"ignored: course {course.status.value}"
     error = obj.get("last_payment_error") or {}
     course.payment_error = str(error.get("message") or "The card payment failed.")[:300]
-    notify.payment_failed(session, course, str(obj["id"]), now)
+    notify.payment_failed(session, course, str(obj["id"]), now, links)
     return "recorded failure"
 
 
 # --- lapsed holds ---------------------------------------------------------------------------------------
 
 
-def expire_holds(session: Session, now: datetime, payments: StripePayments) -> tuple[int, int]:
+def expire_holds(session: Session, now: datetime, payments: StripePayments, links: Links) -> tuple[int, int]:
     """Release every hold that has run out (`flask expire-holds`): cancel its unpaid PaymentIntent first,
     so that a tab left open cannot pay for times given back. If Stripe says the payment went through after
     all, the course is booked instead. Each course is decided under its lock, from what it says then (a
@@ -350,7 +362,7 @@ def expire_holds(session: Session, now: datetime, payments: StripePayments) -> t
             except PaymentError:
                 continue  # Stripe unreachable: try again on the next run rather than guess
             if intent.succeeded:
-                if confirm_payment(session, course, intent, now, payments) == "confirmed":
+                if confirm_payment(session, course, intent, now, payments, links) == "confirmed":
                     confirmed += 1
                     continue
             else:

@@ -43,6 +43,7 @@ from massage_booking.models import (
     User,
 )
 from massage_booking.notifications import outbox as notify
+from massage_booking.notifications.links import Links
 from massage_booking.payments import PaymentError, StripePayments
 from massage_booking.schemas import courses as bodies
 from massage_booking.services import audit, coverage, holds, locks, refunds, slots, soonest_cache
@@ -347,7 +348,13 @@ def choose_therapist(
 
 
 def book_course(
-    session: Session, actor: User, wanted: CourseRequest, now: datetime, *, hold: timedelta | None = None
+    session: Session,
+    actor: User,
+    wanted: CourseRequest,
+    now: datetime,
+    *,
+    links: Links,
+    hold: timedelta | None = None,
 ) -> Course:
     """Book the whole course or nothing. Raises BookingDeferred, OncologyTrainingRequired (with
     suggestions), ValidationFailed, or SessionsConflict (with each conflict's alternatives).
@@ -430,7 +437,7 @@ def book_course(
         raise SessionsConflict("Another booking took one of these times; nothing was booked.") from error
     soonest_cache.refresh_next_available(session, therapist.id, now)
     if course.status is CourseStatus.BOOKED:  # a held course is announced when paid (course_payments)
-        notify.course_booked(session, course, now)
+        notify.course_booked(session, course, now, links)
     audit.record(
         session,
         actor,
@@ -558,6 +565,7 @@ def cancel_appointments(
     now: datetime,
     payments: StripePayments,
     *,
+    links: Links,
     waive_notice: bool = False,
 ) -> Cancellation:
     """Cancel some sessions of the actor's course (None: every future one). Within CANCEL_NOTICE of a
@@ -592,7 +600,7 @@ def cancel_appointments(
         course.status = CourseStatus.CANCELLED
     session.flush()
     refund = refunds.refund_cancelled(session, actor, course, chosen, now, payments, waived=waive_notice)
-    notify.sessions_cancelled(session, course, chosen, refund, now)
+    notify.sessions_cancelled(session, course, chosen, refund, now, links)
     soonest_cache.refresh_next_available(session, course.therapist_id, now)
     audit.record(session, actor, "course.sessions_cancelled", "course", course.id, count=len(chosen))
     return Cancellation(chosen, refund)
@@ -684,13 +692,19 @@ def _require_changeable(appointment: Appointment, actor: User, now: datetime, ve
 
 
 def cancel_appointment(
-    session: Session, actor: User, appointment_id: int, now: datetime, payments: StripePayments
+    session: Session,
+    actor: User,
+    appointment_id: int,
+    now: datetime,
+    payments: StripePayments,
+    *,
+    links: Links,
 ) -> Appointment:
     """Cancel one of the actor's sessions within policy (see cancel_appointments for a course's)."""
     appointment = get_appointment(session, actor, appointment_id, purpose="cancel")
     _require_changeable(appointment, actor, now, "cancelled")
     if appointment.course is not None:
-        cancel_appointments(session, actor, appointment.course, [appointment.id], now, payments)
+        cancel_appointments(session, actor, appointment.course, [appointment.id], now, payments, links=links)
         return appointment
     appointment.status = AppointmentStatus.CANCELLED
     session.flush()
@@ -779,7 +793,7 @@ def reschedule_options(
 
 
 def reschedule_appointment(
-    session: Session, actor: User, appointment_id: int, new_start: datetime, now: datetime
+    session: Session, actor: User, appointment_id: int, new_start: datetime, now: datetime, *, links: Links
 ) -> Appointment:
     """Move one of the actor's booked sessions to `new_start`, keeping its length.
 
@@ -817,7 +831,7 @@ def reschedule_appointment(
     except IntegrityError as error:  # PostgreSQL's exclusion constraint: a writer that skipped the lock
         raise SessionsConflict("Another booking took that time; nothing was changed.") from error
     soonest_cache.refresh_next_available(session, appointment.therapist_id, now)
-    notify.session_rescheduled(session, appointment, old_start, now)
+    notify.session_rescheduled(session, appointment, old_start, now, links)
     audit.record(
         session,
         actor,

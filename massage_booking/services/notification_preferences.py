@@ -26,9 +26,10 @@ def set_reminders(session: Session, actor: User | None, user: User, enabled: boo
     return user
 
 
-def user_for_token(session: Session, token: str) -> User:
-    """The account an unsubscribe token was signed for; NotFound for a tampered or unknown one."""
-    user_id = unsubscribe.user_id_of(token)
+def user_for_token(session: Session, token: str, secret_key: str) -> User:
+    """The account an unsubscribe token was signed (with `secret_key`) for; NotFound for a tampered or
+    unknown one."""
+    user_id = unsubscribe.user_id_of(token, secret_key)
     user = session.get(User, user_id) if user_id is not None else None
     if user is None:
         raise NotFound("This unsubscribe link is not valid.")

@@ -18,7 +18,7 @@ from massage_booking.domain.credentials import S4OM_MIN_FOUNDATIONAL_HOURS
 from massage_booking.domain.errors import FIX_FIELDS, Forbidden, NotFound, ValidationFailed
 from massage_booking.domain.identifiers import US_STATES, is_valid_npi
 from massage_booking.domain.vocabulary import LANGUAGES, MODALITIES
-from massage_booking.geocoding import configured_geocoder, locate_street, zip_place
+from massage_booking.geocoding import locate_street, zip_place
 from massage_booking.models import (
     CredentialKind,
     CredentialStatus,
@@ -35,6 +35,7 @@ from massage_booking.models import (
     utcnow,
 )
 from massage_booking.notifications import outbox as notify
+from massage_booking.notifications.links import Links
 from massage_booking.services import audit
 
 NPI_TAKEN = "Another therapist's profile already uses this NPI. Check the number, or contact support."
@@ -95,13 +96,13 @@ class ProfileInput:
 
 
 def save_profile(  # noqa: C901
-    session: Session, actor: User, data: ProfileInput, today: date, *, geocoder: Geocoder | None = None
+    session: Session, actor: User, data: ProfileInput, today: date, *, geocoder: Geocoder | None
 ) -> TherapistProfile:
     """Create or update the acting therapist's own profile and primary location, all or nothing.
 
-    The location is the street address's point when an online geocoder is configured (or passed as
-    `geocoder`) and finds it near the ZIP; otherwise the ZIP's centroid. Its precision is stored so that
-    search and maps can say how exact a pin is.
+    The location is the street address's point when the app has an online geocoder (`geocoder`, None
+    when offline) and it finds the address near the ZIP; otherwise the ZIP's centroid. Its precision is
+    stored so that search and maps can say how exact a pin is.
     """
     if actor.role is not Role.THERAPIST:
         raise Forbidden("Only therapists have a practice profile.")
@@ -161,7 +162,7 @@ def save_profile(  # noqa: C901
     assert place is not None and rate_cents is not None and data.license_expires_on is not None
     # Only a valid form is geocoded online: a form with mistakes must not cost a remote request.
     street = data.address_line1.strip()[:200]
-    place = locate_street(session, street, place, geocoder or configured_geocoder())
+    place = locate_street(session, street, place, geocoder)
 
     profile = profile_of(session, actor)
     created = profile is None
@@ -288,7 +289,7 @@ def pending_credentials(session: Session, actor: User) -> list[OncologyCredentia
 
 
 def review_credential(
-    session: Session, actor: User, credential_id: int, *, approve: bool, note: str = ""
+    session: Session, actor: User, credential_id: int, *, approve: bool, links: Links, note: str = ""
 ) -> OncologyCredential:
     """Verify or reject a pending credential. A rejection must say why, so the therapist can fix it."""
     _require_admin(actor)
@@ -309,7 +310,7 @@ def review_credential(
         session, actor, f"credential.{credential.status.value}", "oncology_credential", credential.id
     )
     session.flush()
-    notify.credential_reviewed(session, credential, now)
+    notify.credential_reviewed(session, credential, now, links)
     return credential
 
 

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from wtforms import PasswordField, SelectChoice, SelectField, StringField
 
 from massage_booking.domain.errors import Conflict, NotFound, ValidationFailed
-from massage_booking.extensions import db
+from massage_booking.extensions import db, links
 from massage_booking.models import OncologyCredential, Payer, Role, User, utcnow
 from massage_booking.services import insurers, therapists
 from massage_booking.web import bp
@@ -62,7 +62,7 @@ def review_credential(credential_id: int) -> Any:
     approve = DECISIONS[form.decision.data]
     try:
         credential = therapists.review_credential(
-            db.session, current_user, credential_id, approve=approve, note=form.note.data or ""
+            db.session, current_user, credential_id, approve=approve, links=links(), note=form.note.data or ""
         )
     except NotFound as exc:
         db.session.rollback()

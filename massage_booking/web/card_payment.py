@@ -17,7 +17,7 @@ from flask_login import current_user
 
 from massage_booking.denials import keeps_denials
 from massage_booking.domain.errors import Conflict, ValidationFailed
-from massage_booking.extensions import db, payments
+from massage_booking.extensions import db, links, payments
 from massage_booking.formatting import money
 from massage_booking.models import CourseStatus, Role
 from massage_booking.payments import StripePayments
@@ -93,7 +93,9 @@ def care_pay_submit(course_id: int) -> Any:
         method = parse_body(
             PaymentRequest, {"payment_method": request.form.get("payment_method")}
         ).payment_method
-        outcome = course_payments.pay(db.session, current_user, course_id, method, now, adapter)
+        outcome = course_payments.pay(
+            db.session, current_user, course_id, method, now, adapter, links=links()
+        )
     except ValidationFailed:
         db.session.rollback()
         return redirect(url_for("web.care_pay", course_id=course_id))
@@ -123,7 +125,7 @@ def care_pay_submit(course_id: int) -> Any:
 @keeps_denials
 def care_pay_done(course_id: int) -> Any:
     """Where the browser lands after 3-D Secure: apply what Stripe says about the payment."""
-    course = course_payments.reconcile(db.session, current_user, course_id, _now(), payments())
+    course = course_payments.reconcile(db.session, current_user, course_id, _now(), payments(), links=links())
     db.session.commit()
     return _after_payment(course)
 

@@ -39,7 +39,7 @@ from massage_booking.domain import courses as plans
 from massage_booking.domain import intake as intake_rules
 from massage_booking.domain.eligibility import Outcome
 from massage_booking.domain.errors import ValidationFailed
-from massage_booking.extensions import db, payment_hold, payments
+from massage_booking.extensions import db, links, payment_hold, payments
 from massage_booking.formatting import clock, day_heading, local_moment, money
 from massage_booking.models import Appointment, AppointmentStatus, Course, CourseStatus, Role
 from massage_booking.schemas.courses import CourseRequest, RescheduleRequest
@@ -550,7 +550,9 @@ def care_book() -> Any:
     now = _now()
     wanted = course_request(request.form)
     try:
-        course = courses.book_course(db.session, current_user, wanted, now, hold=payment_hold())
+        course = courses.book_course(
+            db.session, current_user, wanted, now, links=links(), hold=payment_hold()
+        )
         quoted = _quoted(request.form)
         if quoted is not None and quoted != course.price_cents:
             db.session.rollback()
@@ -724,7 +726,9 @@ def care_cancel(course_id: int) -> Any:
         return redirect(url_for("web.care_course", course_id=course_id))
     course = courses.get_course(db.session, current_user, course_id)
     try:
-        done = courses.cancel_appointments(db.session, current_user, course, ids, now, payments())
+        done = courses.cancel_appointments(
+            db.session, current_user, course, ids, now, payments(), links=links()
+        )
     except ValidationFailed as exc:
         db.session.rollback()
         flash(exc.message, "error")
@@ -821,7 +825,9 @@ def care_reschedule(appointment_id: int) -> Any:
     now = _now()
     try:
         new_start = parse_body(RescheduleRequest, {"start": request.form.get("start") or None}).start
-        moved = courses.reschedule_appointment(db.session, current_user, appointment_id, new_start, now)
+        moved = courses.reschedule_appointment(
+            db.session, current_user, appointment_id, new_start, now, links=links()
+        )
     except courses.SessionsConflict as exc:
         db.session.rollback()
         alternatives = [

@@ -15,7 +15,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from massage_booking.domain.errors import NotFound
-from massage_booking.extensions import csrf, db
+from massage_booking.extensions import csrf, db, links
 from massage_booking.models import Role, User
 from massage_booking.services import notification_preferences as preferences
 from massage_booking.web import bp
@@ -50,7 +50,7 @@ def save_care_notifications() -> Any:
 
 def _user_for(token: str) -> User:
     try:
-        return preferences.user_for_token(db.session, token)
+        return preferences.user_for_token(db.session, token, links().secret_key)
     except NotFound:
         abort(404, description="This unsubscribe link is not valid.")
 

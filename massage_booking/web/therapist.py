@@ -13,7 +13,7 @@ from flask import flash, redirect, render_template, url_for
 from flask_login import current_user
 
 from massage_booking.domain.errors import ValidationFailed
-from massage_booking.extensions import db
+from massage_booking.extensions import db, geocoder
 from massage_booking.models import InsurancePlan, Role, TherapistProfile
 from massage_booking.services import therapists
 from massage_booking.web import bp
@@ -56,7 +56,7 @@ def my_profile() -> Any:
         return _render(profile, plans, form, CredentialForm(formdata=None), 422)
     created = profile is None
     try:
-        therapists.save_profile(db.session, current_user, form.to_input(), date.today())
+        therapists.save_profile(db.session, current_user, form.to_input(), date.today(), geocoder=geocoder())
     except ValidationFailed as exc:
         db.session.rollback()
         apply_errors(form, exc)

@@ -22,7 +22,7 @@ from flask_login import current_user
 
 from massage_booking.denials import keeps_denials
 from massage_booking.domain.errors import Conflict, NotFound, ValidationFailed
-from massage_booking.extensions import db, payments
+from massage_booking.extensions import db, links, payments
 from massage_booking.formatting import money
 from massage_booking.models import Role
 from massage_booking.schemas.parse import parse_body
@@ -227,6 +227,7 @@ def therapist_cancel_session(appointment_id: int) -> Any:
         [appointment.id],
         now,
         payments(),
+        links=links(),
         waive_notice=request.form.get("waive") == "1",
     )
     db.session.commit()

@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
+from massage_booking.extensions import links
 from massage_booking.models import (
     AuditEvent,
     Course,
@@ -305,7 +306,7 @@ def test_the_service_refuses_a_plan_that_covers_nothing(db, auth, client, patien
         intake_id=intake_id, therapist_id=therapist, first_start=monday_10(), plan_id=plans["choice"].id
     )
     with pytest.raises(coverage.PlanNotCovered) as raised:
-        courses.book_course(db, db.merge(patient), wanted, datetime.now(UTC))
+        courses.book_course(db, db.merge(patient), wanted, datetime.now(UTC), links=links())
     assert raised.value.details["fields"]["plan_id"]
     assert [r["code"] for r in raised.value.details["coverage"]["reasons"]] == ["referral_required"]
     db.rollback()

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from massage_booking.extensions import links
 from massage_booking.models import (
     Appointment,
     AvailabilitySettings,
@@ -83,6 +84,7 @@ def book(db: Session, patient: User, therapist: User, answers: dict = WITH_PRECA
         patient,
         courses.CourseRequest(intake_id=row.id, therapist_id=profile.id, first_start=tomorrow_10()),
         now,
+        links=links(),
     )
     db.commit()
     ids = [a.id for a in courses.sessions_of(db, course)]

@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 
 from massage_booking import create_app
 from massage_booking.domain.errors import Conflict
-from massage_booking.extensions import db
+from massage_booking.extensions import db, links
 from massage_booking.models import (
     Appointment,
     AvailabilitySettings,
@@ -133,7 +133,7 @@ def test_twenty_parallel_bookers_exactly_one_wins_and_no_partial_course(booking_
             )
             barrier.wait(timeout=30)
             try:
-                courses.book_course(session, patient, request, datetime.now(UTC))
+                courses.book_course(session, patient, request, datetime.now(UTC), links=links())
                 session.commit()
                 outcome = "won"
             except Conflict:

@@ -20,6 +20,7 @@ import stripe
 from sqlalchemy import func, select, text
 
 from massage_booking.extensions import db as flask_db
+from massage_booking.extensions import links
 from massage_booking.models import (
     Appointment,
     AppointmentStatus,
@@ -173,7 +174,7 @@ def test_a_declined_card_leaves_the_course_unpaid_and_its_times_are_released_at_
     assert offered(expires + timedelta(seconds=1))  # expired: free again, before anything writes
 
     released, confirmed = course_payments.expire_holds(
-        db, expires + timedelta(seconds=1), app.extensions["payments"]
+        db, expires + timedelta(seconds=1), app.extensions["payments"], links()
     )
     db.commit()
     assert (released, confirmed) == (1, 0)
@@ -324,7 +325,7 @@ def test_a_payment_arriving_after_release_is_refunded_in_full(
 ):
     course = db.get(Course, booked["id"])
     payments = app.extensions["payments"]
-    course_payments.expire_holds(db, course.hold_expires_at + timedelta(seconds=1), payments)
+    course_payments.expire_holds(db, course.hold_expires_at + timedelta(seconds=1), payments, links())
     db.commit()
     # The abandoned tab pays anyway (a real charge on localstripe, for this course).
     intent = payments.create_payment_intent(
@@ -393,9 +394,9 @@ def test_inside_24_hours_only_a_therapist_waiver_refunds(app, db, paid):
     sessions = courses.sessions_of(db, course)
     soon = sessions[0].starts_at - timedelta(hours=2)  # "now" two hours before session 1
 
-    kept = courses.cancel_appointments(db, therapist, course, [sessions[0].id], soon, payments)
+    kept = courses.cancel_appointments(db, therapist, course, [sessions[0].id], soon, payments, links=links())
     waived = courses.cancel_appointments(
-        db, therapist, course, [sessions[1].id], soon, payments, waive_notice=True
+        db, therapist, course, [sessions[1].id], soon, payments, links=links(), waive_notice=True
     )
     db.commit()
 

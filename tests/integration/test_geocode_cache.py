@@ -20,8 +20,8 @@ from geopy.geocoders.base import Geocoder
 from geopy.location import Location
 from sqlalchemy import func, select
 
-from massage_booking import create_app
-from massage_booking.geocoding import cache_key, configured_geocoder, locate_street, query_hash, zip_place
+from massage_booking import create_app, extensions
+from massage_booking.geocoding import cache_key, locate_street, query_hash, zip_place
 from massage_booking.models import GeocodeCache, GeocodePrecision, PracticeLocation
 from massage_booking.services import therapists
 
@@ -230,12 +230,12 @@ def test_saving_a_profile_pins_the_street_address_and_asks_once(db, auth):
 
 def test_saving_a_profile_uses_the_apps_configured_geocoder(app, db, auth):
     user = auth.create_user(role="therapist")
-    geocoder = DictGeocoder({QUERY: POINT})
-    app.extensions["massage_booking.geocoder"] = geocoder
+    stand_in = DictGeocoder({QUERY: POINT})
+    app.extensions[extensions.GEOCODER] = stand_in
 
-    therapists.save_profile(db, user, profile_input(), date.today())
+    therapists.save_profile(db, user, profile_input(), date.today(), geocoder=extensions.geocoder())
 
-    assert geocoder.asked == [QUERY]
+    assert stand_in.asked == [QUERY]
     assert db.scalar(select(PracticeLocation)).geocode_precision is GeocodePrecision.POINT
 
 
@@ -265,7 +265,7 @@ def test_an_invalid_form_is_not_sent_to_the_geocoder(db, auth):
 
 def test_offline_by_default_in_tests(app):
     with app.app_context():
-        assert configured_geocoder() is None
+        assert extensions.geocoder() is None
 
 
 def test_the_configured_online_geocoder_is_built_from_settings_without_a_request():
@@ -279,15 +279,15 @@ def test_the_configured_online_geocoder_is_built_from_settings_without_a_request
         },
     )
     with app.app_context():
-        geocoder = configured_geocoder()
+        geocoder = extensions.geocoder()
         assert isinstance(geocoder, Nominatim)
         assert geocoder.headers["User-Agent"] == "massage_booking-tests/1"
         assert geocoder.timeout == 2.5
-        assert configured_geocoder() is geocoder  # built once per app
+        assert extensions.geocoder() is geocoder  # built once per app
 
 
 def test_an_unusable_geocoder_name_is_logged_and_geocoding_stays_offline(caplog):
     app = create_app("testing", {"SQLALCHEMY_DATABASE_URI": "sqlite://", "GEOCODER": "no-such-service"})
     with app.app_context(), caplog.at_level(logging.ERROR, logger="massage_booking.geocoding"):
-        assert configured_geocoder() is None
+        assert extensions.geocoder() is None
     assert "GEOCODER=no-such-service cannot be used" in caplog.text

@@ -17,6 +17,7 @@ from icalendar import Calendar
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from massage_booking.extensions import links
 from massage_booking.models import Appointment, Course, CourseStatus, OutboxMessage, OutboxStatus, User
 from massage_booking.notifications import sender
 from tests.conftest import _postgres_lane
@@ -174,7 +175,7 @@ def test_a_rolled_back_transaction_takes_its_messages_with_it(app, client, auth,
     intake_id = _intake(client, headers)
     actor = db.get(User, user.id)
     wanted = courses.request_of(parse_body(CourseRequest, _course(intake_id, therapist_id)))
-    booked = courses.book_course(db, actor, wanted, datetime.now(UTC))
+    booked = courses.book_course(db, actor, wanted, datetime.now(UTC), links=links())
     assert booked.status is CourseStatus.BOOKED
     assert db.scalar(select(func.count()).select_from(OutboxMessage)) == 2  # in the transaction
     db.rollback()

@@ -24,6 +24,7 @@ from sqlalchemy import select
 
 from massage_booking import create_app
 from massage_booking.extensions import db as flask_db
+from massage_booking.extensions import links
 from massage_booking.models import Appointment, AppointmentStatus, Course, OutboxMessage
 from massage_booking.services import course_payments
 from tests.conftest import IsolatedClient
@@ -220,7 +221,7 @@ def test_a_payment_racing_the_holds_expiry_books_the_course_or_is_refunded(
 
         def expire() -> tuple[int, int]:
             with app.app_context():
-                done = course_payments.expire_holds(flask_db.session, later, adapter)
+                done = course_payments.expire_holds(flask_db.session, later, adapter, links())
                 flask_db.session.commit()
                 return done
 

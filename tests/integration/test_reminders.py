@@ -17,6 +17,7 @@ import pytest
 from icalendar import Calendar
 from sqlalchemy import select
 
+from massage_booking.extensions import links
 from massage_booking.models import (
     Appointment,
     Course,
@@ -50,7 +51,7 @@ def _start(course: dict, n: int = 0) -> datetime:
 
 
 def _queue(db, now: datetime, hours: float = 24) -> int:
-    count = outbox.queue_reminders(db, now, hours)
+    count = outbox.queue_reminders(db, now, hours, links())
     db.commit()
     return count
 
@@ -287,7 +288,7 @@ def test_a_tampered_or_foreign_unsubscribe_token_is_404(app, client, auth, db, p
     from itsdangerous import URLSafeSerializer
 
     user, _ = patient
-    token = outbox.unsubscribe_url(db.get(User, user.id)).rsplit("/", 1)[1]
+    token = links().unsubscribe_url(user.id).rsplit("/", 1)[1]
     payload, _, signature = token.rpartition(".")
     tampered = f"{payload}.{signature[:-2]}{'AA' if signature[-2:] != 'AA' else 'BB'}"
     other_user = URLSafeSerializer(app.config["SECRET_KEY"], salt="another purpose").dumps(user.id)
@@ -426,7 +427,9 @@ def test_no_health_detail_appears_in_the_new_kinds_of_message(
     therapist_user = row.therapist.user
     credential = _pending_credential(db, therapist_user)
     admin = auth.create_user("admin")
-    therapists.review_credential(db, db.get(User, admin.id), credential.id, approve=False, note="Unreadable.")
+    therapists.review_credential(
+        db, db.get(User, admin.id), credential.id, approve=False, links=links(), note="Unreadable."
+    )
     db.commit()
 
     rows = _rows(db)

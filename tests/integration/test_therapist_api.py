@@ -22,6 +22,7 @@ def test_profile_shows_location_and_only_active_credentials(client, db, auth):
             plan_ids=[], zip_code="10016",
         ),
         today,
+        geocoder=None,
     )  # fmt: skip
     for issuer, expires in (
         ("Current course", today + timedelta(days=30)),
