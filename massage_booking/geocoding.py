@@ -320,13 +320,30 @@ class Gazetteer:
                             best_d2, best_zip = d2, p.zip_code
         return self.by_zip[best_zip] if best_zip else None
 
-    def _by_name(self, text: str, field: str) -> list[Place]:  # noqa: C901
+    def _by_name(self, text: str, field: str) -> list[Place]:
         """A place by name: "City, ST", "City, State" or "City ST", each maybe followed by a ZIP or "USA".
 
         Without a comma the words are ambiguous ("Fort Washington" is a town, not Fort in Washington
         state), so a known (city, state) split wins, then the whole text as a city, then the split again
         for its error message.
         """
+        parts, zip5 = self._name_parts(text)
+        if not parts:
+            if zip5:
+                return [self.zip(zip5, field)]
+            raise _not_found(
+                field, f'We could not find "{_shown(text)}". Try a 5-digit ZIP code or City, ST.'
+            )
+        if len(parts) >= 2:
+            return [self._by_comma_parts(parts, zip5, field)]
+        if zip5:  # "Washington 20001": without a comma the words are too loose to check the ZIP against
+            return [self.zip(zip5, field)]
+        return self._by_words(text, parts[0], field)
+
+    @staticmethod
+    def _name_parts(text: str) -> tuple[list[str], str | None]:
+        """The comma-separated parts of a name, and the ZIP that ended it if one did. "USA" and a ZIP may
+        follow any form of the name, so they come off before the parts are read as city and state."""
         parts = [part.strip() for part in text.split(",") if part.strip()]
         while parts and normalize_name(parts[-1]) in _COUNTRY_WORDS:
             parts.pop()
@@ -336,30 +353,27 @@ class Gazetteer:
             parts[-1] = parts[-1][: match.start()].strip()
             if not parts[-1]:
                 parts.pop()
-        if not parts:
-            if zip5:
-                return [self.zip(zip5, field)]
+        return parts, zip5
+
+    def _by_comma_parts(self, parts: list[str], zip5: str | None, field: str) -> Place:
+        """The last part is the state; the parts before it are tried as the city, the one nearest the
+        state first, so that a street or county typed before the city does no harm."""
+        state = _STATE_BY_NAME.get(normalize_name(parts[-1]))
+        cities = [normalize_name(part) for part in reversed(parts[:-1])]
+        if state is None:
             raise _not_found(
-                field, f'We could not find "{_shown(text)}". Try a 5-digit ZIP code or City, ST.'
+                field,
+                f'We do not recognise the state "{_shown(parts[-1])}". '
+                "Use its two letters, like MA, or its name.",
+                self._same_name_elsewhere(cities[0], None),
             )
+        return self._in_state(cities, state, zip5, parts[-2], field)
 
-        if len(parts) >= 2:
-            state = _STATE_BY_NAME.get(normalize_name(parts[-1]))
-            cities = [normalize_name(part) for part in reversed(parts[:-1])]
-            if state is None:
-                raise _not_found(
-                    field,
-                    f'We do not recognise the state "{_shown(parts[-1])}". '
-                    "Use its two letters, like MA, or its name.",
-                    self._same_name_elsewhere(cities[0], None),
-                )
-            return [self._in_state(cities, state, zip5, parts[-2], field)]
-
-        if zip5:  # "Washington 20001": without a comma the words are too loose to check the ZIP against
-            return [self.zip(zip5, field)]
-        words = normalize_name(parts[0]).split()
+    def _by_words(self, text: str, name: str, field: str) -> list[Place]:
+        """A name without a comma ("Boston MA", "Kansas City Missouri", "Springfield"): see `_by_name`."""
+        words = normalize_name(name).split()
         whole = " ".join(words)
-        # "Boston MA", "Kansas City Missouri": try each ending that is a state, longest first.
+        # Try each ending that is a state, longest first.
         split: tuple[str, str] | None = None
         for n in range(min(_LONGEST_STATE_NAME_WORDS, len(words)), 0, -1):
             state = _STATE_BY_NAME.get(" ".join(words[-n:]))

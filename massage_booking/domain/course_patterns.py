@@ -72,6 +72,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from itertools import combinations
 from operator import itemgetter
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from massage_booking.domain import courses, scheduling
@@ -192,44 +193,58 @@ class Wishes:
     not_before: date | None = None
     not_after: date | None = None
 
-    def __post_init__(self) -> None:  # noqa: C901
+    def __post_init__(self) -> None:
         if not _is_date(self.earliest_start):
             raise PlanRequestError("earliest_start", f"must be a date (got {self.earliest_start!r})")
-        if isinstance(self.weekdays, str | bytes) or not isinstance(self.weekdays, Iterable):
-            raise PlanRequestError("weekdays", f"must be a set of weekdays 0-6 (got {self.weekdays!r})")
-        weekdays = frozenset(self.weekdays)
-        for day in weekdays:
-            if not _is_int(day) or not 0 <= day <= 6:
-                raise PlanRequestError("weekdays", f"unknown weekday {day!r}: use 0 (Monday) to 6 (Sunday)")
-        object.__setattr__(self, "weekdays", weekdays)
-        try:
-            windows = tuple((start, end) for start, end in self.time_windows)
-        except (TypeError, ValueError):
-            raise PlanRequestError(
-                "time_windows", f"must be (start, end) pairs of times (got {self.time_windows!r})"
-            ) from None
-        for start, end in windows:
-            for value in (start, end):
-                if not isinstance(value, time) or value.tzinfo is not None:
-                    raise PlanRequestError(
-                        "time_windows", f"{value!r} must be a local wall-clock time without tzinfo"
-                    )
-            if end <= start:
-                raise PlanRequestError("time_windows", f"window end {end} must be after its start {start}")
-        object.__setattr__(self, "time_windows", windows)
+        object.__setattr__(self, "weekdays", _weekday_set(self.weekdays))
+        object.__setattr__(self, "time_windows", _time_windows(self.time_windows))
+        self._check_date_bounds()
+
+    def _check_date_bounds(self) -> None:
+        """A not_after before the other bounds leaves no day to book on: an error, not an empty answer."""
         for name in ("not_before", "not_after"):
             value = getattr(self, name)
             if value is not None and not _is_date(value):
                 raise PlanRequestError(name, f"must be a date (got {value!r})")
-        if self.not_after is not None:
-            if self.not_before is not None and self.not_after < self.not_before:
+        if self.not_after is None:
+            return
+        if self.not_before is not None and self.not_after < self.not_before:
+            raise PlanRequestError("not_after", f"{self.not_after} is before not_before {self.not_before}")
+        if self.not_after < self.earliest_start:
+            raise PlanRequestError(
+                "not_after", f"{self.not_after} is before earliest_start {self.earliest_start}"
+            )
+
+
+def _weekday_set(value: object) -> frozenset[int]:
+    """The weekdays as a frozenset. A string is iterable too, but "135" is not three weekdays."""
+    if isinstance(value, str | bytes) or not isinstance(value, Iterable):
+        raise PlanRequestError("weekdays", f"must be a set of weekdays 0-6 (got {value!r})")
+    weekdays = frozenset(value)
+    for day in weekdays:
+        if not _is_int(day) or not 0 <= day <= 6:
+            raise PlanRequestError("weekdays", f"unknown weekday {day!r}: use 0 (Monday) to 6 (Sunday)")
+    return weekdays
+
+
+def _time_windows(value: Iterable[Any]) -> tuple[tuple[time, time], ...]:
+    """The windows as a tuple of (start, end) pairs of naive times: a window is wall clock, in the
+    practice's zone, so an aware time would name a zone the pattern does not use."""
+    try:
+        windows = tuple((start, end) for start, end in value)
+    except (TypeError, ValueError):
+        raise PlanRequestError(
+            "time_windows", f"must be (start, end) pairs of times (got {value!r})"
+        ) from None
+    for start, end in windows:
+        for bound in (start, end):
+            if not isinstance(bound, time) or bound.tzinfo is not None:
                 raise PlanRequestError(
-                    "not_after", f"{self.not_after} is before not_before {self.not_before}"
+                    "time_windows", f"{bound!r} must be a local wall-clock time without tzinfo"
                 )
-            if self.not_after < self.earliest_start:
-                raise PlanRequestError(
-                    "not_after", f"{self.not_after} is before earliest_start {self.earliest_start}"
-                )
+        if end <= start:
+            raise PlanRequestError("time_windows", f"window end {end} must be after its start {start}")
+    return windows
 
 
 # ------------------------------------------------------------------------------------------ the output

@@ -119,7 +119,7 @@ def units(minutes: int, rule: UnitRule) -> int:
     return billing.cpt_97124_units(minutes)
 
 
-def decide(rules: PlanRules, question: Question) -> Decision:  # noqa: C901
+def decide(rules: PlanRules, question: Question) -> Decision:
     """The plan's answer to the question. Every rule that applies adds a reason; any blocking reason makes
     the course not eligible; a visit limit smaller than the course makes it partly eligible."""
     reasons: list[Reason] = []
@@ -131,67 +131,12 @@ def decide(rules: PlanRules, question: Question) -> Decision:  # noqa: C901
     def note(code: str, message: str, citation_id: str | None = None) -> None:
         reasons.append(Reason(code, message, False, citation_id))
 
-    if not rules.covers_massage:
-        block("massage_excluded", "This plan does not cover massage therapy.")
-    if condition.evidence_strength not in rules.evidence_strengths:
-        allowed = " or ".join(sorted(rules.evidence_strengths)) or "no"
-        block(
-            "evidence_not_covered",
-            f"The evidence for massage in {condition.name.lower()} is {condition.evidence_strength}; "
-            f"this plan covers conditions with {allowed} evidence.",
-            condition.plan_citation.id,
-        )
-    facts = question.therapist
-    if not facts.licensed:
-        block(
-            "therapist_not_licensed", "The therapist's state license is not current on the date of service."
-        )
-    if rules.in_network_only and not facts.in_network:
-        block(
-            "out_of_network",
-            "The therapist is not in this plan's network, and the plan covers in-network care only.",
-        )
-    if condition.cancer_related and rules.oncology_credential_for_cancer and not facts.oncology_credential:
-        block(
-            "oncology_credential_required",
-            f"{condition.name} is cancer-related: this plan requires a therapist with a verified, current "
-            "oncology massage credential.",
-        )
+    _check_cover(rules, condition, block)
+    _check_therapist(rules, condition, question.therapist, block)
     _check_referral(rules, question, block)
-
-    per_session = units(question.session_minutes, rules.unit_rule)
-    if per_session == 0:
-        block(
-            "below_billable_minutes",
-            f"{question.session_minutes}-minute sessions are too short to bill a unit of "
-            f"CPT {billing.CPT_MASSAGE}.",
-        )
-    if rules.max_units_per_visit is not None and per_session > rules.max_units_per_visit:
-        note(
-            "units_capped",
-            f"The plan covers at most {rules.max_units_per_visit} units per visit; "
-            f"{per_session} were asked for.",
-        )
-        per_session = rules.max_units_per_visit
-
+    per_session = _units_per_session(rules, question, block, note)
     _check_dose(rules, question, block, note)
-
-    remaining: int | None = None
-    covered = question.sessions
-    if rules.annual_visit_limit is not None:
-        remaining = max(0, rules.annual_visit_limit - question.visits_used)
-        if remaining == 0:
-            block(
-                "visit_limit_reached",
-                f"All {rules.annual_visit_limit} visits of this plan year have been used.",
-            )
-        elif remaining < question.sessions:
-            covered = remaining
-            note(
-                "visit_limit_partial",
-                f"{question.visits_used} of {rules.annual_visit_limit} visits this plan year are used: "
-                f"{remaining} of the {question.sessions} sessions are covered.",
-            )
+    covered, remaining = _visits_covered(rules, question, block, note)
 
     if any(r.blocking for r in reasons):
         covered = 0
@@ -209,6 +154,85 @@ def decide(rules: PlanRules, question: Question) -> Decision:  # noqa: C901
         reasons=tuple(reasons),
         citations=tuple(citations),
     )
+
+
+def _check_cover(rules: PlanRules, condition: evidence.Condition, block: AddReason) -> None:
+    """Whether the plan covers massage at all, and for evidence this strong: both hold for any therapist."""
+    if not rules.covers_massage:
+        block("massage_excluded", "This plan does not cover massage therapy.")
+    if condition.evidence_strength not in rules.evidence_strengths:
+        allowed = " or ".join(sorted(rules.evidence_strengths)) or "no"
+        block(
+            "evidence_not_covered",
+            f"The evidence for massage in {condition.name.lower()} is {condition.evidence_strength}; "
+            f"this plan covers conditions with {allowed} evidence.",
+            condition.plan_citation.id,
+        )
+
+
+def _check_therapist(
+    rules: PlanRules, condition: evidence.Condition, facts: TherapistFacts, block: AddReason
+) -> None:
+    """What the plan asks of the therapist on the date of service: a license, its network, and for cancer
+    an oncology credential."""
+    if not facts.licensed:
+        block(
+            "therapist_not_licensed", "The therapist's state license is not current on the date of service."
+        )
+    if rules.in_network_only and not facts.in_network:
+        block(
+            "out_of_network",
+            "The therapist is not in this plan's network, and the plan covers in-network care only.",
+        )
+    if condition.cancer_related and rules.oncology_credential_for_cancer and not facts.oncology_credential:
+        block(
+            "oncology_credential_required",
+            f"{condition.name} is cancer-related: this plan requires a therapist with a verified, current "
+            "oncology massage credential.",
+        )
+
+
+def _units_per_session(rules: PlanRules, question: Question, block: AddReason, note: AddReason) -> int:
+    """The units billed per session: none for a session too short to bill, and never above the plan's cap
+    (the course is still covered, at the capped units)."""
+    per_session = units(question.session_minutes, rules.unit_rule)
+    if per_session == 0:
+        block(
+            "below_billable_minutes",
+            f"{question.session_minutes}-minute sessions are too short to bill a unit of "
+            f"CPT {billing.CPT_MASSAGE}.",
+        )
+    if rules.max_units_per_visit is not None and per_session > rules.max_units_per_visit:
+        note(
+            "units_capped",
+            f"The plan covers at most {rules.max_units_per_visit} units per visit; "
+            f"{per_session} were asked for.",
+        )
+        per_session = rules.max_units_per_visit
+    return per_session
+
+
+def _visits_covered(
+    rules: PlanRules, question: Question, block: AddReason, note: AddReason
+) -> tuple[int, int | None]:
+    """(sessions the visits left cover, visits left this plan year or None without a limit): a limit the
+    course outgrows covers part of it, not none. A blocking reason still makes it none, in `decide`."""
+    if rules.annual_visit_limit is None:
+        return question.sessions, None
+    remaining = max(0, rules.annual_visit_limit - question.visits_used)
+    if remaining == 0:
+        block(
+            "visit_limit_reached",
+            f"All {rules.annual_visit_limit} visits of this plan year have been used.",
+        )
+    elif remaining < question.sessions:
+        note(
+            "visit_limit_partial",
+            f"{question.visits_used} of {rules.annual_visit_limit} visits this plan year are used: "
+            f"{remaining} of the {question.sessions} sessions are covered.",
+        )
+        return remaining, remaining
+    return question.sessions, remaining
 
 
 def _check_referral(rules: PlanRules, question: Question, block: AddReason) -> None:

@@ -389,55 +389,18 @@ class _Checker:
         return value
 
 
-def parse_registry(data: Any) -> Registry:  # noqa: C901
+def parse_registry(data: Any) -> Registry:
     """Build the registry from parsed JSON, or raise RegistryError naming every problem found."""
     check = _Checker()
     if not isinstance(data, dict):
         raise RegistryError(["the file must hold a JSON object"])
 
-    version = check.text(data, "version", "top level")
-    if version and not _VERSION.match(version):
-        check.fail("top level", f"'version' {version!r} must look like 1.2.3")
-    reviewed_text = check.text(data, "reviewed", "top level")
-    try:
-        reviewed = date.fromisoformat(reviewed_text)
-    except ValueError:
-        check.fail("top level", f"'reviewed' {reviewed_text!r} must be an ISO date")
-        reviewed = date.min
-    tags = data.get("verification_tags")
-    if not isinstance(tags, dict) or tuple(tags) != TAGS:
-        check.fail("top level", f"'verification_tags' must explain exactly {', '.join(TAGS)}, in that order")
-        tags = {}
-    strengths = data.get("evidence_strengths")
-    if not isinstance(strengths, dict) or set(strengths) != set(EVIDENCE_STRENGTHS):
-        check.fail("top level", f"'evidence_strengths' must explain exactly {', '.join(EVIDENCE_STRENGTHS)}")
-        strengths = {}
-
+    version, reviewed = _parse_header(check, data)
+    tags, strengths = _parse_glossaries(check, data)
     cited = _parse_citations(check, check.items(data, "citations", "top level"))
-
-    def resolve(ids: Any, where: str, *, min_items: int = 1) -> tuple[Citation, ...]:
-        if not isinstance(ids, list) or len(ids) < min_items:
-            check.fail(where, f"'citations' must list at least {min_items} citation id(s)")
-            return ()
-        unknown = [i for i in ids if i not in cited]
-        if unknown:
-            check.fail(where, f"cites unknown id(s) {', '.join(map(str, unknown))}")
-        if len(set(map(str, ids))) != len(ids):
-            check.fail(where, "cites the same id twice")
-        return tuple(cited[i] for i in ids if i in cited)
-
-    raw_conditions = check.items(data, "conditions", "top level")
-    if len(raw_conditions) < MIN_CONDITIONS:
-        check.fail("top level", f"needs at least {MIN_CONDITIONS} conditions, has {len(raw_conditions)}")
-    parsed = tuple(_parse_condition(check, raw, n, resolve) for n, raw in enumerate(raw_conditions))
-    _check_unique_names(check, parsed)
-
-    precautions_ = tuple(
-        _parse_precaution(check, raw, n, resolve)
-        for n, raw in enumerate(check.items(data, "intake_precautions", "top level"))
-    )
-    if len({p.id for p in precautions_}) != len(precautions_):
-        check.fail("intake_precautions", "ids must be unique")
+    resolve = _resolver(check, cited)
+    parsed = _parse_conditions(check, data, resolve)
+    precautions_ = _parse_precautions(check, data, resolve)
 
     if check.problems:
         raise RegistryError(check.problems)
@@ -452,6 +415,74 @@ def parse_registry(data: Any) -> Registry:  # noqa: C901
         precautions=precautions_,
         citations=MappingProxyType(cited),
     )
+
+
+def _parse_header(check: _Checker, data: Mapping[str, Any]) -> tuple[str, date]:
+    """The registry's version and review date; date.min stands in for a bad date until RegistryError."""
+    version = check.text(data, "version", "top level")
+    if version and not _VERSION.match(version):
+        check.fail("top level", f"'version' {version!r} must look like 1.2.3")
+    reviewed_text = check.text(data, "reviewed", "top level")
+    try:
+        reviewed = date.fromisoformat(reviewed_text)
+    except ValueError:
+        check.fail("top level", f"'reviewed' {reviewed_text!r} must be an ISO date")
+        reviewed = date.min
+    return version, reviewed
+
+
+def _parse_glossaries(check: _Checker, data: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The explanations of the verification tags and of the evidence strengths, which the API serves with
+    the entries: one for every value an entry may carry, so that every value it shows is explained."""
+    tags = data.get("verification_tags")
+    if not isinstance(tags, dict) or tuple(tags) != TAGS:
+        check.fail("top level", f"'verification_tags' must explain exactly {', '.join(TAGS)}, in that order")
+        tags = {}
+    strengths = data.get("evidence_strengths")
+    if not isinstance(strengths, dict) or set(strengths) != set(EVIDENCE_STRENGTHS):
+        check.fail("top level", f"'evidence_strengths' must explain exactly {', '.join(EVIDENCE_STRENGTHS)}")
+        strengths = {}
+    return tags, strengths
+
+
+Resolver = Callable[..., tuple[Citation, ...]]
+
+
+def _resolver(check: _Checker, cited: Mapping[str, Citation]) -> Resolver:
+    """Turns an entry's list of citation ids into citations, reporting ids that are missing, unknown or
+    repeated; conditions and precautions cite alike."""
+
+    def resolve(ids: Any, where: str, *, min_items: int = 1) -> tuple[Citation, ...]:
+        if not isinstance(ids, list) or len(ids) < min_items:
+            check.fail(where, f"'citations' must list at least {min_items} citation id(s)")
+            return ()
+        unknown = [i for i in ids if i not in cited]
+        if unknown:
+            check.fail(where, f"cites unknown id(s) {', '.join(map(str, unknown))}")
+        if len(set(map(str, ids))) != len(ids):
+            check.fail(where, "cites the same id twice")
+        return tuple(cited[i] for i in ids if i in cited)
+
+    return resolve
+
+
+def _parse_conditions(check: _Checker, data: Mapping[str, Any], resolve: Resolver) -> tuple[Condition, ...]:
+    raw_conditions = check.items(data, "conditions", "top level")
+    if len(raw_conditions) < MIN_CONDITIONS:
+        check.fail("top level", f"needs at least {MIN_CONDITIONS} conditions, has {len(raw_conditions)}")
+    parsed = tuple(_parse_condition(check, raw, n, resolve) for n, raw in enumerate(raw_conditions))
+    _check_unique_names(check, parsed)
+    return parsed
+
+
+def _parse_precautions(check: _Checker, data: Mapping[str, Any], resolve: Resolver) -> tuple[Precaution, ...]:
+    precautions_ = tuple(
+        _parse_precaution(check, raw, n, resolve)
+        for n, raw in enumerate(check.items(data, "intake_precautions", "top level"))
+    )
+    if len({p.id for p in precautions_}) != len(precautions_):
+        check.fail("intake_precautions", "ids must be unique")
+    return precautions_
 
 
 def _parse_citations(check: _Checker, raw_citations: list[Any]) -> dict[str, Citation]:
@@ -494,10 +525,7 @@ def _parse_citations(check: _Checker, raw_citations: list[Any]) -> dict[str, Cit
     return cited
 
 
-Resolver = Callable[..., tuple[Citation, ...]]
-
-
-def _parse_condition(check: _Checker, raw: Any, n: int, resolve: Resolver) -> Condition:  # noqa: C901
+def _parse_condition(check: _Checker, raw: Any, n: int, resolve: Resolver) -> Condition:
     where = f"conditions[{n}]"
     if not isinstance(raw, dict):
         check.fail(where, "must be an object")
@@ -507,83 +535,26 @@ def _parse_condition(check: _Checker, raw: Any, n: int, resolve: Resolver) -> Co
     if cid and not _SLUG.match(cid):
         check.fail(where, "the id must be lower_snake_case")
 
-    codes = tuple(check.code(c, where) for c in check.items(raw, "icd10_codes", where))
-    if not codes:
-        check.fail(where, "needs at least one ICD-10-CM code")
-    secondary = []
-    for item in check.items(raw, "icd10_secondary", where):
-        item = item if isinstance(item, dict) else {}
-        secondary.append(CodeUse(check.code(item.get("code"), where), check.text(item, "use", where)))
-
-    cancer_related = raw.get("cancer_related")
-    if not isinstance(cancer_related, bool):
-        check.fail(where, "'cancer_related' must be true or false")
-    requirement = check.one_of(raw, "therapist_requirement", THERAPIST_REQUIREMENTS, where)
-    if cancer_related is True and requirement != ONCOLOGY_TRAINED:
-        check.fail(where, "a cancer-related condition must require an oncology-trained therapist")
-
+    codes, secondary = _parse_codes(check, raw, where)
+    cancer_related, requirement = _parse_therapist_requirement(check, raw, where)
     citations_ = resolve(raw.get("citations"), where)
-    cited_ids = {c.id for c in citations_}
-
-    def own_citation(cid: Any, at: str, *, optional: bool = False) -> Citation | None:
-        """A plan, alternative or minimum must cite one of the condition's own citations."""
-        if cid is None and optional:
-            return None
-        if cid not in cited_ids:
-            check.fail(at, f"cites {cid!r}, which is not among the condition's citations")
-            return None
-        return next(c for c in citations_ if c.id == cid)
 
     plan = raw.get("plan") if isinstance(raw.get("plan"), dict) else {}
     at = f"{where} plan"
     dose = _dose(check, plan, at)
-    plan_citation = own_citation(plan.get("citation"), at)
-    field_tags = plan.get("field_tags")
-    if not isinstance(field_tags, dict) or not set(field_tags) <= set(DOSE_FIELDS):
-        check.fail(at, f"'field_tags' must map some of {', '.join(DOSE_FIELDS)} to a tag")
-        field_tags = {}
-    if any(t not in TAGS for t in field_tags.values()):
-        check.fail(at, "'field_tags' holds an unknown tag")
-
-    alternatives = []
-    for k, alt in enumerate(check.items(raw, "alternatives", where)):
-        alt = alt if isinstance(alt, dict) else {}
-        at_alt = f"{where} alternatives[{k}]"
-        alt_dose = _dose(check, alt, at_alt)
-        alt_citation = own_citation(alt.get("citation"), at_alt)
-        if alt_citation is not None:
-            alternatives.append(
-                Protocol(
-                    label=check.text(alt, "label", at_alt),
-                    **alt_dose,
-                    citation=alt_citation,
-                    tag=check.one_of(alt, "tag", TAGS, at_alt),
-                )
-            )
-
-    minimum_raw = raw.get("minimum_effective_dose")
-    minimum_raw = minimum_raw if isinstance(minimum_raw, dict) else {}
-    at = f"{where} minimum_effective_dose"
-    minimum = MinimumDose(
-        text=check.text(minimum_raw, "text", at),
-        session_minutes=check.integer(minimum_raw, "session_minutes", at, optional=True),
-        sessions_per_week=check.number(minimum_raw, "sessions_per_week", at, optional=True),
-        weeks=check.integer(minimum_raw, "weeks", at, optional=True),
-        total_sessions=check.integer(minimum_raw, "total_sessions", at, optional=True),
-        citation=own_citation(minimum_raw.get("citation"), at, optional=True),
-        tag=check.one_of(minimum_raw, "tag", TAGS, at),
-    )
-    if minimum.established and minimum.citation is None:
-        check.fail(at, "a minimum with numbers must cite the study they come from")
+    plan_citation = _own_citation(check, citations_, plan.get("citation"), at)
+    field_tags = _parse_field_tags(check, plan, at)
+    alternatives = _parse_alternatives(check, raw, where, citations_)
+    minimum = _parse_minimum(check, raw, where, citations_)
 
     return Condition(
         id=cid,
         name=check.text(raw, "name", where),
         aliases=check.texts(raw, "aliases", where),
         icd10_codes=codes,
-        icd10_secondary=tuple(secondary),
+        icd10_secondary=secondary,
         coding_note=check.text(raw, "coding_note", where, optional=True),
-        cancer_related=cancer_related is True,
+        cancer_related=cancer_related,
         therapist_requirement=requirement,
         therapist_note=check.text(raw, "therapist_note", where),
         evidence_strength=check.one_of(raw, "evidence_strength", EVIDENCE_STRENGTHS, where),
@@ -595,12 +566,106 @@ def _parse_condition(check: _Checker, raw: Any, n: int, resolve: Resolver) -> Co
         plan_tag=check.one_of(plan, "tag", TAGS, f"{where} plan"),
         plan_field_tags=tuple(sorted(field_tags.items())),
         plan_note=check.text(plan, "note", f"{where} plan"),
-        alternatives=tuple(alternatives),
+        alternatives=alternatives,
         minimum=minimum,
         precautions=check.texts(raw, "precautions", where, min_items=1),
         citations=citations_,
         tag=check.one_of(raw, "tag", TAGS, where),
     )
+
+
+def _parse_codes(
+    check: _Checker, raw: Mapping[str, Any], where: str
+) -> tuple[tuple[str, ...], tuple[CodeUse, ...]]:
+    """The condition's ICD-10-CM codes (at least one: a payer matches claims by code) and the secondary
+    codes, each with the use that calls for it."""
+    codes = tuple(check.code(c, where) for c in check.items(raw, "icd10_codes", where))
+    if not codes:
+        check.fail(where, "needs at least one ICD-10-CM code")
+    secondary = []
+    for item in check.items(raw, "icd10_secondary", where):
+        item = item if isinstance(item, dict) else {}
+        secondary.append(CodeUse(check.code(item.get("code"), where), check.text(item, "use", where)))
+    return codes, tuple(secondary)
+
+
+def _parse_therapist_requirement(check: _Checker, raw: Mapping[str, Any], where: str) -> tuple[bool, str]:
+    """(cancer_related, therapist_requirement): the search and the eligibility rules both rely on a
+    cancer-related condition asking for an oncology-trained therapist, so the registry must say so."""
+    cancer_related = raw.get("cancer_related")
+    if not isinstance(cancer_related, bool):
+        check.fail(where, "'cancer_related' must be true or false")
+    requirement = check.one_of(raw, "therapist_requirement", THERAPIST_REQUIREMENTS, where)
+    if cancer_related is True and requirement != ONCOLOGY_TRAINED:
+        check.fail(where, "a cancer-related condition must require an oncology-trained therapist")
+    return cancer_related is True, requirement
+
+
+def _own_citation(
+    check: _Checker, citations: tuple[Citation, ...], cid: Any, at: str, *, optional: bool = False
+) -> Citation | None:
+    """A plan, alternative or minimum must cite one of the condition's own citations."""
+    if cid is None and optional:
+        return None
+    if cid not in {c.id for c in citations}:
+        check.fail(at, f"cites {cid!r}, which is not among the condition's citations")
+        return None
+    return next(c for c in citations if c.id == cid)
+
+
+def _parse_field_tags(check: _Checker, plan: Mapping[str, Any], at: str) -> dict[str, Any]:
+    """How sure each of the plan's numbers is, when it differs from the plan's own tag."""
+    field_tags = plan.get("field_tags")
+    if not isinstance(field_tags, dict) or not set(field_tags) <= set(DOSE_FIELDS):
+        check.fail(at, f"'field_tags' must map some of {', '.join(DOSE_FIELDS)} to a tag")
+        field_tags = {}
+    if any(t not in TAGS for t in field_tags.values()):
+        check.fail(at, "'field_tags' holds an unknown tag")
+    return field_tags
+
+
+def _parse_alternatives(
+    check: _Checker, raw: Mapping[str, Any], where: str, citations: tuple[Citation, ...]
+) -> tuple[Protocol, ...]:
+    """Other protocols that worked; one without a citation of the condition's own is reported and left out."""
+    alternatives = []
+    for k, alt in enumerate(check.items(raw, "alternatives", where)):
+        alt = alt if isinstance(alt, dict) else {}
+        at_alt = f"{where} alternatives[{k}]"
+        alt_dose = _dose(check, alt, at_alt)
+        alt_citation = _own_citation(check, citations, alt.get("citation"), at_alt)
+        if alt_citation is not None:
+            alternatives.append(
+                Protocol(
+                    label=check.text(alt, "label", at_alt),
+                    **alt_dose,
+                    citation=alt_citation,
+                    tag=check.one_of(alt, "tag", TAGS, at_alt),
+                )
+            )
+    return tuple(alternatives)
+
+
+def _parse_minimum(
+    check: _Checker, raw: Mapping[str, Any], where: str, citations: tuple[Citation, ...]
+) -> MinimumDose:
+    """The minimum effective dose. Its numbers are optional (often no study found one), but numbers without
+    the study they come from would be a rule nobody can check."""
+    minimum_raw = raw.get("minimum_effective_dose")
+    minimum_raw = minimum_raw if isinstance(minimum_raw, dict) else {}
+    at = f"{where} minimum_effective_dose"
+    minimum = MinimumDose(
+        text=check.text(minimum_raw, "text", at),
+        session_minutes=check.integer(minimum_raw, "session_minutes", at, optional=True),
+        sessions_per_week=check.number(minimum_raw, "sessions_per_week", at, optional=True),
+        weeks=check.integer(minimum_raw, "weeks", at, optional=True),
+        total_sessions=check.integer(minimum_raw, "total_sessions", at, optional=True),
+        citation=_own_citation(check, citations, minimum_raw.get("citation"), at, optional=True),
+        tag=check.one_of(minimum_raw, "tag", TAGS, at),
+    )
+    if minimum.established and minimum.citation is None:
+        check.fail(at, "a minimum with numbers must cite the study they come from")
+    return minimum
 
 
 def _dose(check: _Checker, raw: Mapping[str, Any], where: str) -> dict[str, Any]:

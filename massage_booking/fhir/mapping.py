@@ -137,8 +137,22 @@ PURPOSES = ("auth-requirements", "benefits", "discovery", "validation")
 # ------------------------------------------------------------------------------------------- reading
 
 
-def parse_request(body: bytes) -> CoverageEligibilityRequest:  # noqa: C901
+def parse_request(body: bytes) -> CoverageEligibilityRequest:
     """The body as a valid FHIR R4 CoverageEligibilityRequest, or FhirProblem 400 naming what is wrong."""
+    raw = _json_object(body)
+    _check_resource_type(raw)
+    early = _contained_type_issues(raw)
+    if early:
+        raise FhirProblem(400, early)
+    resource = _validated(body, raw)
+    issues = primitive_type_issues(raw, resource.model_dump(mode="json")) + _code_issues(resource)
+    if issues:
+        raise FhirProblem(400, issues)
+    return resource
+
+
+def _json_object(body: bytes) -> dict[str, Any]:
+    """The body's JSON, which must be one object before any FHIR model is worth trying."""
     try:
         raw = json.loads(body)
     except ValueError as exc:
@@ -149,6 +163,11 @@ def parse_request(body: bytes) -> CoverageEligibilityRequest:  # noqa: C901
         ) from exc
     if not isinstance(raw, dict):
         raise FhirProblem(400, [Issue("structure", "The body must be a JSON object: one FHIR resource.")])
+    return raw
+
+
+def _check_resource_type(raw: Mapping[str, Any]) -> None:
+    """fhir.resources accepts a body without `resourceType`; FHIR JSON does not."""
     kind = raw.get("resourceType")
     if kind is None:
         raise FhirProblem(
@@ -159,11 +178,12 @@ def parse_request(body: bytes) -> CoverageEligibilityRequest:  # noqa: C901
             400,
             [Issue("invalid", f"This endpoint takes a CoverageEligibilityRequest, not {json.dumps(kind)}.")],
         )
-    early = _contained_type_issues(raw)
-    if early:
-        raise FhirProblem(400, early)
+
+
+def _validated(body: bytes, raw: Mapping[str, Any]) -> CoverageEligibilityRequest:
+    """The R4B model of the body; every way the model can fail is a 400, never a 500."""
     try:
-        resource = CoverageEligibilityRequest.model_validate_json(body)
+        return CoverageEligibilityRequest.model_validate_json(body)
     except RecursionError as exc:
         raise FhirProblem(
             400, [Issue("structure", "The body is nested too deeply to be a resource.")]
@@ -180,7 +200,11 @@ def parse_request(body: bytes) -> CoverageEligibilityRequest:  # noqa: C901
             400,
             [Issue("structure", f"The resource cannot be read as FHIR R4 ({type(exc).__name__}: {exc}).")],
         ) from exc
-    issues = primitive_type_issues(raw, resource.model_dump(mode="json"))
+
+
+def _code_issues(resource: CoverageEligibilityRequest) -> list[Issue]:
+    """status and purpose outside their required value sets, which fhir.resources does not enforce."""
+    issues = []
     if resource.status not in STATUSES:
         issues.append(
             Issue("code-invalid", f"status must be one of {', '.join(STATUSES)}.", f"{ROOT}.status")
@@ -189,9 +213,7 @@ def parse_request(body: bytes) -> CoverageEligibilityRequest:  # noqa: C901
         if purpose not in PURPOSES:
             where = f"{ROOT}.purpose[{index}]"
             issues.append(Issue("code-invalid", f"purpose must be one of {', '.join(PURPOSES)}.", where))
-    if issues:
-        raise FhirProblem(400, issues)
-    return resource
+    return issues
 
 
 def _missing_primitives(raw: Mapping[str, Any]) -> list[Issue]:

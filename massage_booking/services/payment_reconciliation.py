@@ -17,7 +17,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import re
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import TypeVar
@@ -163,7 +163,7 @@ def parse_since(text: str) -> datetime:
 # ------------------------------------------------------------------------------------- comparison
 
 
-def compare(  # noqa: C901
+def compare(
     since: datetime,
     intents: Sequence[StripeIntent],
     refunds: Sequence[StripeRefund],
@@ -183,186 +183,205 @@ def compare(  # noqa: C901
     amount less the refunds that gave money back) is compared with what the ledger says was kept only
     where no item check already explains the difference, so one stray payment is one line, not two.
     """
-    comparable_charges = [c for c in charges if not c.pre_ledger]
-    comparable_refunds = [r for r in ledger_refunds if not r.pre_ledger]
-    pre_ledger_ids = {r.stripe_refund_id for r in ledger_refunds if r.pre_ledger}
-    pre_ledger_courses = {c.course_id for c in charges if c.pre_ledger} | {
-        r.course_id for r in ledger_refunds if r.pre_ledger
-    }
-    not_comparable = (len(charges) - len(comparable_charges)) + len(pre_ledger_ids)
+    run = _Comparison(intents, refunds, charges, ledger_refunds, known_course_ids)
+    run.check_charges()
+    run.check_refunds()
+    run.check_kept()
+    return run.report(since)
 
-    charge_by_intent = {c.payment_intent_id: c for c in comparable_charges}
-    named_by_ledger = set(charge_by_intent) | {r.payment_intent_id for r in comparable_refunds}
-    ours = {i.id: i for i in intents if i.course_id is not None or i.id in named_by_ledger}
-    intent_of_charge = {i.latest_charge_id: i.id for i in ours.values() if i.latest_charge_id}
 
-    stripe_refunds: dict[str, tuple[StripeRefund, str]] = {}  # id -> (refund, its PaymentIntent)
-    for refund in refunds:
-        intent_id = refund.payment_intent_id or intent_of_charge.get(refund.charge_id or "")
-        if intent_id in ours:
-            stripe_refunds[refund.id] = (refund, intent_id)
-    ledger_refund_by_id = {r.stripe_refund_id: r for r in comparable_refunds}
+class _Comparison:
+    """One run of `compare`. The checks share the inputs' indexes and what earlier checks found (which
+    PaymentIntents an item mismatch already explains), so they are methods on one object, run in order."""
 
-    mismatches: list[Mismatch] = []
-    explained: set[str] = set()  # PaymentIntents with an item-level mismatch
+    def __init__(
+        self,
+        intents: Sequence[StripeIntent],
+        refunds: Sequence[StripeRefund],
+        charges: Sequence[LedgerCharge],
+        ledger_refunds: Sequence[LedgerRefund],
+        known_course_ids: Collection[int] | None,
+    ) -> None:
+        self.known_course_ids = known_course_ids
+        self.charges = [c for c in charges if not c.pre_ledger]
+        self.ledger_refunds = [r for r in ledger_refunds if not r.pre_ledger]
+        self.pre_ledger_ids = {r.stripe_refund_id for r in ledger_refunds if r.pre_ledger}
+        self.pre_ledger_courses = {c.course_id for c in charges if c.pre_ledger} | {
+            r.course_id for r in ledger_refunds if r.pre_ledger
+        }
+        self.not_comparable = (len(charges) - len(self.charges)) + len(self.pre_ledger_ids)
 
-    def add(mismatch: Mismatch) -> None:
-        mismatches.append(mismatch)
+        self.charge_by_intent = {c.payment_intent_id: c for c in self.charges}
+        named_by_ledger = set(self.charge_by_intent) | {r.payment_intent_id for r in self.ledger_refunds}
+        self.ours = {i.id: i for i in intents if i.course_id is not None or i.id in named_by_ledger}
+        self.stripe_refunds = _refunds_of_ours(refunds, self.ours)
+        self.ledger_refund_by_id = {r.stripe_refund_id: r for r in self.ledger_refunds}
+
+        self.mismatches: list[Mismatch] = []
+        self.explained: set[str] = set()  # PaymentIntents with an item-level mismatch
+
+    def add(self, mismatch: Mismatch) -> None:
+        self.mismatches.append(mismatch)
         if mismatch.payment_intent_id is not None:
-            explained.add(mismatch.payment_intent_id)
+            self.explained.add(mismatch.payment_intent_id)
 
     # Charges: each succeeded PaymentIntent of ours has one ledger row, and each row one such intent.
-    for intent in ours.values():
-        if intent.succeeded and intent.id not in charge_by_intent:
-            if intent.course_id in pre_ledger_courses:
-                not_comparable += 1
-                continue
-            unknown = known_course_ids is not None and intent.course_id not in known_course_ids
-            where = " for a course this database does not have" if unknown else ""
-            add(
-                Mismatch(
-                    MismatchKind.CHARGE_NOT_IN_LEDGER,
-                    intent.course_id,
-                    intent.id,
-                    intent.amount,
-                    None,
-                    intent.currency,
-                    f"Charged on Stripe{where}, not in the ledger: a payment made outside the app, or one "
-                    "whose confirmation was never applied.",
-                )
+
+    def check_charges(self) -> None:
+        for intent in self.ours.values():
+            if intent.succeeded and intent.id not in self.charge_by_intent:
+                self._check_unbooked_charge(intent)
+        for charge in self.charges:
+            found = _charge_mismatch(charge, self.ours.get(charge.payment_intent_id))
+            if found is not None:
+                self.add(found)
+
+    def _check_unbooked_charge(self, intent: StripeIntent) -> None:
+        if intent.course_id in self.pre_ledger_courses:
+            self.not_comparable += 1
+            return
+        unknown = self.known_course_ids is not None and intent.course_id not in self.known_course_ids
+        where = " for a course this database does not have" if unknown else ""
+        self.add(
+            Mismatch(
+                MismatchKind.CHARGE_NOT_IN_LEDGER,
+                intent.course_id,
+                intent.id,
+                intent.amount,
+                None,
+                intent.currency,
+                f"Charged on Stripe{where}, not in the ledger: a payment made outside the app, or one "
+                "whose confirmation was never applied.",
             )
-    for charge in comparable_charges:
-        found = _charge_mismatch(charge, ours.get(charge.payment_intent_id))
-        if found is not None:
-            add(found)
+        )
 
     # Refunds: each one of ours on Stripe that gave money back has a ledger row, and each row its refund.
-    for refund, intent_id in stripe_refunds.values():
-        row = ledger_refund_by_id.get(refund.id)
-        course_id = ours[intent_id].course_id
-        if refund.id in pre_ledger_ids:
-            explained.add(intent_id)  # not comparable: nor is what its payment kept
-            continue
+
+    def check_refunds(self) -> None:
+        for refund, intent_id in self.stripe_refunds.values():
+            self._check_refund(refund, intent_id)
+        for row in self.ledger_refunds:
+            if row.stripe_refund_id not in self.stripe_refunds:
+                self.add(
+                    Mismatch(
+                        MismatchKind.REFUND_UNKNOWN_TO_STRIPE,
+                        row.course_id,
+                        row.payment_intent_id,
+                        None,
+                        row.amount_cents,
+                        row.currency,
+                        "In the ledger as refunded, but Stripe has no such refund on this payment.",
+                        refund_id=row.stripe_refund_id,
+                    )
+                )
+
+    def _check_refund(self, refund: StripeRefund, intent_id: str) -> None:
+        if refund.id in self.pre_ledger_ids:
+            self.explained.add(intent_id)  # not comparable: nor is what its payment kept
+            return
+        row = self.ledger_refund_by_id.get(refund.id)
         if row is None:
-            if refund.status not in REFUND_COUNTS:
-                continue  # gave nothing back, and the ledger counts nothing: they agree
-            if course_id in pre_ledger_courses:
-                not_comparable += 1
-                explained.add(intent_id)  # nor, then, is what its payment kept
-                continue
-            add(
-                _refund_mismatch(
-                    MismatchKind.REFUND_NOT_IN_LEDGER,
-                    refund,
-                    intent_id,
-                    course_id,
-                    None,
-                    "Refunded on Stripe, not in the ledger: a refund made outside the app, or one whose "
-                    "cancellation failed to commit.",
-                )
+            self._check_unbooked_refund(refund, intent_id)
+            return
+        found = _refund_row_mismatch(refund, intent_id, row)
+        if found is None:
+            return
+        if found.kind is MismatchKind.REFUND_PAYMENT_DIFFERS:
+            self.explained.add(row.payment_intent_id)
+        self.add(found)
+
+    def _check_unbooked_refund(self, refund: StripeRefund, intent_id: str) -> None:
+        if refund.status not in REFUND_COUNTS:
+            return  # gave nothing back, and the ledger counts nothing: they agree
+        course_id = self.ours[intent_id].course_id
+        if course_id in self.pre_ledger_courses:
+            self.not_comparable += 1
+            self.explained.add(intent_id)  # nor, then, is what its payment kept
+            return
+        self.add(
+            _refund_mismatch(
+                MismatchKind.REFUND_NOT_IN_LEDGER,
+                refund,
+                intent_id,
+                course_id,
+                None,
+                "Refunded on Stripe, not in the ledger: a refund made outside the app, or one whose "
+                "cancellation failed to commit.",
             )
-        elif refund.status not in REFUND_COUNTS:
-            add(
-                _refund_mismatch(
-                    MismatchKind.REFUND_NOT_SUCCEEDED,
-                    refund,
-                    intent_id,
-                    row.course_id,
-                    row,
-                    f"The ledger counts this refund as given back, but on Stripe it is {refund.status}.",
-                )
-            )
-        elif (refund.amount, refund.currency) != (row.amount_cents, row.currency):
-            add(
-                _refund_mismatch(
-                    MismatchKind.REFUND_AMOUNT_DIFFERS,
-                    refund,
-                    intent_id,
-                    row.course_id,
-                    row,
-                    f"Stripe refunded {money(refund.amount, refund.currency)}, the ledger says "
-                    f"{money(row.amount_cents, row.currency)}.",
-                )
-            )
-        elif row.payment_intent_id != intent_id:
-            explained.add(row.payment_intent_id)
-            add(
-                _refund_mismatch(
-                    MismatchKind.REFUND_PAYMENT_DIFFERS,
-                    refund,
-                    intent_id,
-                    row.course_id,
-                    row,
-                    f"Stripe made this refund on {intent_id}, the ledger records it on "
-                    f"{row.payment_intent_id}.",
-                )
-            )
-    for row in comparable_refunds:
-        if row.stripe_refund_id not in stripe_refunds:
-            add(
-                Mismatch(
-                    MismatchKind.REFUND_UNKNOWN_TO_STRIPE,
-                    row.course_id,
-                    row.payment_intent_id,
-                    None,
-                    row.amount_cents,
-                    row.currency,
-                    "In the ledger as refunded, but Stripe has no such refund on this payment.",
-                    refund_id=row.stripe_refund_id,
-                )
-            )
+        )
 
     # Per PaymentIntent: what Stripe kept against what the ledger says was kept.
-    for intent in ours.values():
-        if intent.id in explained:
-            continue
-        charge = charge_by_intent.get(intent.id)
-        if charge is None and intent.course_id in pre_ledger_courses:
-            continue
+
+    def check_kept(self) -> None:
+        for intent in self.ours.values():
+            if intent.id in self.explained:
+                continue
+            charge = self.charge_by_intent.get(intent.id)
+            if charge is None and intent.course_id in self.pre_ledger_courses:
+                continue
+            found = self._kept_mismatch(intent, charge)
+            if found is not None:
+                self.add(found)
+
+    def _kept_mismatch(self, intent: StripeIntent, charge: LedgerCharge | None) -> Mismatch | None:
         stripe_kept = intent.received - sum(
-            r.amount for r, pi in stripe_refunds.values() if pi == intent.id and r.status in REFUND_COUNTS
+            r.amount
+            for r, pi in self.stripe_refunds.values()
+            if pi == intent.id and r.status in REFUND_COUNTS
         )
         ledger_kept = 0
         if charge is not None:
             ledger_kept = charge.amount_cents - sum(
-                r.amount_cents for r in comparable_refunds if r.payment_intent_id == intent.id
+                r.amount_cents for r in self.ledger_refunds if r.payment_intent_id == intent.id
             )
         if stripe_kept != ledger_kept:
-            add(
-                Mismatch(
-                    MismatchKind.KEPT_DIFFERS,
-                    intent.course_id,
-                    intent.id,
-                    stripe_kept,
-                    ledger_kept,
-                    intent.currency,
-                    f"Stripe kept {money(stripe_kept, intent.currency)} of this payment, the ledger says "
-                    f"{money(ledger_kept, intent.currency)}.",
-                )
+            return Mismatch(
+                MismatchKind.KEPT_DIFFERS,
+                intent.course_id,
+                intent.id,
+                stripe_kept,
+                ledger_kept,
+                intent.currency,
+                f"Stripe kept {money(stripe_kept, intent.currency)} of this payment, the ledger says "
+                f"{money(ledger_kept, intent.currency)}.",
             )
-        elif charge is not None and charge.outcome is not ChargeOutcome.PAID and stripe_kept != 0:
-            add(
-                Mismatch(
-                    MismatchKind.NOT_GIVEN_BACK,
-                    charge.course_id,
-                    intent.id,
-                    stripe_kept,
-                    0,
-                    intent.currency,
-                    f"The ledger marks this payment {charge.outcome.value}, which is refunded whole, but "
-                    f"{money(stripe_kept, intent.currency)} of it is still kept.",
-                )
+        if charge is not None and charge.outcome is not ChargeOutcome.PAID and stripe_kept != 0:
+            return Mismatch(
+                MismatchKind.NOT_GIVEN_BACK,
+                charge.course_id,
+                intent.id,
+                stripe_kept,
+                0,
+                intent.currency,
+                f"The ledger marks this payment {charge.outcome.value}, which is refunded whole, but "
+                f"{money(stripe_kept, intent.currency)} of it is still kept.",
             )
+        return None
 
-    checked_payments = {pi for pi, i in ours.items() if i.succeeded} | set(charge_by_intent)
-    checked_refunds = set(stripe_refunds) | set(ledger_refund_by_id)
-    return Report(
-        since=since,
-        payments_checked=len(checked_payments),
-        refunds_checked=len(checked_refunds),
-        mismatches=sorted(mismatches, key=_mismatch_order),
-        not_comparable=not_comparable,
-    )
+    def report(self, since: datetime) -> Report:
+        checked_payments = {pi for pi, i in self.ours.items() if i.succeeded} | set(self.charge_by_intent)
+        checked_refunds = set(self.stripe_refunds) | set(self.ledger_refund_by_id)
+        return Report(
+            since=since,
+            payments_checked=len(checked_payments),
+            refunds_checked=len(checked_refunds),
+            mismatches=sorted(self.mismatches, key=_mismatch_order),
+            not_comparable=self.not_comparable,
+        )
+
+
+def _refunds_of_ours(
+    refunds: Iterable[StripeRefund], ours: Mapping[str, StripeIntent]
+) -> dict[str, tuple[StripeRefund, str]]:
+    """Stripe's refunds of our PaymentIntents, by refund id, each with its PaymentIntent. A refund may
+    name only the charge it refunds; the PaymentIntent is then the one whose latest charge that is."""
+    intent_of_charge = {i.latest_charge_id: i.id for i in ours.values() if i.latest_charge_id}
+    found: dict[str, tuple[StripeRefund, str]] = {}
+    for refund in refunds:
+        intent_id = refund.payment_intent_id or intent_of_charge.get(refund.charge_id or "")
+        if intent_id in ours:
+            found[refund.id] = (refund, intent_id)
+    return found
 
 
 def _charge_mismatch(charge: LedgerCharge, intent: StripeIntent | None) -> Mismatch | None:
@@ -424,6 +443,39 @@ def _refund_mismatch(
         message,
         refund_id=refund.id,
     )
+
+
+def _refund_row_mismatch(refund: StripeRefund, intent_id: str, row: LedgerRefund) -> Mismatch | None:
+    """How a Stripe refund differs from its ledger row, the first difference only: one refund is one line."""
+    if refund.status not in REFUND_COUNTS:
+        return _refund_mismatch(
+            MismatchKind.REFUND_NOT_SUCCEEDED,
+            refund,
+            intent_id,
+            row.course_id,
+            row,
+            f"The ledger counts this refund as given back, but on Stripe it is {refund.status}.",
+        )
+    if (refund.amount, refund.currency) != (row.amount_cents, row.currency):
+        return _refund_mismatch(
+            MismatchKind.REFUND_AMOUNT_DIFFERS,
+            refund,
+            intent_id,
+            row.course_id,
+            row,
+            f"Stripe refunded {money(refund.amount, refund.currency)}, the ledger says "
+            f"{money(row.amount_cents, row.currency)}.",
+        )
+    if row.payment_intent_id != intent_id:
+        return _refund_mismatch(
+            MismatchKind.REFUND_PAYMENT_DIFFERS,
+            refund,
+            intent_id,
+            row.course_id,
+            row,
+            f"Stripe made this refund on {intent_id}, the ledger records it on {row.payment_intent_id}.",
+        )
+    return None
 
 
 def _mismatch_order(m: Mismatch) -> tuple[int, str, str, str]:

@@ -94,7 +94,7 @@ def _without_empty(args: MultiDict[str, str]) -> list[tuple[str, str]] | None:
     return kept if len(kept) != len(pairs) else None
 
 
-def _empty_state_suggestions(  # noqa: C901
+def _empty_state_suggestions(
     args: MultiDict[str, str], form: SearchForm, query: search.SearchQuery, plans: dict[str, InsurancePlan]
 ) -> list[Suggestion]:
     """Links that widen the search or drop one filter (or all of them), built from the current query.
@@ -102,6 +102,19 @@ def _empty_state_suggestions(  # noqa: C901
     Each link changes one thing, and says which, so the patient decides what to give up: a wider
     radius first (more travel), then each filter they chose.
     """
+    widening = _widenings(args, query)
+    dropping = [
+        *_care_drops(args, form, query, plans),
+        *_preference_drops(args, query),
+        *_course_drops(args, query),
+    ]
+    if len(dropping) > 1:
+        dropping.append(Suggestion("Drop every filter", search_url(args, **dict.fromkeys(FILTER_PARAMS))))
+    return widening + dropping
+
+
+def _widenings(args: MultiDict[str, str], query: search.SearchQuery) -> list[Suggestion]:
+    """The next radius up and the widest: two choices, not every step between."""
     unit = query.unit
     wider = [r for r in RADIUS_CHOICES if query.radius < r <= search.MAX_RADIUS[unit]]
     widening = []
@@ -115,7 +128,14 @@ def _empty_state_suggestions(  # noqa: C901
                 f"Search within {wider[-1]} {unit}, the widest search", search_url(args, radius=wider[-1])
             )
         )
+    return widening
 
+
+def _care_drops(
+    args: MultiDict[str, str], form: SearchForm, query: search.SearchQuery, plans: dict[str, InsurancePlan]
+) -> list[Suggestion]:
+    """Dropping the oncology training, the plan or the condition. A cancer-related condition implies the
+    training, so dropping the training alone would change nothing: the condition's link says so instead."""
     condition = evidence.condition(query.condition) if query.condition else None
     implied = condition is not None and _implies_oncology(condition)
     asked_for_oncology = bool(form.oncology_trained.data)
@@ -138,6 +158,12 @@ def _empty_state_suggestions(  # noqa: C901
         if implied and not asked_for_oncology:
             label += ", which limits the search to oncology-trained therapists"
         dropping.append(Suggestion(label, search_url(args, condition=None)))
+    return dropping
+
+
+def _preference_drops(args: MultiDict[str, str], query: search.SearchQuery) -> list[Suggestion]:
+    """Dropping the modality, the language, new patients only or free within some days."""
+    dropping = []
     if query.modality:
         dropping.append(
             Suggestion(f"Any modality, not only {query.modality}", search_url(args, modality=None))
@@ -159,21 +185,26 @@ def _empty_state_suggestions(  # noqa: C901
                 search_url(args, available_within_days=None),
             )
         )
-    if query.course is not None:
-        wishes = query.course.wishes
-        if wishes.weekdays:
-            dropping.append(Suggestion("Any day of the week for the course", search_url(args, weekdays=None)))
-        if wishes.times_of_day:
-            dropping.append(Suggestion("Any time of day for the course", search_url(args, time_of_day=None)))
-        dropping.append(
-            Suggestion(
-                "Show every therapist, not only those with room for the whole course",
-                search_url(args, course=None, weekdays=None, time_of_day=None),
-            )
+    return dropping
+
+
+def _course_drops(args: MultiDict[str, str], query: search.SearchQuery) -> list[Suggestion]:
+    """Loosening the course's wishes before dropping the course: the days and times may be what blocks it."""
+    if query.course is None:
+        return []
+    wishes = query.course.wishes
+    dropping = []
+    if wishes.weekdays:
+        dropping.append(Suggestion("Any day of the week for the course", search_url(args, weekdays=None)))
+    if wishes.times_of_day:
+        dropping.append(Suggestion("Any time of day for the course", search_url(args, time_of_day=None)))
+    dropping.append(
+        Suggestion(
+            "Show every therapist, not only those with room for the whole course",
+            search_url(args, course=None, weekdays=None, time_of_day=None),
         )
-    if len(dropping) > 1:
-        dropping.append(Suggestion("Drop every filter", search_url(args, **dict.fromkeys(FILTER_PARAMS))))
-    return widening + dropping
+    )
+    return dropping
 
 
 def _filters_applied(query: search.SearchQuery, plans: dict[str, InsurancePlan]) -> list[str]:
