@@ -3,13 +3,15 @@ text and the reconciliation report.
 
 Money is stored in integer cents with a currency; people read "$120" or "$120.50". Times are shown on the
 practice's own clock with its zone's abbreviation ("9:00 AM EST"), because the patient travels to the
-practice and the abbreviation tells them when their own clock differs. Pure Python: web/formatting.py
-registers these as template filters, notifications/compose.py and the services call them directly.
+practice and the abbreviation tells them when their own clock differs. It is one 12-hour clock for
+patients, therapists and e-mails alike; only what machines read (the JSON API, form values, iCalendar)
+keeps ISO 8601 and 24-hour "HH:MM". Pure Python: web/formatting.py registers these as template filters,
+notifications/compose.py and the services call them directly.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 
@@ -58,10 +60,29 @@ def day_heading(day: date) -> str:
     return f"{day:%A}, {day:%B} {day.day}"
 
 
+def wall_clock(value: time) -> str:
+    """ "9:00 AM": a wall-clock time without a zone (working hours, a course's weekly time), on the same
+    12-hour clock as `clock`."""
+    hour, noon = value.hour % 12 or 12, "AM" if value.hour < 12 else "PM"
+    return f"{hour}:{value:%M} {noon}"
+
+
+def wall_range(start: time, end: time) -> str:
+    """ "9:00 AM–5:00 PM": hours on a day, whose zone the page already names."""
+    return f"{wall_clock(start)}\u2013{wall_clock(end)}"
+
+
 def clock(moment: datetime) -> str:
     """ "9:00 AM EST": an aware time on its own clock, with its zone's abbreviation (it changes with DST)."""
-    hour, noon = moment.hour % 12 or 12, "AM" if moment.hour < 12 else "PM"
-    return f"{hour}:{moment:%M} {noon} {moment:%Z}"
+    return f"{wall_clock(moment.time())} {moment:%Z}"
+
+
+def clock_range(start: datetime, end: datetime) -> str:
+    """ "10:00 AM–11:00 AM EST": both ends in full, so none is misread; each end names its zone only when
+    a clock change falls between them ("1:30 AM EDT–1:15 AM EST")."""
+    if start.tzname() == end.tzname():
+        return f"{wall_range(start.time(), end.time())} {end:%Z}"
+    return f"{clock(start)}\u2013{clock(end)}"
 
 
 def local_moment(moment: datetime | None, zone_name: str) -> str:

@@ -332,14 +332,23 @@ class Proposal:
         return self.sessions[0].start
 
 
+WallTime = time  # `time`, by a name that Blocked's field `time` does not hide
+
+
+def _hhmm(value: WallTime) -> str:
+    return f"{value:%H:%M}"
+
+
 @dataclass(frozen=True)
 class Blocked:
     """Why some sessions of the partial proposal are missing, for a machine and for a sentence.
 
     `kind` is a cause constant; `weekday` and `time` name the blocked pattern day and time when the cause is
     the therapist's calendar (booked, unavailable); `until` is the first later date on which that weekday is
-    free at that time again (None: not within the search). `template` is an English sentence with one
-    placeholder, `{therapist}`, that the caller fills with the therapist's name (`sentence` does it).
+    free at that time again (None: not within the search). `template` is an English sentence with the
+    placeholders `{therapist}`, for the therapist's name, and `{t0}`, `{t1}`... for the local wall-clock
+    `times` it names; `sentence` fills them, the times as "HH:MM" unless the caller reads them its own way
+    (the pages' 12-hour clock; the API's message keeps "HH:MM").
     """
 
     kind: str
@@ -349,9 +358,12 @@ class Blocked:
     time: time | None
     until: date | None
     template: str
+    times: tuple[WallTime, ...] = ()
 
-    def sentence(self, therapist: str) -> str:
-        return self.template.format(therapist=therapist)
+    def sentence(self, therapist: str, clock: Callable[[WallTime], str] = _hhmm) -> str:
+        return self.template.format(
+            therapist=therapist, **{f"t{i}": clock(t) for i, t in enumerate(self.times)}
+        )
 
 
 @dataclass(frozen=True)
@@ -1032,10 +1044,10 @@ def _blocked(
         weekday = session.start.weekday() if session.cause in (BOOKED, UNAVAILABLE) else None
         groups.setdefault((session.cause, weekday), []).append(session)
     wall = proposal.pattern.time
-    at = f"{wall:%H:%M}"
     today = search.today
     blocked = []
     for (kind, weekday), sessions in groups.items():
+        times: tuple[time, ...] = ()
         numbers = tuple(s.number for s in sessions)
         days = tuple(s.start.date() for s in sessions)
         until = None
@@ -1056,26 +1068,30 @@ def _blocked(
                 ),
                 None,
             )
+            times = (wall,)
             if len(days) >= 2 and list(days) == same_weekday[: len(days)]:
                 if until is not None:
                     end = f"until {_day_label(until, today, weekday=False)}"
                 else:
                     end = f"through {_day_label(search.last, today, weekday=False)}, the last date searched"
-                template = f"{{therapist}} {verb} on {_WEEKDAYS[weekday]}s at {at} {end}."
+                template = f"{{therapist}} {verb} on {_WEEKDAYS[weekday]}s at {{t0}} {end}."
             else:
-                template = f"{{therapist}} {verb} at {at} on {_join([_day_label(d, today) for d in days])}."
+                template = f"{{therapist}} {verb} at {{t0}} on {_join([_day_label(d, today) for d in days])}."
         elif kind == HOLIDAY:
             names = _join([f"{_escape(search.holidays[d])} ({_day_label(d, today)})" for d in days])
             template = f"{{therapist}} does not work on holidays: {names}."
         elif kind == NOTICE:
             notice = _duration(search.rules.notice)
-            too_soon = _join([f"{_day_label(s.start.date(), today)} at {s.start:%H:%M}" for s in sessions])
+            times = tuple(s.start.time() for s in sessions)
+            too_soon = _join(
+                [f"{_day_label(s.start.date(), today)} at {{t{i}}}" for i, s in enumerate(sessions)]
+            )
             template = f"{{therapist}} asks for {notice} of notice, so {too_soon} is too soon."
         elif kind == BEYOND_HORIZON:
             horizon_end = _instant(search.horizon_end_us, search.zone)
+            times = (horizon_end.time(),)
             template = (
-                f"{{therapist}} takes bookings up to {_day_label(horizon_end.date(), today)} at "
-                f"{horizon_end:%H:%M}:"
+                f"{{therapist}} takes bookings up to {_day_label(horizon_end.date(), today)} at {{t0}}:"
                 f" {_sessions_phrase(numbers)} would come after that."
             )
         else:  # AFTER_NOT_AFTER
@@ -1093,6 +1109,7 @@ def _blocked(
                 time=wall if kind in (BOOKED, UNAVAILABLE) else None,
                 until=until,
                 template=template,
+                times=times,
             )
         )
     return tuple(blocked)

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from massage_booking.calendars import address, course_calendar
-from massage_booking.formatting import money
+from massage_booking.formatting import clock, money
 from massage_booking.models import Appointment, Course, CourseRefund, OncologyCredential
 
 TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "templates" / "email"
@@ -57,16 +57,17 @@ class Email:
 
 
 def when(instant: datetime, zone: str) -> str:
-    """ "Mon 7 Dec 2026, 10:00 EST (UTC-05:00)": the practice's wall clock, with its offset."""
+    """ "Mon 7 Dec 2026, 10:00 AM EST (UTC-05:00)": the practice's clock as the pages show it, with the
+    offset for a reader whose own clock (phone, travel) is elsewhere."""
     local = instant.astimezone(ZoneInfo(zone))
     offset = local.strftime("%z")
-    return f"{local:%a} {local.day} {local:%b %Y, %H:%M} {local.tzname()} (UTC{offset[:3]}:{offset[3:]})"
+    return f"{local:%a} {local.day} {local:%b %Y}, {clock(local)} (UTC{offset[:3]}:{offset[3:]})"
 
 
 def _short_when(instant: datetime, zone: str) -> str:
-    """ "Mon 7 Dec, 10:00 EST": short enough for a subject line (the body has the offset and year)."""
+    """ "Mon 7 Dec, 10:00 AM EST": short enough for a subject line (the body has the offset and year)."""
     local = instant.astimezone(ZoneInfo(zone))
-    return f"{local:%a} {local.day} {local:%b}, {local:%H:%M} {local.tzname()}"
+    return f"{local:%a} {local.day} {local:%b}, {clock(local)}"
 
 
 def _render(kind: str, role: str, context: dict[str, Any]) -> tuple[str, str]:

@@ -29,6 +29,7 @@ from flask_login import current_user
 
 from massage_booking.domain.errors import DomainError, NotFound, ValidationFailed
 from massage_booking.extensions import db
+from massage_booking.formatting import clock, clock_range, wall_range
 from massage_booking.models import Appointment, ExtraHours, PracticeLocation, Role, TimeOff
 from massage_booking.schemas.availability import (
     SESSION_LENGTH_CHOICES,
@@ -76,18 +77,6 @@ def full_day(day: date) -> str:
     return f"{short_day(day)} {day.year}"
 
 
-def clock(moment: datetime) -> str:
-    """ "10:00 EST": a local time with its zone's abbreviation, which changes with daylight saving."""
-    return f"{moment:%H:%M} {moment:%Z}"
-
-
-def time_range(start: datetime, end: datetime) -> str:
-    """ "10:00–11:00 EST", or "01:30 EDT–01:15 EST" across a clock change."""
-    if start.tzname() == end.tzname():
-        return f"{start:%H:%M}\u2013{end:%H:%M} {end:%Z}"
-    return f"{clock(start)}\u2013{clock(end)}"
-
-
 def describe_span(start: datetime, end: datetime, zone: ZoneInfo) -> str:
     """Time off as a person says it: whole days, hours on one day, or from one moment to another."""
     start, end = start.astimezone(zone), end.astimezone(zone)
@@ -97,17 +86,17 @@ def describe_span(start: datetime, end: datetime, zone: ZoneInfo) -> str:
             return f"{full_day(start.date())}, all day"
         return f"{full_day(start.date())} to {full_day(last)}, whole days"
     if start.date() == end.date():
-        return f"{full_day(start.date())}, {time_range(start, end)}"
+        return f"{full_day(start.date())}, {clock_range(start, end)}"
     return f"{full_day(start.date())} {clock(start)} to {full_day(end.date())} {clock(end)}"
 
 
 def describe_appointment(appointment: Appointment, zone: ZoneInfo) -> str:
     """One booking as a sentence a screen reader reads whole:
-    "Tue 2 Dec, 10:00–11:00 EST, 60 min, Ann Lee, booked"."""
+    "Tue 2 Dec, 10:00 AM–11:00 AM EST, 60 min, Ann Lee, booked"."""
     start, end = appointment.starts_at.astimezone(zone), appointment.ends_at.astimezone(zone)
     day = short_day(start.date())
     who = appointment.patient.display_name
-    return f"{day}, {time_range(start, end)}, {appointment.minutes} min, {who}, {status_text(appointment)}"
+    return f"{day}, {clock_range(start, end)}, {appointment.minutes} min, {who}, {status_text(appointment)}"
 
 
 def status_text(appointment: Appointment) -> str:
@@ -124,6 +113,7 @@ def zone_note(zone: ZoneInfo, now: datetime) -> str:
 
 
 def _hhmm(value: time) -> str:
+    """ "HH:MM", as time inputs and the API's documents take it; never for reading (that is formatting)."""
     return f"{value:%H:%M}"
 
 
@@ -395,8 +385,8 @@ class ExtraForm:
                 self.errors.add(
                     "extra_start",
                     [
-                        f"These hours overlap extra hours you already have that day, {_hhmm(old.starts_at)}"
-                        f"\u2013{_hhmm(old.ends_at)}."
+                        "These hours overlap extra hours you already have that day, "
+                        f"{wall_range(old.starts_at, old.ends_at)}."
                     ],
                 )
         if not fields:
@@ -483,7 +473,7 @@ class TimeOffForm:
 class BookedSession:
     """A booked session inside new time off, as the warning page lists it."""
 
-    when: str  # "Tue 2 Dec 2025, 10:00–11:00 EST"
+    when: str  # "Tue 2 Dec 2025, 10:00 AM–11:00 AM EST"
     minutes: int
     patient: str
     status: str
@@ -492,7 +482,7 @@ class BookedSession:
     def of(cls, appointment: Appointment, zone: ZoneInfo) -> BookedSession:
         start, end = appointment.starts_at.astimezone(zone), appointment.ends_at.astimezone(zone)
         return cls(
-            f"{full_day(start.date())}, {time_range(start, end)}",
+            f"{full_day(start.date())}, {clock_range(start, end)}",
             appointment.minutes,
             appointment.patient.display_name,
             status_text(appointment),
@@ -537,7 +527,7 @@ def _page(
             extra_form=extra_form or ExtraForm(),
             time_off_form=time_off_form or TimeOffForm(),
             extra=[
-                (e, f"{full_day(e.day)}, {_hhmm(e.starts_at)}\u2013{_hhmm(e.ends_at)}")
+                (e, f"{full_day(e.day)}, {wall_range(e.starts_at, e.ends_at)}")
                 for e in upcoming_extra(found, today)
             ],
             time_off=[_time_off_row(t, zone) for t in found.time_off],
@@ -772,7 +762,7 @@ def _calendar_days(
         for t in found.time_off:
             if t.starts_at < end and t.ends_at > start:
                 lo, hi = max(t.starts_at, start).astimezone(zone), min(t.ends_at, end).astimezone(zone)
-                span = "All day" if lo == start and hi == end else time_range(lo, hi)
+                span = "All day" if lo == start and hi == end else clock_range(lo, hi)
                 note = f": {t.reason}" if t.reason else ""
                 entry = CalendarEntry(
                     "time-off", span, f"Time off{note}", f"{short_day(day)}, {span}, time off{note}"
@@ -781,7 +771,7 @@ def _calendar_days(
         for a in appointments:
             local = a.starts_at.astimezone(zone)
             if local.date() == day:
-                span = time_range(local, a.ends_at.astimezone(zone))
+                span = clock_range(local, a.ends_at.astimezone(zone))
                 status = status_text(a)
                 text = f"{a.minutes} min, {a.patient.display_name}, {status}"
                 label = describe_appointment(a, zone)
@@ -791,7 +781,7 @@ def _calendar_days(
             CalendarDay(
                 day,
                 day == today,
-                [f"{_hhmm(s)}\u2013{_hhmm(e)}" for s, e in hours],
+                [wall_range(s, e) for s, e in hours],
                 [entry for _, entry in entries],
             )
         )

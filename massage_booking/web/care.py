@@ -40,7 +40,7 @@ from massage_booking.domain import intake as intake_rules
 from massage_booking.domain.eligibility import Outcome
 from massage_booking.domain.errors import ValidationFailed
 from massage_booking.extensions import db, links, payment_hold, payments
-from massage_booking.formatting import clock, day_heading, local_moment, money
+from massage_booking.formatting import clock, day_heading, local_moment, money, wall_clock
 from massage_booking.models import Appointment, AppointmentStatus, Course, CourseStatus, Role
 from massage_booking.schemas.courses import CourseRequest, RescheduleRequest
 from massage_booking.schemas.intakes import IntakeRequest
@@ -425,7 +425,7 @@ def _therapist_slots(intake_id: int, therapist_id: int) -> Any:
         )
         found = course_proposals.propose_courses(db.session, current_user, wanted, wishes, now)
         proposal_cards = course_choice.cards(found)
-        blocked = [b.sentence(choice.therapist.name) for b in found.result.blocked]
+        blocked = [b.sentence(choice.therapist.name, wall_clock) for b in found.result.blocked]
     except ValidationFailed as exc:  # nothing was written but the audit records, which are kept
         planner_note, offered = exc.message, list(exc.details.get("offered", []))
     db.session.commit()

@@ -15,7 +15,7 @@ from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
 from massage_booking.domain import course_patterns
-from massage_booking.formatting import clock, day_heading
+from massage_booking.formatting import day_heading, wall_clock
 from massage_booking.services import availability, course_proposals
 
 DAY_CHOICES = tuple((name[:3], name.capitalize()) for name in availability.WEEKDAYS)
@@ -95,7 +95,7 @@ def _card(proposal: course_patterns.Proposal, zone: ZoneInfo, soonest: datetime 
         days = f"{weekly} every week and {alternate} every other week"
     else:
         days = weekly or f"{alternate} every other week"
-    at = clock(datetime.combine(first.date(), pattern.time, zone)).rsplit(" ", 1)[0]
+    at = wall_clock(pattern.time)
     n = len(proposal.sessions)
     words = []
     if soonest is not None and proposal.first_start <= soonest:

@@ -11,6 +11,7 @@ from flask import abort, render_template, request
 
 from massage_booking.domain.errors import NotFound, ValidationFailed
 from massage_booking.extensions import db
+from massage_booking.formatting import clock
 from massage_booking.models import TherapistProfile
 from massage_booking.schemas.availability import SlotQuery
 from massage_booking.schemas.parse import parse_query
@@ -31,7 +32,7 @@ def home() -> Any:
 @dataclass(frozen=True)
 class OpenDay:
     day: date
-    times: list[tuple[str, str]]  # (ISO 8601 with offset, "09:00 EST")
+    times: list[tuple[str, str]]  # (ISO 8601 with offset, "9:00 AM EST")
 
     @property
     def heading(self) -> str:
@@ -52,7 +53,7 @@ class OpenTimes:
     earlier: str | None  # `from` of the 7 days before, if any of them are still ahead
     later: str | None  # `from` of the next 7 days, if they are inside the booking horizon
     is_first_week: bool
-    soonest: tuple[str, str] | None  # ("Tue 9 Dec, 09:00 EST", its date as `from`) when this week is empty
+    soonest: tuple[str, str] | None  # ("Tue 9 Dec, 9:00 AM EST", its date as `from`) when this week is empty
 
     @property
     def count(self) -> int:
@@ -92,7 +93,7 @@ def _open_times(profile: TherapistProfile, now: datetime) -> OpenTimes | None:
     by_day: dict[date, list[tuple[str, str]]] = {}
     for slot in free:
         local = slot.start.astimezone(zone)
-        by_day.setdefault(local.date(), []).append((local.isoformat(), f"{local:%H:%M} {local:%Z}"))
+        by_day.setdefault(local.date(), []).append((local.isoformat(), clock(local)))
     horizon_end = today + timedelta(days=settings.horizon_days)
     later = first + timedelta(days=SLOT_DAYS)
     earlier = first - timedelta(days=SLOT_DAYS)
@@ -101,7 +102,7 @@ def _open_times(profile: TherapistProfile, now: datetime) -> OpenTimes | None:
         at = soonest_cache.next_available(db.session, [profile.id], now).get(profile.id)
         local = at.astimezone(zone) if at is not None else None
         if local is not None and not first <= local.date() < later:
-            when = f"{local:%a} {local.day} {local:%b}, {local:%H:%M} {local:%Z}"
+            when = f"{local:%a} {local.day} {local:%b}, {clock(local)}"
             soonest = (when, local.date().isoformat())
     return OpenTimes(
         zone=zone_name,

@@ -23,14 +23,14 @@ from flask_login import current_user
 from massage_booking.denials import keeps_denials
 from massage_booking.domain.errors import Conflict, NotFound, ValidationFailed
 from massage_booking.extensions import db, links, payments
-from massage_booking.formatting import money
+from massage_booking.formatting import clock, clock_range, money
 from massage_booking.models import Role
 from massage_booking.schemas.parse import parse_body
 from massage_booking.schemas.sessions import AttendanceRequest
 from massage_booking.services import availability, courses, refunds, sessions
 from massage_booking.services.sessions import SessionNotBooked, SessionNotStarted, SessionView
 from massage_booking.web import bp
-from massage_booking.web.availability import clock, full_day, short_day, time_range, zone_note
+from massage_booking.web.availability import full_day, short_day, zone_note
 from massage_booking.web.session_auth import roles_required
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -48,8 +48,8 @@ class SessionCard:
 
     view: SessionView
     day: date
-    time: str  # "10:00–11:00 EST"
-    when: str  # "Tue 2 Dec 2025, 10:00–11:00 EST"
+    time: str  # "10:00 AM–11:00 AM EST"
+    when: str  # "Tue 2 Dec 2025, 10:00 AM–11:00 AM EST"
     in_progress: bool
     can_mark: bool
     status: str
@@ -70,7 +70,7 @@ class SessionCard:
     @classmethod
     def of(cls, view: SessionView, zone: ZoneInfo, now: datetime) -> SessionCard:
         start, end = view.starts_at.astimezone(zone), view.ends_at.astimezone(zone)
-        span = time_range(start, end)
+        span = clock_range(start, end)
         return cls(
             view=view,
             day=start.date(),

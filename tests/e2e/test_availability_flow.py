@@ -133,7 +133,7 @@ def test_therapist_sets_hours_and_a_day_off_and_the_public_times_follow(
     for day in (day_off, other_day):
         expect(page.get_by_role("heading", name=day_heading(day))).to_be_visible()
         expect(times_of(page, day)).to_have_count(8)
-        expect(times_of(page, day).first).to_have_text(f"09:00 {zone}")
+        expect(times_of(page, day).first).to_have_text(f"9:00 AM {zone}")
     page.screenshot(path=ARTIFACTS_DIR / "availability_flow_public_times.png", full_page=True)
 
     # A day off on one of those days.

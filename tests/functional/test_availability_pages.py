@@ -363,13 +363,13 @@ def test_extra_hours_on_a_saturday_open_slots_and_removing_them_closes_them(clie
     found = slots(client, therapist.id, saturday)  # every 15 minutes by default, the last at 12:00
     assert (found[0], found[-1], len(found)) == (local(saturday, 10), local(saturday, 12), 9)
     page = client.get("/me/availability")
-    assert "10:00–13:00" in page_text(page)
+    assert f"{saturday:%a} {saturday.day} {saturday:%b} {saturday.year}, 10:00 AM–1:00 PM" in page_text(page)
     entry = db.scalar(select(ExtraHours))
 
     # Overlapping the hours already there, after them or before them: the message is on the new hours.
     for start, end, message in (
         ("12:00", "14:00", "Overlaps the hours before it on the same day (until 13:00)."),
-        ("09:00", "11:00", "These hours overlap extra hours you already have that day, 10:00–13:00."),
+        ("09:00", "11:00", "These hours overlap extra hours you already have that day, 10:00 AM–1:00 PM."),
     ):
         data["extra_start"], data["extra_end"] = start, end
         refused = client.post("/me/availability/extra", data=data)
@@ -454,7 +454,7 @@ def test_part_of_a_day_off(client, auth, db, therapist):
     assert response.status_code == 302
     assert slots(client, therapist.id, monday) == [local(monday, h) for h in (9, 10, 11)]
     zone = local(monday, 12).tzname()
-    assert f"12:00–17:00 {zone}" in page_text(client.get("/me/availability"))
+    assert f"12:00 PM–5:00 PM {zone}" in page_text(client.get("/me/availability"))
 
 
 @pytest.mark.parametrize(
@@ -503,9 +503,9 @@ def test_time_off_over_a_booked_session_lists_it_and_keeps_it_booked(client, aut
     text = page_text(response)
     assert "1 booked session falls in this time off and is still booked" in text
     zone = local(monday, 10).tzname()
-    assert f"{monday:%a} {monday.day} {monday:%b} {monday.year}, 10:00–11:00 {zone}" in text
+    assert f"{monday:%a} {monday.day} {monday:%b} {monday.year}, 10:00 AM–11:00 AM {zone}" in text
     assert "60 min" in text and "Ann Lee" in text
-    assert "14:00" not in text  # a cancelled session is not in the way
+    assert re.search(r"\b2:00 PM", text) is None  # a cancelled session is not in the way
     assert f'href="/me/calendar?week={monday.isoformat()}"' in response.get_data(as_text=True)
     db.expire_all()
     assert db.get(Appointment, booking.id).status is AppointmentStatus.BOOKED
@@ -576,7 +576,7 @@ def test_the_calendar_shows_a_session_on_its_local_day_and_time(client, auth, db
     assert response.status_code == 200
     page = response.get_data(as_text=True)
     zone = local(tuesday, 21).tzname()
-    sentence = f"{tuesday:%a} {tuesday.day} {tuesday:%b}, 21:30–22:30 {zone}, 60 min, Ann Lee, booked"
+    sentence = f"{tuesday:%a} {tuesday.day} {tuesday:%b}, 9:30 PM–10:30 PM {zone}, 60 min, Ann Lee, booked"
     assert sentence in page
     column = r'<li class="week-column[^"]*"[^>]*>(.*?)</li>\s*(?=<li class="week-column|</ol>)'
     columns = re.findall(column, page, re.S)
@@ -597,7 +597,7 @@ def test_the_calendar_shows_hours_and_time_off_and_an_empty_week(client, auth, d
     response = client.get(f"/me/calendar?week={monday.isoformat()}")
     text = page_text(response)
     assert "No sessions this week" in text
-    assert "09:00–17:00" in text
+    assert "9:00 AM–5:00 PM" in text
     wednesday = monday + timedelta(days=2)
     assert f"{wednesday:%a} {wednesday.day} {wednesday:%b}, All day, time off: Dentist" in text
 
@@ -628,9 +628,11 @@ def test_the_public_profile_lists_open_times_and_follows_changes(client, auth, d
     page = client.get(f"/therapists/{therapist.id}")
     text = page_text(page)
     assert heading in text
-    assert f"09:00 {zone}" in text and f"16:00 {zone}" in text
-    assert f"17:00 {zone}" not in text
-    assert f'<time datetime="{local(day, 9).isoformat()}">09:00 {zone}</time>' in page.get_data(as_text=True)
+    assert f"9:00 AM {zone}" in text and f"4:00 PM {zone}" in text
+    assert f"5:00 PM {zone}" not in text
+    assert f'<time datetime="{local(day, 9).isoformat()}">9:00 AM {zone}</time>' in page.get_data(
+        as_text=True
+    )
     assert "Start times for a 60-minute session." in text
 
     add_days_off(client, auth, day)
@@ -646,7 +648,7 @@ def test_the_public_profile_offers_other_lengths_and_later_weeks(client, auth, d
 
     ninety = page_text(client.get(f"/therapists/{therapist.id}?minutes=90"))
     assert "Start times for a 90-minute session." in ninety
-    assert "10:00" not in ninety  # 10:00-11:30 does not fit in hours that end at 11:00
+    assert "9:00 AM" in ninety and "10:00 AM" not in ninety  # 10:00-11:30 does not fit hours ending at 11:00
 
     next_week = client.get(f"/therapists/{therapist.id}?from={later.isoformat()}")
     text = page_text(next_week)
@@ -671,7 +673,7 @@ def test_an_empty_week_points_to_the_soonest_open_time(client, auth, db, therapi
     response = client.get(f"/therapists/{therapist.id}")
     text = page_text(response)
     assert "No open times in the next 7 days." in text
-    assert f"The soonest open time is {far:%a} {far.day} {far:%b}, 10:00" in text
+    assert f"The soonest open time is {far:%a} {far.day} {far:%b}, 10:00 AM {local(far, 10):%Z}" in text
     assert f"from={far.isoformat()}" in response.get_data(as_text=True)
 
 

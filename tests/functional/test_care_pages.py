@@ -573,6 +573,24 @@ def test_step_three_names_the_lengths_a_therapist_offers_when_the_plans_length_i
     assert "Use 90-minute sessions" in text_of(page)
 
 
+def test_what_blocks_a_whole_course_reads_on_the_pages_12_hour_clock(client, auth, db, patient):
+    """A two-week horizon leaves no room for 8 sessions: the planner's reasons name times as the cards do."""
+    therapist_id = _therapist(auth, db, "Dana Reyes", trained=False)
+    db.get(AvailabilitySettings, therapist_id).horizon_days = 14
+    db.commit()
+    intake_id = intake_id_of(start_intake(client, auth, NECK))
+    page = client.get("/care/therapist", query_string={"intake": intake_id, "therapist": therapist_id})
+    assert page.status_code == 200
+    shown = text_of(page)
+    assert "No whole course of 8 sessions fits" in shown
+    clock = r"(1[0-2]|[1-9]):[0-5]\d [AP]M"
+    assert re.search(
+        rf"Dana Reyes takes bookings up to \w+day, \w+ \d+ at {clock}: sessions? [\w ]+ would", shown
+    )
+    clocks = re.sub(r"UTC[+\u2212]\d\d:\d\d", "", shown)  # the zone's offset is not a time of day
+    assert not re.search(r"\b\d{1,2}:\d\d\b(?! [AP]M)", clocks)  # no 24-hour time anywhere on the page
+
+
 def test_moving_a_session_suggests_times_that_keep_the_courses_rhythm_first(client, auth, db, patient):
     """The neck-pain course is Mondays and Thursdays at 10:00: moving Thursday's session suggests 10:00 on
     Wednesday, Friday and Saturday (a day's rest from Monday either side), never Tuesday or Sunday."""

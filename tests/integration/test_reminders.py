@@ -30,7 +30,7 @@ from massage_booking.models import (
 from massage_booking.notifications import outbox, sender
 from massage_booking.services import therapists
 from tests.integration.test_course_payments import _card, _event, _intent_object, _pay, _post_event
-from tests.integration.test_courses_api import NECK
+from tests.integration.test_courses_api import NECK, NEW_YORK
 from tests.integration.test_notifications import _book, _rows, _settings
 from tests.integration.test_notifications import app_overrides as app_overrides  # a fixture
 from tests.integration.test_notifications import patient as patient  # a fixture
@@ -95,7 +95,11 @@ def test_a_reminder_goes_out_once_per_session_within_the_window_and_not_before(
     assert _deliver(app, db, now + timedelta(hours=1)).sent == 0
     [message] = smtp_server.to(user.email)
     assert smtp_server.messages == [message]  # the patient's only; the therapist gets no reminder
-    assert "Reminder: massage with Dana Reyes, Mon " in message["Subject"]
+    local = first.astimezone(NEW_YORK)
+    assert (
+        message["Subject"]
+        == f"Reminder: massage with Dana Reyes, Mon {local.day} {local:%b}, 10:00 AM {local:%Z}"
+    )
     # One calendar event, this session's, at its UTC time.
     [attachment] = list(message.iter_attachments())
     assert attachment.get_content_type() == "text/calendar"
@@ -186,6 +190,7 @@ def test_a_rescheduled_session_is_reminded_for_its_new_time(app, client, auth, d
     smtp_server.clear()
     assert _deliver(app, db, later).sent == 1
     [message] = smtp_server.to(user.email)
+    assert message["Subject"].endswith(f", 1:00 PM {new_start.astimezone(NEW_YORK):%Z}")  # the new time
     [attachment] = list(message.iter_attachments())
     [event] = Calendar.from_ical(attachment.get_payload(decode=True)).walk("VEVENT")
     assert event.decoded("DTSTART") == new_start

@@ -27,6 +27,7 @@ from massage_booking.domain.course_patterns import (
     HOLIDAY,
     MIN_GAP_DAYS,
     NO_FREE_TIME,
+    Blocked,
     PatternRequest,
     PlanRequestError,
     PlanResult,
@@ -36,6 +37,7 @@ from massage_booking.domain.course_patterns import (
     rhythm_suggestions,
 )
 from massage_booking.domain.scheduling import Busy, DateInterval, Rules, WeeklyInterval, free_slots
+from massage_booking.formatting import wall_clock
 
 NEW_YORK = "America/New_York"
 NY = ZoneInfo(NEW_YORK)
@@ -606,7 +608,8 @@ def test_a_fully_booked_weekday_gives_a_partial_course_naming_the_missing_sessio
         date(2026, 6, 16),
     )
     assert blocked.dates == (date(2026, 6, 2), date(2026, 6, 9)) and blocked.sessions == (1, 4)
-    assert blocked.sentence("Dana") == "Dana is booked on Tuesdays at 09:00 until June 16."
+    assert blocked.sentence("Dana") == "Dana is booked on Tuesdays at 09:00 until June 16."  # the API's
+    assert blocked.sentence("Dana", wall_clock) == "Dana is booked on Tuesdays at 9:00 AM until June 16."
 
 
 def test_a_course_longer_than_the_horizon_is_partial_past_it():
@@ -619,6 +622,23 @@ def test_a_course_longer_than_the_horizon_is_partial_past_it():
     assert blocked.kind == BEYOND_HORIZON and blocked.sessions == (6, 7, 8)
     assert blocked.sentence("Dana") == (
         "Dana takes bookings up to Wednesday, July 1 at 07:00: sessions 6 to 8 would come after that."
+    )
+    assert blocked.sentence("Dana", wall_clock).startswith(
+        "Dana takes bookings up to Wednesday, July 1 at 7:00 AM:"
+    )
+
+
+def test_a_blocked_sentence_reads_each_of_its_times_on_the_callers_clock():
+    """Too soon for the notice: one time per session, each filled in its place; braces in text stay."""
+    template = (
+        "{therapist} asks for 1 day of notice, so Monday at {t0} and Tuesday at {t1} is too soon {{x}}."
+    )
+    blocked = Blocked("notice", (1, 2), (), None, None, None, template, (time(9), time(13, 30)))
+    assert blocked.sentence("Dana") == (
+        "Dana asks for 1 day of notice, so Monday at 09:00 and Tuesday at 13:30 is too soon {x}."
+    )
+    assert blocked.sentence("Dana", wall_clock) == (
+        "Dana asks for 1 day of notice, so Monday at 9:00 AM and Tuesday at 1:30 PM is too soon {x}."
     )
 
 

@@ -3,7 +3,7 @@ answer's text alike."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -40,6 +40,32 @@ def test_times_read_on_the_practice_clock_with_its_abbreviation_across_daylight_
     assert formatting.local_moment(winter, "America/New_York") == "Mon, Dec 7, 9:00 AM EST"
     assert formatting.local_moment(winter, "Not/AZone") == "Mon, Dec 7, 2:00 PM UTC"
     assert formatting.local_moment(None, "America/New_York") == ""
+
+
+def test_wall_times_and_ranges_read_on_the_same_12_hour_clock():
+    assert [formatting.wall_clock(time(h, m)) for h, m in ((0, 0), (9, 5), (12, 0), (13, 30), (23, 55))] == [
+        "12:00 AM",
+        "9:05 AM",
+        "12:00 PM",
+        "1:30 PM",
+        "11:55 PM",
+    ]
+    assert formatting.wall_range(time(9), time(17)) == "9:00 AM\u20135:00 PM"
+
+
+def test_a_range_names_its_zone_once_or_at_each_end_across_a_clock_change():
+    morning = datetime(2026, 12, 7, 10, 0, tzinfo=NEW_YORK)
+    assert formatting.clock_range(morning, morning + timedelta(hours=1)) == "10:00 AM\u201311:00 AM EST"
+    noon = datetime(2026, 7, 6, 11, 30, tzinfo=NEW_YORK)
+    assert formatting.clock_range(noon, noon + timedelta(hours=2)) == "11:30 AM\u20131:30 PM EDT"
+    # 2026-11-01: 02:00 EDT becomes 01:00 EST, so a 45-minute session from 01:30 EDT ends at 01:15 EST.
+    start = datetime(2026, 11, 1, 5, 30, tzinfo=UTC).astimezone(NEW_YORK)
+    end = (start.astimezone(UTC) + timedelta(minutes=45)).astimezone(NEW_YORK)
+    assert formatting.clock_range(start, end) == "1:30 AM EDT\u20131:15 AM EST"
+    # 2027-03-14: 02:00 EST becomes 03:00 EDT; an hour from 01:30 EST ends at 03:30 EDT.
+    spring = datetime(2027, 3, 14, 6, 30, tzinfo=UTC).astimezone(NEW_YORK)
+    later = (spring.astimezone(UTC) + timedelta(hours=1)).astimezone(NEW_YORK)
+    assert formatting.clock_range(spring, later) == "1:30 AM EST\u20133:30 AM EDT"
 
 
 def test_dates_read_in_full():
