@@ -38,7 +38,7 @@ from massage_booking.localstripe_dev import LocalStripe, LocalStripeError
 from massage_booking.models import Role, User
 from massage_booking.services import accounts
 from massage_booking.services.passwords import hash_password
-from tests import pg_cluster
+from tests import factories, pg_cluster
 
 TESTS_DIR = Path(__file__).resolve().parent
 ARTIFACTS_DIR = TESTS_DIR / "artifacts"
@@ -68,7 +68,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
-def _postgres_lane(config: pytest.Config) -> bool:
+def postgres_lane(config: pytest.Config) -> bool:
     return bool(
         config.getoption("--postgres") or os.environ.get("TEST_POSTGRES") == "1" or _external_postgres_url()
     )
@@ -108,7 +108,7 @@ def pytest_itemcollected(item: pytest.Item) -> None:
 @pytest.hookimpl(trylast=True)  # after `-m` and `-k` have filtered
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Route each test to its lane; skip (or, under REQUIRE_ALL_LANES=1, refuse) a lane we cannot run."""
-    postgres = _postgres_lane(config)
+    postgres = postgres_lane(config)
     keep, drop = [], []
     for item in items:
         if postgres:
@@ -238,7 +238,7 @@ class IsolatedClient(FlaskClient):
 @pytest.fixture
 def app(request: pytest.FixtureRequest, app_overrides: dict):
     """The app on a fresh, empty schema: in-memory SQLite, or PostgreSQL in the postgres lane."""
-    postgres = _postgres_lane(request.config)
+    postgres = postgres_lane(request.config)
     url = request.getfixturevalue("_postgres_schema") if postgres else "sqlite://"
     app = create_app("testing", {"SQLALCHEMY_DATABASE_URI": url, **app_overrides})
     app.test_client_class = IsolatedClient
@@ -291,7 +291,7 @@ def runner(app):
 @pytest.fixture
 def fresh_database_url(request: pytest.FixtureRequest, tmp_path: Path):
     """URL of a new, EMPTY database in this lane's backend (a SQLite file, or a new PostgreSQL database)."""
-    if not _postgres_lane(request.config):
+    if not postgres_lane(request.config):
         yield f"sqlite:///{tmp_path / 'fresh.sqlite3'}"
         return
     server = request.getfixturevalue("postgres_url")
@@ -482,6 +482,42 @@ def empty_stripe(localstripe: LocalStripe) -> LocalStripe:
     made behind this test's back to a reconciliation (request it before anything pays)."""
     localstripe.flush()
     return localstripe
+
+
+# ------------------------------------------------------------------------------ patients, booked courses
+# A patient of the JSON API, and (for the card-payment tests: `stripe_settings` in `app_overrides`) their
+# course held for payment, then paid. A module that drives the pages, or books otherwise, has its own.
+
+
+@pytest.fixture
+def patient(auth: AuthActions) -> tuple[User, dict[str, str]]:
+    """Pat Kim, a patient, and their API bearer headers."""
+    user = auth.create_user("patient", display_name="Pat Kim")
+    return user, {"Authorization": f"Bearer {auth.api_token(user.email)}"}
+
+
+@pytest.fixture
+def booked(client, auth, db, patient) -> dict:
+    """A neck-pain course of 8 x 60 minutes from `monday_10()`, just booked by `patient` over the API (with
+    card payments on: held, not paid); its JSON."""
+    _, headers = patient
+    therapist_id = factories.bookable_therapist(auth, db, "Dana Reyes", trained=False)
+    intake_id = factories.post_intake(client, headers)
+    response = client.post(
+        "/api/v1/courses", json=factories.course_body(intake_id, therapist_id), headers=headers
+    )
+    assert response.status_code == 201, response.get_data(as_text=True)
+    return response.get_json()
+
+
+@pytest.fixture
+def paid(client, patient, booked, stripe_client) -> dict:
+    """`booked`, paid in full by card (4242) on localstripe; the paid course's JSON."""
+    _, headers = patient
+    method = factories.card_method(stripe_client, factories.VISA)
+    response = factories.pay(client, headers, booked["id"], method)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    return response.get_json()
 
 
 # --------------------------------------------------------------------------------------------- e-mail

@@ -15,7 +15,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from playwright.sync_api import ConsoleMessage, Page, expect
+from playwright.sync_api import Page, expect
 
 from massage_booking import create_app
 from massage_booking.extensions import db
@@ -61,20 +61,6 @@ def therapist_server(live_server: str, tmp_path: Path) -> str:
         db.session.commit()
         db.engine.dispose()
     return live_server
-
-
-@pytest.fixture
-def console_errors(page: Page) -> list[str]:
-    """Console errors and CSP violations the page reports; a blocked script or style shows up here."""
-    errors: list[str] = []
-
-    def record(message: ConsoleMessage) -> None:
-        if message.type == "error":
-            errors.append(message.text)
-
-    page.on("console", record)
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    return errors
 
 
 def day_heading(day: date) -> str:

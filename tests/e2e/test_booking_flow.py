@@ -10,117 +10,17 @@ tests/artifacts/ (git-ignored).
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
-import pytest
-from playwright.sync_api import ConsoleMessage, Page, expect
+from playwright.sync_api import Page, expect
 
 from massage_booking import create_app
 from massage_booking.extensions import db
-from massage_booking.models import (
-    AvailabilitySettings,
-    CredentialKind,
-    CredentialStatus,
-    GeocodePrecision,
-    OncologyCredential,
-    PracticeLocation,
-    Role,
-    TherapistProfile,
-    WeeklyHours,
-)
+from massage_booking.models import Role, TherapistProfile
 from massage_booking.services import accounts
-
-ARTIFACTS_DIR = Path(__file__).resolve().parents[1] / "artifacts"  # git-ignored
-NEW_YORK = ZoneInfo("America/New_York")
-PATIENT = "pat.kim@example.org"
-PASSWORD = "a long enough password"
-
-
-@pytest.fixture
-def booking_server(live_server: str, tmp_path: Path) -> tuple[str, int]:
-    """The live server with a patient account and an oncology-trained therapist in New York who works
-    every day 08:00-20:00 (no minimum notice). Yields (base URL, therapist id)."""
-    app = create_app("testing", {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'live.sqlite3'}"})
-    with app.app_context():
-        accounts.register(
-            db.session, email=PATIENT, password=PASSWORD, display_name="Pat Kim", role=Role.PATIENT
-        )
-        user = accounts.register(
-            db.session,
-            email="dana.reyes@example.org",
-            password=PASSWORD,
-            display_name="Dana Reyes",
-            role=Role.THERAPIST,
-        )
-        today = date.today()
-        profile = TherapistProfile(
-            user=user,
-            name="Dana Reyes",
-            license_number="MT-012345",
-            license_state="NY",
-            license_expires_on=today + timedelta(days=400),
-            session_rate_cents=13500,
-        )
-        location = PracticeLocation(
-            address_line1="350 Fifth Avenue",
-            city="New York",
-            state="NY",
-            zip_code="10001",
-            latitude=40.7506,
-            longitude=-73.9972,
-            time_zone="America/New_York",
-            geocode_precision=GeocodePrecision.ZIP,
-        )
-        profile.locations.append(location)
-        profile.credentials.append(
-            OncologyCredential(
-                kind=CredentialKind.S4OM_FOUNDATIONAL,
-                issuer="Society for Oncology Massage",
-                training_hours=32,
-                issued_on=today - timedelta(days=100),
-                expires_on=today + timedelta(days=600),
-                status=CredentialStatus.VERIFIED,
-            )
-        )
-        db.session.add(profile)
-        db.session.flush()
-        db.session.add(
-            AvailabilitySettings(
-                therapist_id=profile.id,
-                min_notice_hours=0,
-                slot_step_minutes=30,
-                session_lengths=[30, 60, 90],
-            )
-        )
-        db.session.add_all(
-            WeeklyHours(location_id=location.id, weekday=d, starts_at=time(8), ends_at=time(20))
-            for d in range(7)
-        )
-        db.session.commit()
-        therapist_id = profile.id
-        db.engine.dispose()
-    return live_server, therapist_id
-
-
-@pytest.fixture
-def console_errors(page: Page) -> list[str]:
-    """Console errors and CSP violations the pages report."""
-    errors: list[str] = []
-
-    def record(message: ConsoleMessage) -> None:
-        if message.type == "error":
-            errors.append(message.text)
-
-    page.on("console", record)
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    return errors
-
-
-def shot(page: Page, name: str) -> None:
-    ARTIFACTS_DIR.mkdir(exist_ok=True)
-    page.screenshot(path=ARTIFACTS_DIR / f"booking_flow_{name}.png", full_page=True)
+from tests.e2e.browser import PASSWORD, PATIENT, shot
+from tests.factories import NEW_YORK
 
 
 def test_a_patient_books_a_course_and_cancels_one_session(

@@ -12,9 +12,8 @@ from datetime import datetime, time, timedelta
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.test_booking_flow import NEW_YORK, PASSWORD, PATIENT, booking_server, console_errors, shot
-
-__all__ = ["booking_server", "console_errors"]  # fixtures used below
+from tests.e2e.browser import PASSWORD, PATIENT, shot
+from tests.factories import NEW_YORK
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import ConsoleMessage, Page, expect
+from playwright.sync_api import Page, expect
 
 from massage_booking import create_app
 from massage_booking.demo.data import seed_demo
@@ -33,20 +33,6 @@ def seeded_server(live_server: str, tmp_path: Path) -> str:
         db.session.commit()
         db.engine.dispose()
     return live_server
-
-
-@pytest.fixture
-def console_errors(page: Page) -> list[str]:
-    """Console errors and CSP violations the page reports; a blocked script or style shows up here."""
-    errors: list[str] = []
-
-    def record(message: ConsoleMessage) -> None:
-        if message.type == "error":
-            errors.append(message.text)
-
-    page.on("console", record)
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    return errors
 
 
 def results(page: Page):

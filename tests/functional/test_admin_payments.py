@@ -13,18 +13,17 @@ from massage_booking.models import AuditEvent, ChargeOutcome, Course, CourseChar
 from massage_booking.payments import PaymentIntentResult, StripePayments
 from massage_booking.services import payment_ledger
 from tests.conftest import AuthActions
-from tests.integration.test_course_payments import (
+from tests.factories import (
     COURSE_CENTS,
     SESSION_CENTS,
     VISA,
-    _card,
-    _event,
-    _intent_object,
-    _post_event,
+    card_method,
+    intent_object,
+    post_event,
+    stripe_event,
 )
-from tests.integration.test_course_payments import booked as booked  # fixtures
-from tests.integration.test_course_payments import paid as paid
-from tests.integration.test_course_payments import patient as patient
+
+# `patient`, `booked` (a course held for payment) and `paid` are in tests/conftest.py.
 
 # localstripe is shared by the test session: each test here starts from an empty one.
 pytestmark = pytest.mark.usefixtures("empty_stripe")
@@ -59,11 +58,11 @@ def _flag_a_wrong_amount_payment(app, db, client, stripe_settings, course_id: in
         payment_method="pm_card_visa",
         confirm=True,
     )
-    event = _event(
+    event = stripe_event(
         "payment_intent.succeeded",
-        _intent_object(course_id, status="succeeded", amount=5_000, intent_id=intent.id),
+        intent_object(course_id, status="succeeded", amount=5_000, intent_id=intent.id),
     )
-    assert _post_event(client, stripe_settings, event).get_json()["outcome"].startswith("refunded")
+    assert post_event(client, stripe_settings, event).get_json()["outcome"].startswith("refunded")
     return intent.id
 
 
@@ -96,7 +95,7 @@ def test_a_payment_behind_the_apps_back_is_a_row_of_the_table(admin_client, pati
             "amount": COURSE_CENTS,
             "currency": "usd",
             "metadata": {"course_id": str(paid["id"])},
-            "payment_method": _card(stripe_client, VISA),
+            "payment_method": card_method(stripe_client, VISA),
             "confirm": True,
         }
     )

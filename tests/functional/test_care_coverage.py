@@ -30,16 +30,8 @@ from massage_booking.models import (
     TherapistProfile,
 )
 from massage_booking.services import courses, coverage
-from tests.functional.test_care_pages import (
-    NECK,
-    csrf,
-    form_fields,
-    intake_id_of,
-    monday_10,
-    start_intake,
-    text_of,
-)
-from tests.integration.test_courses_api import _therapist
+from tests.factories import bookable_therapist, monday_10
+from tests.pages import NECK_FORM, csrf, form_fields, intake_id_of, start_intake, text_of
 
 REFERRAL_REASON = "This plan requires a physician's referral, and none was given."
 
@@ -80,7 +72,7 @@ def plans(db) -> dict[str, InsurancePlan]:
 @pytest.fixture
 def therapist(auth, db, plans) -> int:
     """Dana Reyes: licensed (verified), in network for Acme's three PPOs, not for Other Mutual's HMO."""
-    therapist_id = _therapist(auth, db, "Dana Reyes", trained=False)
+    therapist_id = bookable_therapist(auth, db, "Dana Reyes", trained=False)
     profile = db.get(TherapistProfile, therapist_id)
     profile.license_verified_at = datetime.now(UTC) - timedelta(days=30)
     db.add_all(
@@ -109,7 +101,7 @@ def book_from(client, auth, page) -> object:
 
 
 def new_intake(client, auth) -> int:
-    return intake_id_of(start_intake(client, auth, NECK))
+    return intake_id_of(start_intake(client, auth, NECK_FORM))
 
 
 def test_the_review_offers_self_pay_and_every_plan_in_network_first(client, auth, db, patient, therapist):

@@ -8,11 +8,8 @@ tests), so plans lay out on real dates a week or more ahead; expectations come f
 
 from __future__ import annotations
 
-import html
 import re
 from datetime import UTC, datetime, time, timedelta
-from urllib.parse import parse_qs, urlsplit
-from zoneinfo import ZoneInfo
 
 import icalendar
 import pytest
@@ -27,34 +24,8 @@ from massage_booking.models import (
     Course,
     PracticeLocation,
 )
-from tests.integration.test_courses_api import _therapist
-
-NEW_YORK = ZoneInfo("America/New_York")
-NECK = {"condition": "chronic_neck_pain", "cancer_history": "no", "treatment_phase": ""}
-
-
-def monday_10() -> datetime:
-    today = datetime.now(NEW_YORK).date()
-    monday = today + timedelta(days=7 + (7 - today.weekday()) % 7)
-    return datetime.combine(monday, time(10), NEW_YORK)
-
-
-def text_of(response) -> str:
-    return html.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", response.get_data(as_text=True))))
-
-
-def form_fields(page: str, action: str) -> dict[str, str]:
-    """The hidden and checked inputs of the form posting to `action` (what a browser would send)."""
-    match = re.search(rf'<form[^>]*action="{re.escape(action)}"[^>]*>(.*?)</form>', page, re.S)
-    assert match, f"no form for {action}"
-    fields = {}
-    for tag in re.findall(r"<input\b[^>]*>", match.group(1)):
-        name = re.search(r'\bname="([^"]*)"', tag)
-        value = re.search(r'\bvalue="([^"]*)"', tag)
-        kind = re.search(r'\btype="([^"]*)"', tag)
-        if name and (kind is None or kind.group(1) != "radio" or " checked" in tag):
-            fields[name.group(1)] = html.unescape(value.group(1)) if value else ""
-    return fields
+from tests.factories import NEW_YORK, bookable_therapist, monday_10
+from tests.pages import NECK_FORM, book, csrf, form_fields, intake_id_of, start_intake, text_of
 
 
 @pytest.fixture
@@ -64,40 +35,9 @@ def patient(auth):
     return user
 
 
-def csrf(auth) -> str:
-    return auth.csrf_token("/care/start")
-
-
-def start_intake(client, auth, answers: dict, **extra) -> str:
-    """Step 1; returns the plan URL it redirects to."""
-    data = {**answers, "csrf_token": csrf(auth), **extra}
-    response = client.post("/care/start", data=data)
-    assert response.status_code == 302, text_of(response)
-    return response.headers["Location"]
-
-
-def intake_id_of(url: str) -> int:
-    return int(parse_qs(urlsplit(url).query)["intake"][0])
-
-
-def book(client, auth, intake_id: int, therapist_id: int, first: datetime | None = None):
-    review = client.get(
-        "/care/review",
-        query_string={
-            "intake": intake_id,
-            "therapist": therapist_id,
-            "first_start": (first or monday_10()).isoformat(),
-        },
-    )
-    assert review.status_code == 200, text_of(review)
-    fields = form_fields(review.get_data(as_text=True), "/care/book")
-    fields["csrf_token"] = csrf(auth)
-    return client.post("/care/book", data=fields)
-
-
 def booked_course(client, auth, db) -> Course:
-    therapist_id = _therapist(auth, db, "Dana Reyes", trained=False)
-    intake_id = intake_id_of(start_intake(client, auth, NECK))
+    therapist_id = bookable_therapist(auth, db, "Dana Reyes", trained=False)
+    intake_id = intake_id_of(start_intake(client, auth, NECK_FORM))
     response = book(client, auth, intake_id, therapist_id)
     assert response.status_code == 302, text_of(response)
     return db.scalar(select(Course))
@@ -107,14 +47,14 @@ def booked_course(client, auth, db) -> Course:
 
 
 def test_the_wizard_walks_from_intake_to_a_booked_course(client, auth, db, patient):
-    therapist_id = _therapist(auth, db, "Dana Reyes", trained=False)
+    therapist_id = bookable_therapist(auth, db, "Dana Reyes", trained=False)
     start = client.get("/care/start")
     assert start.status_code == 200
     page = text_of(start)
     assert "Have you ever had cancer?" in page and "Fever in the last 24 hours" in page
     assert "possible clot" in page  # the clot-sign screen, in plain words
 
-    plan_url = start_intake(client, auth, NECK)
+    plan_url = start_intake(client, auth, NECK_FORM)
     assert plan_url.startswith("/care/plan?intake=")
     plan = client.get(plan_url)
     assert plan.status_code == 200
@@ -148,8 +88,8 @@ def test_the_wizard_walks_from_intake_to_a_booked_course(client, auth, db, patie
 
 
 def test_the_review_lists_every_session_with_its_zone_and_the_policy(client, auth, db, patient):
-    therapist_id = _therapist(auth, db, "Dana Reyes", trained=True)
-    intake_id = intake_id_of(start_intake(client, auth, NECK, precautions="lymphedema_risk"))
+    therapist_id = bookable_therapist(auth, db, "Dana Reyes", trained=True)
+    intake_id = intake_id_of(start_intake(client, auth, NECK_FORM, precautions="lymphedema_risk"))
     review = client.get(
         "/care/review",
         query_string={"intake": intake_id, "therapist": therapist_id, "first_start": monday_10().isoformat()},
@@ -163,7 +103,7 @@ def test_the_review_lists_every_session_with_its_zone_and_the_policy(client, aut
 
 
 def test_a_changed_plan_below_the_dose_is_warned_with_the_trial(client, auth, patient):
-    plan_url = start_intake(client, auth, NECK)
+    plan_url = start_intake(client, auth, NECK_FORM)
     plan = client.get(plan_url + "&session_minutes=30&total_sessions=4")
     page = text_of(plan)
     assert plan.status_code == 200
@@ -191,9 +131,9 @@ def test_step_one_shows_each_problem_beside_its_question(client, auth, patient):
 
 
 def test_a_cancer_history_needs_an_oncology_trained_therapist(client, auth, db, patient):
-    untrained = _therapist(auth, db, "Una Trained", trained=False)
-    trained = _therapist(auth, db, "Tess Oncology", trained=True, zip_code="10002", lat=40.7157)
-    answers = {**NECK, "cancer_history": "yes", "treatment_phase": "survivorship"}
+    untrained = bookable_therapist(auth, db, "Una Trained", trained=False)
+    trained = bookable_therapist(auth, db, "Tess Oncology", trained=True, zip_code="10002", lat=40.7157)
+    answers = {**NECK_FORM, "cancer_history": "yes", "treatment_phase": "survivorship"}
     intake_id = intake_id_of(start_intake(client, auth, answers, therapist=str(untrained)))
 
     # The search only offers trained therapists, and says so.
@@ -233,8 +173,13 @@ def test_a_cancer_history_needs_an_oncology_trained_therapist(client, auth, db, 
 
 
 def test_a_fever_stops_the_wizard_with_the_reason(client, auth, db, patient):
-    therapist_id = _therapist(auth, db, "Tess Oncology", trained=True)
-    answers = {**NECK, "cancer_history": "yes", "treatment_phase": "active_treatment", "precautions": "fever"}
+    therapist_id = bookable_therapist(auth, db, "Tess Oncology", trained=True)
+    answers = {
+        **NECK_FORM,
+        "cancer_history": "yes",
+        "treatment_phase": "active_treatment",
+        "precautions": "fever",
+    }
     plan_url = start_intake(client, auth, answers)
     stop = client.get(plan_url)
     assert stop.status_code == 422
@@ -255,7 +200,7 @@ def test_a_fever_stops_the_wizard_with_the_reason(client, auth, db, patient):
 
 
 def test_a_taken_session_offers_alternatives_and_the_chosen_one_books(client, auth, db, patient):
-    therapist_id = _therapist(auth, db, "Dana Reyes", trained=False)
+    therapist_id = bookable_therapist(auth, db, "Dana Reyes", trained=False)
     other = auth.create_user("patient")
     third = monday_10() + timedelta(days=7)
     db.add(
@@ -268,7 +213,7 @@ def test_a_taken_session_offers_alternatives_and_the_chosen_one_books(client, au
         )
     )
     db.commit()
-    intake_id = intake_id_of(start_intake(client, auth, NECK))
+    intake_id = intake_id_of(start_intake(client, auth, NECK_FORM))
     review = client.get(
         "/care/review",
         query_string={"intake": intake_id, "therapist": therapist_id, "first_start": monday_10().isoformat()},
@@ -294,8 +239,8 @@ def test_a_taken_session_offers_alternatives_and_the_chosen_one_books(client, au
 
 
 def test_a_time_taken_while_reviewing_sends_the_patient_back_with_alternatives(client, auth, db, patient):
-    therapist_id = _therapist(auth, db, "Dana Reyes", trained=False)
-    intake_id = intake_id_of(start_intake(client, auth, NECK))
+    therapist_id = bookable_therapist(auth, db, "Dana Reyes", trained=False)
+    intake_id = intake_id_of(start_intake(client, auth, NECK_FORM))
     review = client.get(
         "/care/review",
         query_string={"intake": intake_id, "therapist": therapist_id, "first_start": monday_10().isoformat()},
@@ -468,8 +413,8 @@ def test_a_session_within_24_hours_cannot_be_moved_by_the_patient(client, auth, 
 
 
 def test_the_ics_file_has_times_place_and_therapist_but_no_health_details(client, auth, db, patient):
-    answers = {**NECK, "precautions": "lymphedema_risk"}  # it needs an oncology-trained therapist
-    therapist_id = _therapist(auth, db, "Dana Reyes", trained=True)
+    answers = {**NECK_FORM, "precautions": "lymphedema_risk"}  # it needs an oncology-trained therapist
+    therapist_id = bookable_therapist(auth, db, "Dana Reyes", trained=True)
     intake_id = intake_id_of(start_intake(client, auth, answers))
     assert book(client, auth, intake_id, therapist_id).status_code == 302
     course = db.scalar(select(Course))
@@ -515,7 +460,7 @@ def test_another_patients_course_intake_and_session_are_404_and_audited(client, 
 
 
 def test_the_pages_are_for_patients_and_the_profile_offers_booking(client, auth, db):
-    therapist_id = _therapist(auth, db, "Dana Reyes", trained=False)
+    therapist_id = bookable_therapist(auth, db, "Dana Reyes", trained=False)
     anonymous = client.get("/care/start")
     assert anonymous.status_code == 302 and "/login" in anonymous.headers["Location"]
     profile = client.get(f"/therapists/{therapist_id}").get_data(as_text=True)
@@ -530,8 +475,8 @@ def test_the_pages_are_for_patients_and_the_profile_offers_booking(client, auth,
 
 
 def test_step_three_proposes_whole_courses_and_the_chosen_one_reaches_the_review(client, auth, db, patient):
-    therapist_id = _therapist(auth, db, "Dana Reyes", trained=False)
-    intake_id = intake_id_of(start_intake(client, auth, NECK))
+    therapist_id = bookable_therapist(auth, db, "Dana Reyes", trained=False)
+    intake_id = intake_id_of(start_intake(client, auth, NECK_FORM))
     wednesday = monday_10().date() + timedelta(days=2)
     page = client.get(
         "/care/therapist",
@@ -563,10 +508,10 @@ def test_step_three_proposes_whole_courses_and_the_chosen_one_reaches_the_review
 def test_step_three_names_the_lengths_a_therapist_offers_when_the_plans_length_is_not_one(
     client, auth, db, patient
 ):
-    therapist_id = _therapist(auth, db, "Dana Reyes", trained=False)
+    therapist_id = bookable_therapist(auth, db, "Dana Reyes", trained=False)
     db.get(AvailabilitySettings, therapist_id).session_lengths = [90]
     db.commit()
-    intake_id = intake_id_of(start_intake(client, auth, NECK))
+    intake_id = intake_id_of(start_intake(client, auth, NECK_FORM))
     page = client.get("/care/therapist", query_string={"intake": intake_id, "therapist": therapist_id})
     assert page.status_code == 200
     assert "Dana Reyes offers sessions of 90 minutes" in text_of(page)
@@ -613,8 +558,8 @@ def test_moving_a_session_suggests_times_that_keep_the_courses_rhythm_first(clie
 def test_the_first_session_picker_folds_under_the_proposals_until_the_patient_pages_through_it(
     client, auth, db, patient
 ):
-    therapist_id = _therapist(auth, db, "Dana Reyes", trained=False)
-    intake_id = intake_id_of(start_intake(client, auth, NECK))
+    therapist_id = bookable_therapist(auth, db, "Dana Reyes", trained=False)
+    intake_id = intake_id_of(start_intake(client, auth, NECK_FORM))
     query = {"intake": intake_id, "therapist": therapist_id}
     folded = client.get("/care/therapist", query_string=query).get_data(as_text=True)
     assert '<details class="own-first-session">' in folded and "Choose this course" in folded

@@ -24,8 +24,7 @@ from massage_booking.models import (
 )
 from massage_booking.services.eligibility import COURSE_NOT_FOUND, PLAN_NOT_FOUND
 from massage_booking.services.insurers import CHECK_NOT_FOUND
-from tests.integration.test_courses_api import _course, _intake, _therapist
-from tests.payers import acme_and_other
+from tests.factories import acme_and_other, bookable_therapist, course_body, post_intake
 
 SERVICE = date.today() + timedelta(days=14)
 REFERRAL = date.today() - timedelta(days=5)
@@ -41,7 +40,7 @@ def payers(db):
 @pytest.fixture
 def therapist(auth, db, payers) -> int:
     """A licensed (verified) therapist with an NPI, in Acme's network, without an oncology credential."""
-    therapist_id = _therapist(auth, db, "Dana Reyes", trained=False)
+    therapist_id = bookable_therapist(auth, db, "Dana Reyes", trained=False)
     profile = db.get(TherapistProfile, therapist_id)
     profile.license_verified_at = datetime.now(UTC) - timedelta(days=30)
     profile.npi = NPI
@@ -254,7 +253,7 @@ def acme_course(client, auth, db, payers, therapist) -> int:
     patient = auth.create_user("patient")
     headers = {"Authorization": f"Bearer {auth.api_token(patient.email)}"}
     booked = client.post(
-        "/api/v1/courses", json=_course(_intake(client, headers), therapist), headers=headers
+        "/api/v1/courses", json=course_body(post_intake(client, headers), therapist), headers=headers
     )
     assert booked.status_code == 201, booked.get_data(as_text=True)
     course = db.get(Course, booked.get_json()["id"])

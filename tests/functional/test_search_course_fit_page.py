@@ -8,8 +8,8 @@ from datetime import datetime
 from html import unescape
 from zoneinfo import ZoneInfo
 
-from tests.functional.test_search_page import is_checked, result_names, selected, summary
-from tests.integration.test_course_fit_search import _open_hours, _token_therapist
+from tests.factories import open_weekday_hours, token_therapist
+from tests.pages import is_checked, result_names, selected, summary
 
 NEW_YORK = ZoneInfo("America/New_York")
 
@@ -26,8 +26,8 @@ def _page(client, **params) -> str:
 
 
 def test_a_course_search_says_when_each_course_could_start(client, auth, db):
-    _, headers = _token_therapist(auth, db, "Nora Weekdays")
-    _open_hours(client, headers)  # Monday to Friday, 09:00-17:00, 60 and 90 minutes
+    _, headers = token_therapist(auth, db, "Nora Weekdays")
+    open_weekday_hours(client, headers)  # Monday to Friday, 09:00-17:00, 60 and 90 minutes
     page = _page(
         client,
         course="chronic_neck_pain",
@@ -54,8 +54,8 @@ def test_a_course_search_says_when_each_course_could_start(client, auth, db):
 
 
 def test_a_course_that_fits_nobody_offers_what_to_give_up(client, auth, db):
-    _, headers = _token_therapist(auth, db, "Otto Daytime")
-    _open_hours(client, headers)
+    _, headers = token_therapist(auth, db, "Otto Daytime")
+    open_weekday_hours(client, headers)
     page = _page(client, course="12x60@3", weekdays="saturday,sunday", time_of_day="evening")
     assert result_names(page) == []
     text = _words(page)

@@ -26,6 +26,7 @@ from massage_booking.models import (
     TherapistModality,
     TherapistProfile,
 )
+from tests.pages import is_checked, result_names, selected, summary
 
 TODAY = date.today()
 # ZIP centroids as the zipcodes package has them.
@@ -111,34 +112,10 @@ def text_of(response) -> str:
     return response.get_data(as_text=True)
 
 
-def result_names(page: str) -> list[str]:
-    """Therapist names in result order, from the list's headings."""
-    return [
-        unescape(n) for n in re.findall(r'<h3 class="card-title"[^>]*>.*?<a href="[^"]+">([^<]+)</a>', page)
-    ]
-
-
-def summary(page: str) -> str:
-    match = re.search(r'<p class="results-summary" role="status">(.*?)</p>', page, re.S)
-    assert match, "no role=status summary"
-    return " ".join(unescape(match.group(1)).split())
-
-
 def field_error(page: str, field: str) -> str:
     match = re.search(rf'<p class="error" id="{field}-error">(.*?)</p>', page, re.S)
     assert match, f"no error beside {field}"
     return unescape(match.group(1))
-
-
-def is_checked(page: str, input_id: str) -> bool:
-    tag = re.search(rf'<input[^>]*\bid="{input_id}"[^>]*>', page).group(0)
-    return re.search(r"\schecked[\s>]", tag) is not None
-
-
-def selected(page: str, select_id: str) -> list[str]:
-    """The values of the selected options of a select."""
-    body = re.search(rf'<select[^>]*\bid="{select_id}"[^>]*>(.*?)</select>', page, re.S).group(1)
-    return [unescape(v) for v in re.findall(r'<option(?=[^>]*\bselected)[^>]*\bvalue="([^"]*)"', body)]
 
 
 def query_of(url: str) -> dict[str, str]:

@@ -27,7 +27,7 @@ from massage_booking.models import (
 from massage_booking.schemas.intakes import IntakeRequest
 from massage_booking.schemas.parse import parse_body
 from massage_booking.services import courses, intake
-from tests.practices import practice_therapist
+from tests.factories import practice_therapist
 
 NEW_YORK = ZoneInfo("America/New_York")
 WITH_PRECAUTIONS = {

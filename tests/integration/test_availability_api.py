@@ -24,7 +24,7 @@ from massage_booking.models import (
     WeeklyHours,
 )
 from massage_booking.services import public_holidays
-from tests.practices import practice_therapist
+from tests.factories import practice_therapist
 
 NEW_YORK = ZoneInfo("America/New_York")
 WEEKDAYS_9_TO_5 = [

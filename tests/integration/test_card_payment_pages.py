@@ -13,11 +13,8 @@ import stripe
 from sqlalchemy import select
 
 from massage_booking.models import Appointment, Course, CourseStatus
-from tests.functional.test_care_pages import NECK, book, csrf, intake_id_of, start_intake, text_of
-from tests.integration.test_courses_api import _therapist
-
-VISA = "4242424242424242"
-DECLINED_ON_CHARGE = "4000000000000341"
+from tests.factories import DECLINED_ON_CHARGE, VISA, bookable_therapist
+from tests.pages import NECK_FORM, book, csrf, intake_id_of, start_intake, text_of
 
 
 @pytest.fixture
@@ -28,8 +25,8 @@ def patient(auth):
 
 
 def _booked(client, auth, db) -> Course:
-    therapist_id = _therapist(auth, db, "Dana Reyes", trained=False)
-    intake_id = intake_id_of(start_intake(client, auth, NECK))
+    therapist_id = bookable_therapist(auth, db, "Dana Reyes", trained=False)
+    intake_id = intake_id_of(start_intake(client, auth, NECK_FORM))
     response = book(client, auth, intake_id, therapist_id)
     assert response.status_code == 302, text_of(response)
     course = db.scalar(select(Course))
@@ -60,8 +57,8 @@ class TestWithCardPayments:
         return make
 
     def test_the_review_says_the_price_and_that_the_card_is_taken_next(self, client, auth, db, patient):
-        therapist_id = _therapist(auth, db, "Dana Reyes", trained=False)
-        intake_id = intake_id_of(start_intake(client, auth, NECK))
+        therapist_id = bookable_therapist(auth, db, "Dana Reyes", trained=False)
+        intake_id = intake_id_of(start_intake(client, auth, NECK_FORM))
         review = client.get(
             "/care/review",
             query_string={

@@ -25,11 +25,10 @@ from massage_booking.models import (
     PlanType,
     TherapistProfile,
 )
-from tests.integration.test_courses_api import _course, _intake, _monday_10, _therapist
+from tests.factories import VISA, bookable_therapist, course_body, monday_10, post_intake
 
 SESSION = 12_000
 COPAY = 2_500
-VISA = "4242424242424242"
 
 
 @pytest.fixture
@@ -44,14 +43,14 @@ def plans(db) -> dict[str, InsurancePlan]:
             plan_type=PlanType.PPO,
             copay_cents=COPAY,
             annual_visit_limit=10,
-            plan_year_start_month=_monday_10().month,
+            plan_year_start_month=monday_10().month,
         ),
         "two": InsurancePlan(
             name="Two PPO",
             plan_type=PlanType.PPO,
             copay_cents=COPAY,
             annual_visit_limit=2,
-            plan_year_start_month=_monday_10().month,
+            plan_year_start_month=monday_10().month,
         ),
     }
     acme.plans.extend(found.values())
@@ -62,21 +61,15 @@ def plans(db) -> dict[str, InsurancePlan]:
 
 @pytest.fixture
 def therapist(auth, db, plans) -> int:
-    therapist_id = _therapist(auth, db, "Dana Reyes", trained=False)
+    therapist_id = bookable_therapist(auth, db, "Dana Reyes", trained=False)
     db.get(TherapistProfile, therapist_id).license_verified_at = datetime.now(UTC) - timedelta(days=30)
     db.add_all(NetworkMembership(therapist_id=therapist_id, plan_id=p.id) for p in plans.values())
     db.commit()
     return therapist_id
 
 
-@pytest.fixture
-def patient(auth):
-    user = auth.create_user("patient", display_name="Pat Kim")
-    return user, {"Authorization": f"Bearer {auth.api_token(user.email)}"}
-
-
 def _book(client, headers, therapist_id: int, plan: InsurancePlan | None, **extra):
-    body = _course(_intake(client, headers), therapist_id, **extra)
+    body = course_body(post_intake(client, headers), therapist_id, **extra)
     if plan is not None:
         body["plan_id"] = plan.id
     return client.post("/api/v1/courses", json=body, headers=headers)
@@ -84,8 +77,8 @@ def _book(client, headers, therapist_id: int, plan: InsurancePlan | None, **extr
 
 def test_the_preview_gives_the_plans_decision_and_the_price(client, patient, therapist, plans):
     _, headers = patient
-    intake_id = _intake(client, headers)
-    body = _course(intake_id, therapist, plan_id=plans["choice"].id)
+    intake_id = post_intake(client, headers)
+    body = course_body(intake_id, therapist, plan_id=plans["choice"].id)
     preview = client.post("/api/v1/courses/plan", json=body, headers=headers).get_json()
     assert preview["coverage"]["outcome"] == "not_eligible"
     reasons = preview["coverage"]["decision"]["reasons"]
@@ -93,7 +86,9 @@ def test_the_preview_gives_the_plans_decision_and_the_price(client, patient, the
     assert preview["price"]["price_cents"] == 8 * SESSION  # self-pay
 
     covered = client.post(
-        "/api/v1/courses/plan", json=_course(intake_id, therapist, plan_id=plans["flex"].id), headers=headers
+        "/api/v1/courses/plan",
+        json=course_body(intake_id, therapist, plan_id=plans["flex"].id),
+        headers=headers,
     ).get_json()
     assert covered["coverage"]["plan"] == {"id": plans["flex"].id, "name": "Acme Health Flex PPO"}
     assert (covered["coverage"]["outcome"], covered["coverage"]["covered_sessions"]) == ("eligible", 8)
@@ -104,7 +99,7 @@ def test_the_preview_gives_the_plans_decision_and_the_price(client, patient, the
         "copay_cents": COPAY,
         "price_cents": 8 * COPAY,
     }
-    self_pay = client.post("/api/v1/courses/plan", json=_course(intake_id, therapist), headers=headers)
+    self_pay = client.post("/api/v1/courses/plan", json=course_body(intake_id, therapist), headers=headers)
     assert self_pay.get_json()["coverage"] is None
 
 
@@ -139,7 +134,7 @@ def test_a_covered_course_is_booked_under_the_plan_at_the_copay(client, auth, db
 def test_visits_used_under_the_plan_leave_a_later_course_partly_covered(client, patient, therapist, plans):
     _, headers = patient
     assert _book(client, headers, therapist, plans["flex"]).status_code == 201
-    later = (_monday_10() + timedelta(weeks=5)).isoformat()
+    later = (monday_10() + timedelta(weeks=5)).isoformat()
     response = _book(client, headers, therapist, plans["flex"], first_start=later)
     assert response.status_code == 201, response.get_data(as_text=True)
     course = response.get_json()
@@ -147,7 +142,7 @@ def test_visits_used_under_the_plan_leave_a_later_course_partly_covered(client, 
     assert course["payment"]["price_cents"] == 2 * COPAY + 6 * SESSION
     assert [s["price_cents"] for s in course["sessions"]] == [COPAY] * 2 + [SESSION] * 6
     # Used up: a third course (afternoons of the same weeks) is not covered, and is refused under the plan.
-    afternoons = (_monday_10() + timedelta(weeks=5, hours=4)).isoformat()
+    afternoons = (monday_10() + timedelta(weeks=5, hours=4)).isoformat()
     third = _book(client, headers, therapist, plans["flex"], first_start=afternoons)
     assert third.status_code == 422
     assert third.get_json()["error"]["code"] == "not_covered"
@@ -158,7 +153,7 @@ def test_visits_booked_later_in_the_plan_year_count_too(client, patient, therapi
     """Booked in the other order, the two courses still share the 10 visits: the one booked second gets
     what is left, whichever comes first in the calendar."""
     _, headers = patient
-    later = (_monday_10() + timedelta(weeks=5)).isoformat()
+    later = (monday_10() + timedelta(weeks=5)).isoformat()
     assert _book(client, headers, therapist, plans["flex"], first_start=later).status_code == 201
     earlier = _book(client, headers, therapist, plans["flex"]).get_json()
     assert earlier["coverage"]["covered_sessions"] == 2
@@ -181,7 +176,7 @@ def test_a_plan_that_covers_nothing_is_refused_naming_the_field_and_books_nothin
 @pytest.mark.parametrize("plan_id", [999, "1", 0, True])
 def test_an_unknown_or_malformed_plan_id_is_422_naming_the_field(client, db, patient, therapist, plan_id):
     _, headers = patient
-    body = _course(_intake(client, headers), therapist, plan_id=plan_id)
+    body = course_body(post_intake(client, headers), therapist, plan_id=plan_id)
     for path in ("/api/v1/courses", "/api/v1/courses/plan"):
         response = client.post(path, json=body, headers=headers)
         assert response.status_code == 422, response.get_data(as_text=True)
@@ -268,15 +263,17 @@ class TestWithCardPayments:
         _, headers = patient
         held = _book(client, headers, therapist, plans["flex"]).get_json()
         assert held["status"] == "pending_payment"
-        later = (_monday_10() + timedelta(weeks=5)).isoformat()
+        later = (monday_10() + timedelta(weeks=5)).isoformat()
         second = _book(client, headers, therapist, plans["flex"], first_start=later).get_json()
         assert second["coverage"]["covered_sessions"] == 2
         # Once the first one's hold has run out, its visits are free again: only the second's 8 count.
         course = db.get(Course, held["id"])
         course.hold_expires_at = datetime.now(UTC) - timedelta(seconds=1)
         db.commit()
-        afternoons = (_monday_10() + timedelta(hours=4)).isoformat()
-        body = _course(_intake(client, headers), therapist, plan_id=plans["flex"].id, first_start=afternoons)
+        afternoons = (monday_10() + timedelta(hours=4)).isoformat()
+        body = course_body(
+            post_intake(client, headers), therapist, plan_id=plans["flex"].id, first_start=afternoons
+        )
         preview = client.post("/api/v1/courses/plan", json=body, headers=headers).get_json()
         assert preview["coverage"]["covered_sessions"] == 2
 
@@ -293,9 +290,11 @@ class TestWithCardPayments:
 def test_a_patients_coverage_preview_is_not_listed_to_the_payer(client, auth, db, patient, therapist, plans):
     """Looking at a plan while choosing is the patient's business; a course booked under it is the payer's."""
     _, headers = patient
-    intake_id = _intake(client, headers)
+    intake_id = post_intake(client, headers)
     preview = client.post(
-        "/api/v1/courses/plan", json=_course(intake_id, therapist, plan_id=plans["flex"].id), headers=headers
+        "/api/v1/courses/plan",
+        json=course_body(intake_id, therapist, plan_id=plans["flex"].id),
+        headers=headers,
     )
     assert preview.status_code == 200, preview.get_data(as_text=True)
     assert db.scalar(select(func.count()).select_from(EligibilityCheck)) == 1  # recorded for the patient

@@ -28,7 +28,7 @@ from massage_booking.models import CourseFitCache, PracticeLocation, TimeOff
 from massage_booking.schemas.parse import parse_query
 from massage_booking.schemas.search import SearchParams
 from massage_booking.services import planner_calendar, search, slots, soonest_cache
-from tests.practices import practice_therapist
+from tests.factories import open_weekday_hours, token_therapist
 
 RADIUS = 60.0
 
@@ -182,25 +182,6 @@ def test_course_fit_search_agrees_with_the_planner_therapist_by_therapist(db, de
     assert {hit.therapist.id: hit.course_start for hit in _all_hits(db, query)} == expected
 
 
-def _token_therapist(auth, db, name: str):
-    profile, user = practice_therapist(auth, db, name)
-    token = auth.api_token(user.email)
-    return profile.id, {"Authorization": f"Bearer {token}"}
-
-
-def _open_hours(client, headers, lengths=(60, 90)) -> None:
-    days = ("monday", "tuesday", "wednesday", "thursday", "friday")
-    response = client.put(
-        "/api/v1/me/availability",
-        json={
-            "weekly_hours": [{"weekday": d, "start": "09:00", "end": "17:00"} for d in days],
-            "settings": {"min_notice_hours": 24, "session_lengths": list(lengths)},
-        },
-        headers=headers,
-    )
-    assert response.status_code == 200, response.get_data(as_text=True)
-
-
 def _find(client, **params) -> dict:
     response = client.get("/api/v1/therapists", query_string={"near": "10001", "radius": "5", **params})
     assert response.status_code == 200, response.get_data(as_text=True)
@@ -208,8 +189,8 @@ def _find(client, **params) -> dict:
 
 
 def test_the_api_says_when_each_course_could_start_and_follows_time_off(client, auth, db):
-    therapist_id, headers = _token_therapist(auth, db, "Rhea Course")
-    _open_hours(client, headers)
+    therapist_id, headers = token_therapist(auth, db, "Rhea Course")
+    open_weekday_hours(client, headers)
     body = _find(client, course="8x60@2", time_of_day="morning")
     assert body["course"] == {
         "condition": None,
@@ -246,15 +227,15 @@ def test_the_api_says_when_each_course_could_start_and_follows_time_off(client, 
 
 
 def test_a_length_the_therapist_does_not_offer_fits_no_course(client, auth, db):
-    _, headers = _token_therapist(auth, db, "Omar Hour")
-    _open_hours(client, headers, lengths=(60, 90))
+    _, headers = token_therapist(auth, db, "Omar Hour")
+    open_weekday_hours(client, headers, lengths=(60, 90))
     assert _find(client, course="12x30@3")["total"] == 0
     assert _find(client, course="12x60@3")["total"] == 1
 
 
 def test_wishes_bind(client, auth, db):
-    _, headers = _token_therapist(auth, db, "Ida Weekday")
-    _open_hours(client, headers)  # Monday to Friday, 09:00-17:00
+    _, headers = token_therapist(auth, db, "Ida Weekday")
+    open_weekday_hours(client, headers)  # Monday to Friday, 09:00-17:00
     assert _find(client, course="6x60@1", weekdays="saturday,sunday")["total"] == 0
     assert _find(client, course="6x60@1", time_of_day="evening")["total"] == 0
     (hit,) = _find(client, course="6x60@1", weekdays="thursday", time_of_day="afternoon")["results"]
@@ -263,8 +244,8 @@ def test_wishes_bind(client, auth, db):
 
 
 def test_a_stale_or_outdated_row_is_recomputed(client, auth, db):
-    therapist_id, headers = _token_therapist(auth, db, "Sam Stale")
-    _open_hours(client, headers)
+    therapist_id, headers = token_therapist(auth, db, "Sam Stale")
+    open_weekday_hours(client, headers)
     (hit,) = _find(client, course="8x60@2")["results"]
     row = db.scalars(select(CourseFitCache)).one()
     original = row.soonest
@@ -287,8 +268,8 @@ def test_a_stale_or_outdated_row_is_recomputed(client, auth, db):
 
 
 def test_refresh_availability_recomputes_lapsing_fits(client, auth, db, runner):
-    _, headers = _token_therapist(auth, db, "Lee Lapse")
-    _open_hours(client, headers)
+    _, headers = token_therapist(auth, db, "Lee Lapse")
+    open_weekday_hours(client, headers)
     _find(client, course="8x60@2")
     row = db.scalars(select(CourseFitCache)).one()
     planted = datetime(2020, 1, 1, tzinfo=UTC)
@@ -322,8 +303,8 @@ def test_refresh_availability_recomputes_lapsing_fits(client, auth, db, runner):
     ],
 )
 def test_bad_course_input_is_a_422_naming_the_field_and_writes_nothing(client, auth, db, params, field):
-    _, headers = _token_therapist(auth, db, "Bo Bad")
-    _open_hours(client, headers)
+    _, headers = token_therapist(auth, db, "Bo Bad")
+    open_weekday_hours(client, headers)
     response = client.get("/api/v1/therapists", query_string={"near": "10001", **params})
     assert response.status_code == 422
     error = response.get_json()["error"]

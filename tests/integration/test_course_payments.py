@@ -7,11 +7,7 @@ Stripe.js does; our server only ever sees the PaymentMethod id.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import json
 import logging
-import secrets
 import time as clock
 from datetime import UTC, datetime, timedelta
 
@@ -31,84 +27,27 @@ from massage_booking.models import (
     StripeEvent,
 )
 from massage_booking.services import course_payments, courses, slots
-from tests.integration.test_courses_api import _course, _intake, _therapist
+from tests.factories import (
+    COURSE_CENTS,
+    DECLINED_ON_CHARGE,
+    SESSION_CENTS,
+    VISA,
+    card_method,
+    course_body,
+    intent_object,
+    pay,
+    post_event,
+    post_intake,
+    signed_webhook,
+    stripe_event,
+)
 
-SESSION_CENTS = 12_000  # tests/practices.py: $120 for 60 minutes; the Sherman plan is 8 x 60 minutes
-COURSE_CENTS = 8 * SESSION_CENTS
-VISA = "4242424242424242"
-DECLINED_ON_CHARGE = "4000000000000341"  # attaches to a customer, declined when charged
+# `patient`, `booked` (a course held for payment) and `paid` are in tests/conftest.py.
 
 
 @pytest.fixture
 def app_overrides(stripe_settings):
     return {**stripe_settings, "PAYMENT_HOLD_MINUTES": 15}
-
-
-@pytest.fixture
-def patient(auth):
-    user = auth.create_user("patient", display_name="Pat Kim")
-    return user, {"Authorization": f"Bearer {auth.api_token(user.email)}"}
-
-
-@pytest.fixture
-def booked(client, auth, db, patient):
-    """A neck-pain course of 8 x 60 minutes, just booked with card payments on: held, not paid."""
-    _, headers = patient
-    therapist_id = _therapist(auth, db, "Dana Reyes", trained=False)
-    intake_id = _intake(client, headers)
-    response = client.post("/api/v1/courses", json=_course(intake_id, therapist_id), headers=headers)
-    assert response.status_code == 201, response.get_data(as_text=True)
-    return response.get_json()
-
-
-def _card(stripe_client: stripe.StripeClient, number: str) -> str:
-    method = stripe_client.v1.payment_methods.create(
-        params={"type": "card", "card": {"number": number, "exp_month": 12, "exp_year": 2031, "cvc": "123"}}
-    )
-    return method.id
-
-
-def _pay(client, headers, course_id: int, method: str):
-    return client.post(f"/api/v1/courses/{course_id}/pay", json={"payment_method": method}, headers=headers)
-
-
-def _signed(payload: dict, secret: str, *, at: int | None = None) -> tuple[bytes, str]:
-    """A webhook body and its Stripe-Signature header, by Stripe's documented scheme."""
-    body = json.dumps(payload).encode()
-    timestamp = at if at is not None else int(clock.time())
-    digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
-    return body, f"t={timestamp},v1={digest}"
-
-
-def _event(kind: str, intent: dict, event_id: str | None = None) -> dict:
-    return {
-        "id": event_id or f"evt_{secrets.token_hex(8)}",
-        "object": "event",
-        "type": kind,
-        "created": int(clock.time()),
-        "data": {"object": intent},
-    }
-
-
-def _intent_object(course_id: int, *, status: str, amount: int = COURSE_CENTS, intent_id: str | None = None):
-    return {
-        "id": intent_id or f"pi_{secrets.token_hex(8)}",
-        "object": "payment_intent",
-        "amount": amount,
-        "currency": "usd",
-        "status": status,
-        "metadata": {"course_id": str(course_id)},
-        "last_payment_error": {"message": "Your card was declined."} if status != "succeeded" else None,
-    }
-
-
-def _post_event(client, stripe_settings, payload: dict, *, secret: str | None = None):
-    body, signature = _signed(payload, secret or stripe_settings["STRIPE_WEBHOOK_SECRET"])
-    return client.post(
-        "/stripe/webhook",
-        data=body,
-        headers={"Stripe-Signature": signature, "Content-Type": "application/json"},
-    )
 
 
 # --- paying ------------------------------------------------------------------------------------------------
@@ -131,7 +70,7 @@ def test_a_new_course_holds_its_times_for_fifteen_minutes_at_its_price(booked):
 def test_card_4242_pays_and_confirms_the_course(client, db, patient, booked, stripe_client, caplog):
     caplog.set_level(logging.DEBUG)
     _, headers = patient
-    response = _pay(client, headers, booked["id"], _card(stripe_client, VISA))
+    response = pay(client, headers, booked["id"], card_method(stripe_client, VISA))
 
     assert response.status_code == 200, response.get_data(as_text=True)
     course = response.get_json()
@@ -145,7 +84,7 @@ def test_card_4242_pays_and_confirms_the_course(client, db, patient, booked, str
     assert set(intent.metadata.to_dict()) == {"course_id", "patient_id", "therapist_id"}
     assert intent.to_dict().get("description") is None
     # Paying again is refused, and charges nothing.
-    again = _pay(client, headers, booked["id"], _card(stripe_client, VISA))
+    again = pay(client, headers, booked["id"], card_method(stripe_client, VISA))
     assert again.status_code == 409 and "already paid" in again.get_json()["error"]["message"]
 
 
@@ -153,7 +92,7 @@ def test_a_declined_card_leaves_the_course_unpaid_and_its_times_are_released_at_
     app, client, db, patient, booked, stripe_client
 ):
     _, headers = patient
-    response = _pay(client, headers, booked["id"], _card(stripe_client, DECLINED_ON_CHARGE))
+    response = pay(client, headers, booked["id"], card_method(stripe_client, DECLINED_ON_CHARGE))
 
     assert response.status_code == 402
     error = response.get_json()["error"]
@@ -183,7 +122,7 @@ def test_a_declined_card_leaves_the_course_unpaid_and_its_times_are_released_at_
     statuses = db.scalars(select(Appointment.status).where(Appointment.course_id == course.id)).all()
     assert set(statuses) == {AppointmentStatus.RELEASED}
     # Paying after the hold ran out is refused with a reason.
-    late = _pay(client, headers, booked["id"], _card(stripe_client, VISA))
+    late = pay(client, headers, booked["id"], card_method(stripe_client, VISA))
     assert late.status_code == 409 and "released" in late.get_json()["error"]["message"]
 
 
@@ -191,7 +130,9 @@ def test_the_expire_holds_command_releases_and_cancels_the_unpaid_payment_intent
     app, client, db, runner, patient, booked, stripe_client
 ):
     _, headers = patient
-    assert _pay(client, headers, booked["id"], _card(stripe_client, DECLINED_ON_CHARGE)).status_code == 402
+    assert (
+        pay(client, headers, booked["id"], card_method(stripe_client, DECLINED_ON_CHARGE)).status_code == 402
+    )
     course = db.get(Course, booked["id"])
     db.refresh(course)
     intent_id = course.payment_intent_id
@@ -223,7 +164,7 @@ def test_a_card_number_sent_instead_of_a_payment_method_is_refused_without_being
 ):
     caplog.set_level(logging.DEBUG)
     _, headers = patient
-    response = _pay(client, headers, booked["id"], VISA)
+    response = pay(client, headers, booked["id"], VISA)
     assert response.status_code == 422
     assert VISA not in response.get_data(as_text=True) and VISA not in caplog.text
     assert db.get(Course, booked["id"]).status is CourseStatus.PENDING_PAYMENT
@@ -232,7 +173,7 @@ def test_a_card_number_sent_instead_of_a_payment_method_is_refused_without_being
 def test_only_the_patient_can_pay_their_course(client, auth, db, booked, stripe_client):
     other = auth.create_user("patient")
     headers = {"Authorization": f"Bearer {auth.api_token(other.email)}"}
-    response = _pay(client, headers, booked["id"], _card(stripe_client, VISA))
+    response = pay(client, headers, booked["id"], card_method(stripe_client, VISA))
     assert response.status_code == 404
     assert db.get(Course, booked["id"]).paid_cents == 0
     denied = db.scalar(
@@ -247,10 +188,10 @@ def test_only_the_patient_can_pay_their_course(client, auth, db, booked, stripe_
 def test_a_succeeded_webhook_confirms_the_course_once_however_often_it_is_sent(
     client, db, stripe_settings, booked
 ):
-    event = _event("payment_intent.succeeded", _intent_object(booked["id"], status="succeeded"))
+    event = stripe_event("payment_intent.succeeded", intent_object(booked["id"], status="succeeded"))
 
-    first = _post_event(client, stripe_settings, event)
-    replay = _post_event(client, stripe_settings, event)
+    first = post_event(client, stripe_settings, event)
+    replay = post_event(client, stripe_settings, event)
 
     assert (first.status_code, first.get_json()["outcome"]) == (200, "confirmed")
     assert (replay.status_code, replay.get_json()["outcome"]) == (200, "duplicate")
@@ -263,11 +204,14 @@ def test_a_succeeded_webhook_confirms_the_course_once_however_often_it_is_sent(
 
 
 def test_a_late_failure_after_success_changes_nothing(client, db, stripe_settings, booked):
-    intent = _intent_object(booked["id"], status="succeeded")
-    assert _post_event(client, stripe_settings, _event("payment_intent.succeeded", intent)).status_code == 200
+    intent = intent_object(booked["id"], status="succeeded")
+    assert (
+        post_event(client, stripe_settings, stripe_event("payment_intent.succeeded", intent)).status_code
+        == 200
+    )
     failed = {**intent, "status": "requires_payment_method", "last_payment_error": {"message": "Declined."}}
 
-    response = _post_event(client, stripe_settings, _event("payment_intent.payment_failed", failed))
+    response = post_event(client, stripe_settings, stripe_event("payment_intent.payment_failed", failed))
 
     assert response.status_code == 200 and response.get_json()["outcome"] == "ignored: course booked"
     course = db.get(Course, booked["id"])
@@ -279,14 +223,14 @@ def test_a_late_failure_after_success_changes_nothing(client, db, stripe_setting
 def test_a_failure_before_success_is_shown_and_the_later_success_still_books(
     client, db, stripe_settings, booked
 ):
-    intent = _intent_object(booked["id"], status="requires_payment_method")
-    _post_event(client, stripe_settings, _event("payment_intent.payment_failed", intent))
+    intent = intent_object(booked["id"], status="requires_payment_method")
+    post_event(client, stripe_settings, stripe_event("payment_intent.payment_failed", intent))
     course = db.get(Course, booked["id"])
     db.refresh(course)
     assert course.status is CourseStatus.PENDING_PAYMENT and course.payment_error == "Your card was declined."
 
     ok = {**intent, "status": "succeeded"}
-    assert _post_event(client, stripe_settings, _event("payment_intent.succeeded", ok)).get_json()[
+    assert post_event(client, stripe_settings, stripe_event("payment_intent.succeeded", ok)).get_json()[
         "outcome"
     ] == ("confirmed")
     db.refresh(course)
@@ -298,16 +242,16 @@ def test_a_failure_before_success_is_shown_and_the_later_success_still_books(
     ["wrong secret", "altered body", "no signature", "stale timestamp"],
 )
 def test_a_forged_webhook_gets_400_and_changes_nothing(client, db, stripe_settings, booked, tamper):
-    event = _event("payment_intent.succeeded", _intent_object(booked["id"], status="succeeded"))
+    event = stripe_event("payment_intent.succeeded", intent_object(booked["id"], status="succeeded"))
     secret = stripe_settings["STRIPE_WEBHOOK_SECRET"]
-    body, signature = _signed(event, "whsec_forged" if tamper == "wrong secret" else secret)
+    body, signature = signed_webhook(event, "whsec_forged" if tamper == "wrong secret" else secret)
     headers = {"Stripe-Signature": signature, "Content-Type": "application/json"}
     if tamper == "altered body":
         body = body.replace(str(COURSE_CENTS).encode(), b"1")
     elif tamper == "no signature":
         headers.pop("Stripe-Signature")
     elif tamper == "stale timestamp":
-        body, signature = _signed(event, secret, at=int(clock.time()) - 3600)
+        body, signature = signed_webhook(event, secret, at=int(clock.time()) - 3600)
         headers["Stripe-Signature"] = signature
 
     response = client.post("/stripe/webhook", data=body, headers=headers)
@@ -336,11 +280,11 @@ def test_a_payment_arriving_after_release_is_refunded_in_full(
         payment_method="pm_card_visa",
         confirm=True,
     )
-    event = _event(
-        "payment_intent.succeeded", _intent_object(course.id, status="succeeded", intent_id=intent.id)
+    event = stripe_event(
+        "payment_intent.succeeded", intent_object(course.id, status="succeeded", intent_id=intent.id)
     )
 
-    response = _post_event(client, stripe_settings, event)
+    response = post_event(client, stripe_settings, event)
 
     assert response.get_json()["outcome"] == "refunded: course no longer held"
     db.refresh(course)
@@ -351,14 +295,6 @@ def test_a_payment_arriving_after_release_is_refunded_in_full(
 
 
 # --- refunds -----------------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def paid(client, patient, booked, stripe_client):
-    _, headers = patient
-    response = _pay(client, headers, booked["id"], _card(stripe_client, VISA))
-    assert response.status_code == 200, response.get_data(as_text=True)
-    return response.get_json()
 
 
 def test_cancelling_two_sessions_a_day_ahead_refunds_exactly_their_price_seen_by_both_sides(
@@ -424,10 +360,10 @@ def test_no_card_number_cvc_or_secret_key_reaches_the_database_or_the_logs(
 ):
     _, headers = patient
     # The "browser" gives the cards to Stripe first (the SDK would log them in this test process).
-    declined, visa = _card(stripe_client, DECLINED_ON_CHARGE), _card(stripe_client, VISA)
+    declined, visa = card_method(stripe_client, DECLINED_ON_CHARGE), card_method(stripe_client, VISA)
     caplog.set_level(logging.DEBUG)  # every logger of the app, the SDK's and SQLAlchemy's included
-    _pay(client, headers, booked["id"], declined)
-    _pay(client, headers, booked["id"], visa)
+    pay(client, headers, booked["id"], declined)
+    pay(client, headers, booked["id"], visa)
     client.post(
         f"/api/v1/courses/{booked['id']}/cancel",
         json={"appointment_ids": [booked["sessions"][4]["id"]]},
@@ -462,9 +398,9 @@ def _database_text() -> str:
 def _other_patient_books_the_same_times(client, auth, booked):
     other = auth.create_user("patient")
     headers = {"Authorization": f"Bearer {auth.api_token(other.email)}"}
-    intake_id = _intake(client, headers)
+    intake_id = post_intake(client, headers)
     therapist_id = booked["therapist"]["id"]
-    return client.post("/api/v1/courses", json=_course(intake_id, therapist_id), headers=headers)
+    return client.post("/api/v1/courses", json=course_body(intake_id, therapist_id), headers=headers)
 
 
 def test_held_times_cannot_be_booked_by_anyone_else(client, auth, booked):
@@ -493,11 +429,11 @@ def test_an_event_whose_effect_fails_is_not_recorded_so_stripe_can_retry_it(
     course.status = CourseStatus.EXPIRED  # released: a payment for it must be refunded
     db.commit()
     # Stripe refuses the refund (it has no such PaymentIntent): the whole event rolls back.
-    event = _event(
-        "payment_intent.succeeded", _intent_object(course.id, status="succeeded", intent_id="pi_unknown")
+    event = stripe_event(
+        "payment_intent.succeeded", intent_object(course.id, status="succeeded", intent_id="pi_unknown")
     )
 
-    response = _post_event(client, stripe_settings, event)
+    response = post_event(client, stripe_settings, event)
 
     assert response.status_code == 502
     assert db.scalar(select(func.count()).select_from(StripeEvent)) == 0
@@ -510,7 +446,7 @@ def test_an_unknown_or_malformed_payment_method_is_422_and_changes_nothing(
     client, db, patient, booked, method
 ):
     _, headers = patient
-    response = _pay(client, headers, booked["id"], method)
+    response = pay(client, headers, booked["id"], method)
     assert response.status_code == 422, response.get_data(as_text=True)
     course = db.get(Course, booked["id"])
     db.refresh(course)

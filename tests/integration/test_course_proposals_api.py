@@ -15,15 +15,9 @@ from sqlalchemy import delete, func, select
 
 from massage_booking.models import AvailabilitySettings, Course, PracticeLocation, WeeklyHours
 from massage_booking.services import public_holidays
-from tests.integration.test_courses_api import _intake, _therapist
+from tests.factories import bookable_therapist, post_intake
 
 NEW_YORK = ZoneInfo("America/New_York")
-
-
-@pytest.fixture
-def patient(auth):
-    user = auth.create_user("patient", display_name="Pat Kim")
-    return user, {"Authorization": f"Bearer {auth.api_token(user.email)}"}
 
 
 def _monday_to_saturday(
@@ -63,12 +57,12 @@ def _local(iso: str) -> datetime:
 
 def test_three_a_week_from_a_friday_is_proposed_on_the_days_the_therapist_works(client, auth, db, patient):
     _, headers = patient
-    therapist_id = _therapist(auth, db, "Dana Reyes", trained=False)
+    therapist_id = bookable_therapist(auth, db, "Dana Reyes", trained=False)
     _monday_to_saturday(db, therapist_id)
     friday = _next(4)
 
     response = _ask(
-        client, headers, _intake(client, headers), therapist_id, earliest_start=friday.isoformat()
+        client, headers, post_intake(client, headers), therapist_id, earliest_start=friday.isoformat()
     )
 
     assert response.status_code == 200, response.get_data(as_text=True)
@@ -95,9 +89,9 @@ def test_three_a_week_from_a_friday_is_proposed_on_the_days_the_therapist_works(
 
 def test_a_proposal_books_as_it_stands(client, auth, db, patient):
     _, headers = patient
-    therapist_id = _therapist(auth, db, "Dana Reyes", trained=False)
+    therapist_id = bookable_therapist(auth, db, "Dana Reyes", trained=False)
     _monday_to_saturday(db, therapist_id)
-    intake_id = _intake(client, headers)
+    intake_id = post_intake(client, headers)
     found = _ask(client, headers, intake_id, therapist_id, earliest_start=_next(4).isoformat()).get_json()
     chosen = found["proposals"][1]
 
@@ -123,11 +117,11 @@ def test_a_proposal_books_as_it_stands(client, auth, db, patient):
 
 def test_wishes_rank_the_proposals_evenings_only(client, auth, db, patient):
     _, headers = patient
-    therapist_id = _therapist(auth, db, "Dana Reyes", trained=False)  # open 08:00-20:00 every day
+    therapist_id = bookable_therapist(auth, db, "Dana Reyes", trained=False)  # open 08:00-20:00 every day
     found = _ask(
         client,
         headers,
-        _intake(client, headers),
+        post_intake(client, headers),
         therapist_id,
         earliest_start=_next(0).isoformat(),
         weekdays=["monday", "wednesday", "friday"],
@@ -141,7 +135,7 @@ def test_wishes_rank_the_proposals_evenings_only(client, auth, db, patient):
 
 def test_no_proposal_falls_on_a_holiday_the_therapist_does_not_work(client, auth, db, patient):
     _, headers = patient
-    therapist_id = _therapist(auth, db, "Dana Reyes", trained=False)
+    therapist_id = bookable_therapist(auth, db, "Dana Reyes", trained=False)
     _monday_to_saturday(db, therapist_id, works_holidays=False)
     today = datetime.now(NEW_YORK).date()
     holidays = public_holidays.between("NY", today, today + timedelta(days=90))
@@ -149,7 +143,12 @@ def test_no_proposal_falls_on_a_holiday_the_therapist_does_not_work(client, auth
     first_holiday = next(iter(holidays))
     start = max(first_holiday - timedelta(days=10), today + timedelta(days=2))
     found = _ask(
-        client, headers, _intake(client, headers), therapist_id, earliest_start=start.isoformat(), count=10
+        client,
+        headers,
+        post_intake(client, headers),
+        therapist_id,
+        earliest_start=start.isoformat(),
+        count=10,
     ).get_json()
     assert found["proposals"]
     for proposal in found["proposals"]:
@@ -158,7 +157,7 @@ def test_no_proposal_falls_on_a_holiday_the_therapist_does_not_work(client, auth
 
 def test_a_course_across_a_clock_change_keeps_its_local_time(client, auth, db, patient):
     _, headers = patient
-    therapist_id = _therapist(auth, db, "Dana Reyes", trained=False)
+    therapist_id = bookable_therapist(auth, db, "Dana Reyes", trained=False)
     _monday_to_saturday(db, therapist_id, horizon_days=365)
     today = datetime.now(NEW_YORK).date()
     change = next(
@@ -171,7 +170,7 @@ def test_a_course_across_a_clock_change_keeps_its_local_time(client, auth, db, p
     found = _ask(
         client,
         headers,
-        _intake(client, headers),
+        post_intake(client, headers),
         therapist_id,
         earliest_start=start.isoformat(),
         sessions_per_week=2,
@@ -185,12 +184,12 @@ def test_a_course_across_a_clock_change_keeps_its_local_time(client, auth, db, p
 
 def test_a_fully_booked_week_gives_a_partial_proposal_naming_what_is_missing(client, auth, db, patient):
     _, headers = patient
-    therapist_id = _therapist(auth, db, "Dana Reyes", trained=False)
+    therapist_id = bookable_therapist(auth, db, "Dana Reyes", trained=False)
     _monday_to_saturday(db, therapist_id, horizon_days=14)
     found = _ask(
         client,
         headers,
-        _intake(client, headers),
+        post_intake(client, headers),
         therapist_id,
         earliest_start=_next(0).isoformat(),
         total_sessions=12,
@@ -222,10 +221,10 @@ def test_a_fully_booked_week_gives_a_partial_proposal_naming_what_is_missing(cli
 )
 def test_bad_wishes_are_a_422_naming_the_field_and_change_nothing(client, auth, db, patient, wishes, field):
     _, headers = patient
-    therapist_id = _therapist(auth, db, "Dana Reyes", trained=False)
+    therapist_id = bookable_therapist(auth, db, "Dana Reyes", trained=False)
     db.get(AvailabilitySettings, therapist_id).session_lengths = [60, 90]
     db.commit()
-    response = _ask(client, headers, _intake(client, headers), therapist_id, **wishes)
+    response = _ask(client, headers, post_intake(client, headers), therapist_id, **wishes)
     assert response.status_code == 422, response.get_data(as_text=True)
     assert field in response.get_json()["error"]["details"]["fields"]
     assert db.scalar(select(func.count()).select_from(Course)) == 0
@@ -233,12 +232,12 @@ def test_bad_wishes_are_a_422_naming_the_field_and_change_nothing(client, auth, 
 
 def test_with_a_first_start_the_plan_endpoint_still_answers_the_preview(client, auth, db, patient):
     _, headers = patient
-    therapist_id = _therapist(auth, db, "Dana Reyes", trained=False)
+    therapist_id = bookable_therapist(auth, db, "Dana Reyes", trained=False)
     first = datetime.combine(_next(0), time(10), NEW_YORK)
     response = client.post(
         "/api/v1/courses/plan",
         json={
-            "intake_id": _intake(client, headers),
+            "intake_id": post_intake(client, headers),
             "therapist_id": therapist_id,
             "first_start": first.isoformat(),
         },

@@ -7,7 +7,6 @@ real dates a week or more ahead; expectations come from zoneinfo, so they hold i
 from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import event, func, select
@@ -21,72 +20,18 @@ from massage_booking.models import (
     Course,
     PracticeLocation,
     TherapistProfile,
-    WeeklyHours,
 )
-from tests.practices import practice_therapist
+from tests.factories import NECK, NEW_YORK, bookable_therapist, course_body, monday_10, post_intake
 
-NEW_YORK = ZoneInfo("America/New_York")
-NECK = {
-    "condition": "chronic neck pain",
-    "cancer_history": False,
-    "treatment_phase": "none",
-    "precautions": [],
-}
-
-
-def _therapist(auth, db, name: str, *, trained: bool, zip_code: str = "10001", lat: float = 40.7506) -> int:
-    """A practice open every day 08:00-20:00 with no notice, offering 30, 60 and 90 minutes."""
-    profile, _ = practice_therapist(auth, db, name, trained=trained, zip_code=zip_code, latitude=lat)
-    location_id = profile.locations[0].id
-    db.add(
-        AvailabilitySettings(
-            therapist_id=profile.id,
-            min_notice_hours=0,
-            buffer_after_minutes=15,
-            slot_step_minutes=15,
-            session_lengths=[30, 60, 90],
-        )
-    )
-    db.add_all(
-        WeeklyHours(location_id=location_id, weekday=d, starts_at=time(8), ends_at=time(20)) for d in range(7)
-    )
-    db.commit()
-    return profile.id
-
-
-@pytest.fixture
-def patient(auth):
-    user = auth.create_user("patient", display_name="Pat Kim")
-    return user, {"Authorization": f"Bearer {auth.api_token(user.email)}"}
-
-
-def _monday_10() -> datetime:
-    today = datetime.now(NEW_YORK).date()
-    monday = today + timedelta(days=7 + (7 - today.weekday()) % 7)
-    return datetime.combine(monday, time(10), NEW_YORK)
-
-
-def _intake(client, headers, answers=NECK) -> int:
-    response = client.post("/api/v1/intakes", json=answers, headers=headers)
-    assert response.status_code == 201, response.get_data(as_text=True)
-    return response.get_json()["id"]
-
-
-def _course(intake_id: int, therapist_id: int, **extra) -> dict:
-    return {
-        "intake_id": intake_id,
-        "therapist_id": therapist_id,
-        "first_start": _monday_10().isoformat(),
-        **extra,
-    }
+# `patient` (with API headers) is in tests/conftest.py.
 
 
 def test_neck_pain_defaults_to_the_sherman_plan_and_books_all_eight(client, auth, db, patient):
     _, headers = patient
-    therapist_id = _therapist(auth, db, "Dana Reyes", trained=False)
-    intake_id = _intake(client, headers)
+    therapist_id = bookable_therapist(auth, db, "Dana Reyes", trained=False)
+    intake_id = post_intake(client, headers)
     preview = client.post(
-        "/api/v1/courses/plan", json=_course(intake_id, therapist_id), headers=headers
+        "/api/v1/courses/plan", json=course_body(intake_id, therapist_id), headers=headers
     ).get_json()
     assert preview["plan"]["session_minutes"] == 60
     assert preview["plan"]["sessions_per_week"] == 2 and preview["plan"]["weeks"] == 4
@@ -94,11 +39,11 @@ def test_neck_pain_defaults_to_the_sherman_plan_and_books_all_eight(client, auth
     assert preview["bookable"] and all(s["free"] for s in preview["sessions"])
     assert db.scalar(select(func.count()).select_from(Course)) == 0  # a preview books nothing
 
-    response = client.post("/api/v1/courses", json=_course(intake_id, therapist_id), headers=headers)
+    response = client.post("/api/v1/courses", json=course_body(intake_id, therapist_id), headers=headers)
     assert response.status_code == 201, response.get_data(as_text=True)
     course = response.get_json()
     starts = [datetime.fromisoformat(s["start"]) for s in course["sessions"]]
-    first = _monday_10()
+    first = monday_10()
     expected_days = [first.date() + timedelta(days=d) for d in (0, 3, 7, 10, 14, 17, 21, 24)]
     assert [s.astimezone(NEW_YORK).date() for s in starts] == expected_days
     assert all(s.astimezone(NEW_YORK).time() == time(10) for s in starts)  # the same local time, DST or not
@@ -115,9 +60,9 @@ def test_a_course_with_one_impossible_session_books_nothing_and_offers_alternati
     client, auth, db, patient
 ):
     _, headers = patient
-    therapist_id = _therapist(auth, db, "Dana Reyes", trained=False)
+    therapist_id = bookable_therapist(auth, db, "Dana Reyes", trained=False)
     other = auth.create_user("patient")
-    third = _monday_10() + timedelta(days=7)  # session 3 of a Mon/Thu course
+    third = monday_10() + timedelta(days=7)  # session 3 of a Mon/Thu course
     db.add(
         Appointment(
             therapist_id=therapist_id,
@@ -128,8 +73,8 @@ def test_a_course_with_one_impossible_session_books_nothing_and_offers_alternati
         )
     )
     db.commit()
-    intake_id = _intake(client, headers)
-    response = client.post("/api/v1/courses", json=_course(intake_id, therapist_id), headers=headers)
+    intake_id = post_intake(client, headers)
+    response = client.post("/api/v1/courses", json=course_body(intake_id, therapist_id), headers=headers)
     assert response.status_code == 409
     error = response.get_json()["error"]
     assert error["code"] == "sessions_conflict" and "nothing was booked" in error["message"]
@@ -145,7 +90,7 @@ def test_a_course_with_one_impossible_session_books_nothing_and_offers_alternati
     starts = [
         s["start"]
         for s in client.post(
-            "/api/v1/courses/plan", json=_course(intake_id, therapist_id), headers=headers
+            "/api/v1/courses/plan", json=course_body(intake_id, therapist_id), headers=headers
         ).get_json()["sessions"]
     ]
     starts[2] = conflict["alternatives"][0]
@@ -159,10 +104,10 @@ def test_a_course_with_one_impossible_session_books_nothing_and_offers_alternati
 
 def test_a_thirty_minute_neck_plan_is_booked_with_a_warning_citing_the_trial(client, auth, db, patient):
     _, headers = patient
-    therapist_id = _therapist(auth, db, "Dana Reyes", trained=False)
-    intake_id = _intake(client, headers)
+    therapist_id = bookable_therapist(auth, db, "Dana Reyes", trained=False)
+    intake_id = post_intake(client, headers)
     response = client.post(
-        "/api/v1/courses", json=_course(intake_id, therapist_id, session_minutes=30), headers=headers
+        "/api/v1/courses", json=course_body(intake_id, therapist_id, session_minutes=30), headers=headers
     )
     assert response.status_code == 201
     [warning] = response.get_json()["warnings"]
@@ -176,29 +121,32 @@ def test_a_thirty_minute_neck_plan_is_booked_with_a_warning_citing_the_trial(cli
 
 def test_a_cancer_history_needs_an_oncology_trained_therapist(client, auth, db, patient):
     _, headers = patient
-    untrained = _therapist(auth, db, "Una Trained", trained=False)
-    trained = _therapist(auth, db, "Tess Oncology", trained=True, zip_code="10002", lat=40.7157)
-    intake_id = _intake(client, headers, {**NECK, "cancer_history": True, "treatment_phase": "survivorship"})
-    response = client.post("/api/v1/courses", json=_course(intake_id, untrained), headers=headers)
+    untrained = bookable_therapist(auth, db, "Una Trained", trained=False)
+    trained = bookable_therapist(auth, db, "Tess Oncology", trained=True, zip_code="10002", lat=40.7157)
+    intake_id = post_intake(
+        client, headers, {**NECK, "cancer_history": True, "treatment_phase": "survivorship"}
+    )
+    response = client.post("/api/v1/courses", json=course_body(intake_id, untrained), headers=headers)
     assert response.status_code == 422
     error = response.get_json()["error"]
     assert error["code"] == "oncology_training_required" and "oncology" in error["message"]
     assert [s["id"] for s in error["details"]["suggestions"]] == [trained]
     assert db.scalar(select(func.count()).select_from(Appointment)) == 0
     assert (
-        client.post("/api/v1/courses", json=_course(intake_id, trained), headers=headers).status_code == 201
+        client.post("/api/v1/courses", json=course_body(intake_id, trained), headers=headers).status_code
+        == 201
     )
 
 
 def test_a_fever_defers_booking_with_the_reason(client, auth, db, patient):
     _, headers = patient
-    therapist_id = _therapist(auth, db, "Tess Oncology", trained=True)
-    intake_id = _intake(
+    therapist_id = bookable_therapist(auth, db, "Tess Oncology", trained=True)
+    intake_id = post_intake(
         client,
         headers,
         {**NECK, "cancer_history": True, "treatment_phase": "active_treatment", "precautions": ["fever"]},
     )
-    response = client.post("/api/v1/courses", json=_course(intake_id, therapist_id), headers=headers)
+    response = client.post("/api/v1/courses", json=course_body(intake_id, therapist_id), headers=headers)
     assert response.status_code == 422
     error = response.get_json()["error"]
     assert error["code"] == "booking_deferred" and "fever" in error["message"].lower()
@@ -207,15 +155,17 @@ def test_a_fever_defers_booking_with_the_reason(client, auth, db, patient):
 
 def test_precautions_travel_with_the_course_to_the_therapist(client, auth, db, patient):
     _, headers = patient
-    therapist_id = _therapist(auth, db, "Tess Oncology", trained=True)
+    therapist_id = bookable_therapist(auth, db, "Tess Oncology", trained=True)
     answers = {
         **NECK,
         "cancer_history": True,
         "treatment_phase": "survivorship",
         "precautions": ["bone_metastases"],
     }
-    intake_id = _intake(client, headers, answers)
-    course = client.post("/api/v1/courses", json=_course(intake_id, therapist_id), headers=headers).get_json()
+    intake_id = post_intake(client, headers, answers)
+    course = client.post(
+        "/api/v1/courses", json=course_body(intake_id, therapist_id), headers=headers
+    ).get_json()
     assert any("bone" in note.lower() for note in course["session_notes"])
     therapist_user = db.get(TherapistProfile, therapist_id).user
     token = auth.api_token(therapist_user.email)
@@ -225,17 +175,17 @@ def test_precautions_travel_with_the_course_to_the_therapist(client, auth, db, p
 
 def test_another_patients_course_and_intake_are_404_and_audited(client, auth, db, patient):
     _, headers = patient
-    therapist_id = _therapist(auth, db, "Dana Reyes", trained=False)
-    intake_id = _intake(client, headers)
+    therapist_id = bookable_therapist(auth, db, "Dana Reyes", trained=False)
+    intake_id = post_intake(client, headers)
     course_id = client.post(
-        "/api/v1/courses", json=_course(intake_id, therapist_id), headers=headers
+        "/api/v1/courses", json=course_body(intake_id, therapist_id), headers=headers
     ).get_json()["id"]
     stranger = auth.create_user("patient")
     other = {"Authorization": f"Bearer {auth.api_token(stranger.email)}"}
     assert client.get(f"/api/v1/courses/{course_id}", headers=other).status_code == 404
     assert client.get(f"/api/v1/intakes/{intake_id}", headers=other).status_code == 404
     assert (
-        client.post("/api/v1/courses", json=_course(intake_id, therapist_id), headers=other).status_code
+        client.post("/api/v1/courses", json=course_body(intake_id, therapist_id), headers=other).status_code
         == 404
     )
     denied = db.scalars(
@@ -250,9 +200,11 @@ def test_another_patients_course_and_intake_are_404_and_audited(client, auth, db
 
 def test_cancelling_one_session_ahead_and_refusing_a_late_one(client, auth, db, patient):
     _, headers = patient
-    therapist_id = _therapist(auth, db, "Dana Reyes", trained=False)
-    intake_id = _intake(client, headers)
-    course = client.post("/api/v1/courses", json=_course(intake_id, therapist_id), headers=headers).get_json()
+    therapist_id = bookable_therapist(auth, db, "Dana Reyes", trained=False)
+    intake_id = post_intake(client, headers)
+    course = client.post(
+        "/api/v1/courses", json=course_body(intake_id, therapist_id), headers=headers
+    ).get_json()
     second = course["sessions"][1]["id"]
     response = client.post(
         f"/api/v1/courses/{course['id']}/cancel", json={"appointment_ids": [second]}, headers=headers
@@ -292,22 +244,26 @@ def test_bad_course_requests_are_422(client, patient, body, field):
 
 def test_bad_plan_changes_and_unknown_records(client, auth, db, patient):
     _, headers = patient
-    therapist_id = _therapist(auth, db, "Dana Reyes", trained=False)
-    intake_id = _intake(client, headers)
+    therapist_id = bookable_therapist(auth, db, "Dana Reyes", trained=False)
+    intake_id = post_intake(client, headers)
     bad = client.post(
-        "/api/v1/courses", json=_course(intake_id, therapist_id, session_minutes=50), headers=headers
+        "/api/v1/courses", json=course_body(intake_id, therapist_id, session_minutes=50), headers=headers
     )
     assert bad.status_code == 422 and "session_minutes" in bad.get_json()["error"]["details"]["fields"]
-    assert client.post("/api/v1/courses", json=_course(intake_id, 999999), headers=headers).status_code == 404
     assert (
-        client.post("/api/v1/courses", json=_course(999999, therapist_id), headers=headers).status_code == 404
+        client.post("/api/v1/courses", json=course_body(intake_id, 999999), headers=headers).status_code
+        == 404
+    )
+    assert (
+        client.post("/api/v1/courses", json=course_body(999999, therapist_id), headers=headers).status_code
+        == 404
     )
     unknown = client.post("/api/v1/intakes", json={**NECK, "condition": "Z99.99"}, headers=headers)
     assert unknown.status_code == 422 and "condition" in unknown.get_json()["error"]["details"]["fields"]
     therapist_token = auth.api_token(db.get(TherapistProfile, therapist_id).user.email)
     as_therapist = client.post(
         "/api/v1/courses",
-        json=_course(intake_id, therapist_id),
+        json=course_body(intake_id, therapist_id),
         headers={"Authorization": f"Bearer {therapist_token}"},
     )
     assert as_therapist.status_code == 403
@@ -320,9 +276,9 @@ def test_bad_plan_changes_and_unknown_records(client, auth, db, patient):
 def test_a_first_start_outside_the_calendars_years_is_a_422(client, auth, db, patient, first_start):
     """Found by the fuzzer: laying the course out overflowed (500), and pre-1900 times got local mean time."""
     _, headers = patient
-    therapist_id = _therapist(auth, db, "Dana Reyes", trained=False)
-    intake_id = _intake(client, headers)
-    body = {**_course(intake_id, therapist_id), "first_start": first_start}
+    therapist_id = bookable_therapist(auth, db, "Dana Reyes", trained=False)
+    intake_id = post_intake(client, headers)
+    body = {**course_body(intake_id, therapist_id), "first_start": first_start}
     for path in ("/api/v1/courses/plan", "/api/v1/courses"):
         response = client.post(path, json=body, headers=headers)
         assert response.status_code == 422, response.get_data(as_text=True)
@@ -334,13 +290,13 @@ def test_a_length_the_therapist_does_not_offer_is_a_422_naming_session_minutes_a
     client, auth, db, patient
 ):
     _, headers = patient
-    therapist_id = _therapist(auth, db, "Dana Reyes", trained=False)
+    therapist_id = bookable_therapist(auth, db, "Dana Reyes", trained=False)
     db.get(AvailabilitySettings, therapist_id).session_lengths = [60, 90]
     db.commit()
-    intake_id = _intake(client, headers)
+    intake_id = post_intake(client, headers)
     for path in ("/api/v1/courses/plan", "/api/v1/courses"):
         response = client.post(
-            path, json=_course(intake_id, therapist_id, session_minutes=30), headers=headers
+            path, json=course_body(intake_id, therapist_id, session_minutes=30), headers=headers
         )
         assert response.status_code == 422, (path, response.get_data(as_text=True))
         error = response.get_json()["error"]
@@ -350,7 +306,7 @@ def test_a_length_the_therapist_does_not_offer_is_a_422_naming_session_minutes_a
     assert db.scalar(select(func.count()).select_from(Course)) == 0
     assert db.scalar(select(func.count()).select_from(Appointment)) == 0
     booked = client.post(
-        "/api/v1/courses", json=_course(intake_id, therapist_id, session_minutes=90), headers=headers
+        "/api/v1/courses", json=course_body(intake_id, therapist_id, session_minutes=90), headers=headers
     )
     assert booked.status_code == 201 and booked.get_json()["session_minutes"] == 90
 
@@ -358,13 +314,13 @@ def test_a_length_the_therapist_does_not_offer_is_a_422_naming_session_minutes_a
 def test_listing_courses_takes_as_many_queries_for_one_course_as_for_five(client, auth, db, patient):
     """No query per course: each course's sessions and refunds are loaded for the whole list at once."""
     _, headers = patient
-    therapist_id = _therapist(auth, db, "Dana Reyes", trained=False)
-    intake_id = _intake(client, headers)
+    therapist_id = bookable_therapist(auth, db, "Dana Reyes", trained=False)
+    intake_id = post_intake(client, headers)
 
     def book(hour: int) -> None:
-        first = _monday_10().replace(hour=hour).isoformat()
+        first = monday_10().replace(hour=hour).isoformat()
         response = client.post(
-            "/api/v1/courses", json=_course(intake_id, therapist_id, first_start=first), headers=headers
+            "/api/v1/courses", json=course_body(intake_id, therapist_id, first_start=first), headers=headers
         )
         assert response.status_code == 201, response.get_data(as_text=True)
 

@@ -4,47 +4,15 @@ tests/unit/test_eligibility.py."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import func, select
 
-from massage_booking.models import (
-    AuditEvent,
-    Course,
-    EligibilityCheck,
-    NetworkMembership,
-    Payer,
-    TherapistProfile,
-)
-from tests.integration.test_courses_api import _course, _intake, _therapist
-from tests.payers import acme_and_other
+from massage_booking.models import AuditEvent, Course, EligibilityCheck
+from tests.factories import SERVICE_DATE, course_body, insurer_headers, post_intake
 
-SERVICE = (date.today() + timedelta(days=14)).isoformat()
-
-
-@pytest.fixture
-def payers(db):
-    """Acme's PPO wants a referral (90 days) and allows 20 visits a year, copay $25."""
-    return acme_and_other(db)
-
-
-def _insurer(auth, db, payer: Payer) -> dict[str, str]:
-    user = auth.create_user("insurer")
-    user.payer_id = payer.id
-    db.commit()
-    return {"Authorization": f"Bearer {auth.api_token(user.email)}"}
-
-
-@pytest.fixture
-def therapist(auth, db, payers):
-    """A licensed (verified) therapist in Acme's network, without an oncology credential."""
-    therapist_id = _therapist(auth, db, "Dana Reyes", trained=False)
-    profile = db.get(TherapistProfile, therapist_id)
-    profile.license_verified_at = datetime.now(UTC) - timedelta(days=30)
-    db.add(NetworkMembership(therapist_id=therapist_id, plan_id=payers[0].plans[0].id))
-    db.commit()
-    return therapist_id
+# `payers` (Acme and Other Mutual) and `therapist` (in Acme's network) are in tests/integration/conftest.py.
 
 
 def _ask(client, headers, **fields):
@@ -60,7 +28,7 @@ def _neck(plan_id: int, therapist_id: int, **changes) -> dict:
         "sessions": 8,
         "sessions_per_week": 2,
         "referral_date": (date.today() - timedelta(days=5)).isoformat(),
-        "service_date": SERVICE,
+        "service_date": SERVICE_DATE,
         **changes,
     }
 
@@ -68,7 +36,7 @@ def _neck(plan_id: int, therapist_id: int, **changes) -> dict:
 def test_neck_pain_60_minutes_times_8_in_network_with_referral_is_eligible(
     client, auth, db, payers, therapist
 ):
-    headers = _insurer(auth, db, payers[0])
+    headers = insurer_headers(auth, db, payers[0])
     response = _ask(client, headers, **_neck(payers[0].plans[0].id, therapist))
     assert response.status_code == 200, response.get_data(as_text=True)
     body = response.get_json()
@@ -88,7 +56,7 @@ def test_neck_pain_60_minutes_times_8_in_network_with_referral_is_eligible(
 
 
 def test_thirty_minutes_is_below_the_effective_dose(client, auth, db, payers, therapist):
-    headers = _insurer(auth, db, payers[0])
+    headers = insurer_headers(auth, db, payers[0])
     body = _ask(client, headers, **_neck(payers[0].plans[0].id, therapist, session_minutes=30)).get_json()
     # The plan's below_dose rule is "warn" (the default): covered, with the reason (Sherman 2014).
     assert body["outcome"] == "eligible" and body["units_per_session"] == 2
@@ -100,7 +68,7 @@ def test_thirty_minutes_is_below_the_effective_dose(client, auth, db, payers, th
 def test_cancer_related_pain_without_an_oncology_credential_is_not_eligible(
     client, auth, db, payers, therapist
 ):
-    headers = _insurer(auth, db, payers[0])
+    headers = insurer_headers(auth, db, payers[0])
     body = _ask(
         client, headers, **_neck(payers[0].plans[0].id, therapist, icd10_code="G89.3", sessions_per_week=None)
     ).get_json()
@@ -109,13 +77,13 @@ def test_cancer_related_pain_without_an_oncology_credential_is_not_eligible(
 
 
 def test_18_of_20_visits_used_and_8_requested_covers_2(client, auth, db, payers, therapist):
-    headers = _insurer(auth, db, payers[0])
+    headers = insurer_headers(auth, db, payers[0])
     body = _ask(client, headers, **_neck(payers[0].plans[0].id, therapist, visits_used=18)).get_json()
     assert (body["outcome"], body["covered_sessions"], body["visits_remaining"]) == ("partly_eligible", 2, 2)
 
 
 def test_a_required_referral_that_is_missing_makes_it_not_eligible(client, auth, db, payers, therapist):
-    headers = _insurer(auth, db, payers[0])
+    headers = insurer_headers(auth, db, payers[0])
     fields = _neck(payers[0].plans[0].id, therapist)
     del fields["referral_date"]
     body = _ask(client, headers, **fields).get_json()
@@ -124,7 +92,7 @@ def test_a_required_referral_that_is_missing_makes_it_not_eligible(client, auth,
 
 
 def test_an_unknown_icd10_code_is_422(client, auth, db, payers, therapist):
-    headers = _insurer(auth, db, payers[0])
+    headers = insurer_headers(auth, db, payers[0])
     response = _ask(client, headers, **_neck(payers[0].plans[0].id, therapist, icd10_code="Z99.89"))
     assert response.status_code == 422
     assert "icd10_code" in response.get_json()["error"]["details"]["fields"]
@@ -132,13 +100,13 @@ def test_an_unknown_icd10_code_is_422(client, auth, db, payers, therapist):
 
 
 def test_a_shared_code_asks_which_condition(client, auth, db, payers, therapist):
-    headers = _insurer(auth, db, payers[0])
+    headers = insurer_headers(auth, db, payers[0])
     response = _ask(client, headers, **_neck(payers[0].plans[0].id, therapist, icd10_code="F41.9"))
     assert response.status_code == 422 and "condition" in response.get_json()["error"]["details"]["fields"]
 
 
 def test_bad_fields_are_named_and_change_nothing(client, auth, db, payers, therapist):
-    headers = _insurer(auth, db, payers[0])
+    headers = insurer_headers(auth, db, payers[0])
     response = _ask(client, headers, plan_id="x", session_minutes=0, sessions=True, service_date="soon")
     assert response.status_code == 422
     fields = response.get_json()["error"]["details"]["fields"]
@@ -150,21 +118,21 @@ def test_bad_fields_are_named_and_change_nothing(client, auth, db, payers, thera
 def test_a_course_is_checked_from_its_own_facts_and_only_by_its_payer(client, auth, db, payers, therapist):
     patient = auth.create_user("patient")
     patient_headers = {"Authorization": f"Bearer {auth.api_token(patient.email)}"}
-    intake_id = _intake(client, patient_headers)
-    booked = client.post("/api/v1/courses", json=_course(intake_id, therapist), headers=patient_headers)
+    intake_id = post_intake(client, patient_headers)
+    booked = client.post("/api/v1/courses", json=course_body(intake_id, therapist), headers=patient_headers)
     assert booked.status_code == 201
     course = db.get(Course, booked.get_json()["id"])
     course.plan_id = payers[0].plans[0].id
     db.commit()
 
-    acme = _insurer(auth, db, payers[0])
+    acme = insurer_headers(auth, db, payers[0])
     body = _ask(client, acme, course_id=course.id).get_json()
     # The intake had no referral and the plan wants one.
     assert body["course_id"] == course.id and body["outcome"] == "not_eligible"
     assert [r["code"] for r in body["reasons"]] == ["referral_required"]
     assert "session_notes" not in body and "precautions" not in body
 
-    other = _insurer(auth, db, payers[1])
+    other = insurer_headers(auth, db, payers[1])
     refused = _ask(client, other, course_id=course.id)
     assert refused.status_code == 404
     denied = db.scalar(
@@ -187,7 +155,7 @@ def test_only_insurers_may_ask(client, auth, db, payers, therapist):
 )
 def test_values_at_the_edges_of_arithmetic_are_422(client, auth, db, payers, therapist, field, value):
     """Found by the fuzzer: a vanishing cadence gave round(inf) and a year-9999 service date an overflow."""
-    headers = _insurer(auth, db, payers[0])
+    headers = insurer_headers(auth, db, payers[0])
     response = _ask(client, headers, **_neck(payers[0].plans[0].id, therapist, **{field: value}))
     assert response.status_code == 422, response.get_data(as_text=True)
     assert field in response.get_json()["error"]["details"]["fields"]

@@ -28,14 +28,11 @@ from massage_booking.fhir.mapping import (
     UCUM,
 )
 from massage_booking.models import AuditEvent, Course, EligibilityCheck
-from tests.integration import test_eligibility_api
-from tests.integration.test_courses_api import _course, _intake
-from tests.integration.test_eligibility_api import SERVICE, _insurer
+from tests.factories import SERVICE_DATE, course_body, insurer_headers, post_intake
 
-# The JSON API's fixtures: Acme (a PPO wanting a referral, 20 visits a year, $25 copay) and Other Mutual;
-# a licensed therapist in Acme's network without an oncology credential.
-payers = test_eligibility_api.payers
-therapist = test_eligibility_api.therapist
+# The JSON API's fixtures (tests/integration/conftest.py): `payers`, Acme (a PPO wanting a referral, 20
+# visits a year, $25 copay) and Other Mutual; `therapist`, licensed, in Acme's network, without an oncology
+# credential.
 
 URL = "/fhir/CoverageEligibilityRequest"
 FHIR_JSON = "application/fhir+json"
@@ -66,7 +63,7 @@ def _request(
         "status": "active",
         "purpose": ["validation", "benefits", "auth-requirements"],
         "patient": {"reference": "Patient/123"},
-        "servicedDate": SERVICE,
+        "servicedDate": SERVICE_DATE,
         "created": datetime.now(UTC).isoformat(),
         "provider": {"reference": f"PractitionerRole/{therapist_id}"},
         "insurer": {"reference": "Organization/1"},
@@ -158,7 +155,7 @@ def test_neck_pain_60_minutes_times_8_in_network_with_referral_is_eligible(
 ):
     acme = payers[0]
     plan = acme.plans[0]
-    headers = _insurer(auth, db, acme)
+    headers = insurer_headers(auth, db, acme)
     body = _answer(_post(client, headers, _request(plan.id, therapist)))
 
     assert body["resourceType"] == "CoverageEligibilityResponse" and body["status"] == "active"
@@ -167,7 +164,7 @@ def test_neck_pain_60_minutes_times_8_in_network_with_referral_is_eligible(
     assert body["patient"] == {"reference": "Patient/123"}
     assert body["request"]["identifier"] == {"system": "https://payer.example/requests", "value": "req-1"}
     assert body["insurer"] == {"reference": f"Organization/{acme.id}", "display": "Acme Health"}
-    assert body["servicedDate"] == SERVICE
+    assert body["servicedDate"] == SERVICE_DATE
     assert body["disposition"].startswith("Eligible: 8 of 8 sessions covered, 4 units of CPT 97124 each")
     assert "copay $25 a visit" in body["disposition"]
     insurance = body["insurance"][0]
@@ -203,7 +200,7 @@ def test_neck_pain_60_minutes_times_8_in_network_with_referral_is_eligible(
 
 
 def test_thirty_minutes_is_below_the_effective_dose(client, auth, db, payers, therapist):
-    headers = _insurer(auth, db, payers[0])
+    headers = insurer_headers(auth, db, payers[0])
     body = _answer(_post(client, headers, _request(payers[0].plans[0].id, therapist, minutes=30)))
     item = _item(body)
     # The plan's below_dose rule is "warn" (the default): covered, with the reason, citing Sherman 2014.
@@ -218,7 +215,7 @@ def test_thirty_minutes_is_below_the_effective_dose(client, auth, db, payers, th
 def test_cancer_related_pain_without_an_oncology_credential_is_not_eligible(
     client, auth, db, payers, therapist
 ):
-    headers = _insurer(auth, db, payers[0])
+    headers = insurer_headers(auth, db, payers[0])
     resource = _request(payers[0].plans[0].id, therapist, code="G89.3", per_week=None)
     item = _item(body := _answer(_post(client, headers, resource)))
     assert _value(item, EXT_OUTCOME) == "not_eligible"
@@ -229,7 +226,7 @@ def test_cancer_related_pain_without_an_oncology_credential_is_not_eligible(
 
 
 def test_18_of_20_visits_used_and_8_requested_covers_2(client, auth, db, payers, therapist):
-    headers = _insurer(auth, db, payers[0])
+    headers = insurer_headers(auth, db, payers[0])
     body = _answer(_post(client, headers, _request(payers[0].plans[0].id, therapist, visits_used=18)))
     item = _item(body)
     assert _value(item, EXT_OUTCOME) == "partly_eligible"
@@ -244,7 +241,7 @@ def test_18_of_20_visits_used_and_8_requested_covers_2(client, auth, db, payers,
 
 
 def test_a_required_referral_that_is_missing_makes_it_not_eligible(client, auth, db, payers, therapist):
-    headers = _insurer(auth, db, payers[0])
+    headers = insurer_headers(auth, db, payers[0])
     body = _answer(_post(client, headers, _request(payers[0].plans[0].id, therapist, referral=None)))
     item = _item(body)
     assert _value(item, EXT_OUTCOME) == "not_eligible"
@@ -253,7 +250,7 @@ def test_a_required_referral_that_is_missing_makes_it_not_eligible(client, auth,
 
 
 def test_an_unknown_icd10_code_is_422_naming_the_element(client, auth, db, payers, therapist):
-    headers = _insurer(auth, db, payers[0])
+    headers = insurer_headers(auth, db, payers[0])
     response = _post(client, headers, _request(payers[0].plans[0].id, therapist, code="Z99.89"))
     (issue,) = _refusal(response, 422)
     assert issue["code"] == "code-invalid" and "Z99.89" in issue["diagnostics"]
@@ -262,7 +259,7 @@ def test_an_unknown_icd10_code_is_422_naming_the_element(client, auth, db, payer
 
 
 def test_a_shared_code_needs_our_condition_coding(client, auth, db, payers, therapist):
-    headers = _insurer(auth, db, payers[0])
+    headers = insurer_headers(auth, db, payers[0])
     resource = _request(payers[0].plans[0].id, therapist, code="F41.9")
     (issue,) = _refusal(_post(client, headers, resource), 422)
     assert issue["code"] == "multiple-matches" and "preoperative_anxiety" in issue["diagnostics"]
@@ -273,7 +270,7 @@ def test_a_shared_code_needs_our_condition_coding(client, auth, db, payers, ther
 
 
 def test_another_service_than_cpt_97124_is_422(client, auth, db, payers, therapist):
-    headers = _insurer(auth, db, payers[0])
+    headers = insurer_headers(auth, db, payers[0])
     response = _post(client, headers, _request(payers[0].plans[0].id, therapist, cpt="97140"))
     (issue,) = _refusal(response, 422)
     assert issue["code"] == "not-supported" and "97140" in issue["diagnostics"]
@@ -282,7 +279,7 @@ def test_another_service_than_cpt_97124_is_422(client, auth, db, payers, therapi
 
 
 def test_profile_breaches_are_named_all_at_once(client, auth, db, payers, therapist):
-    headers = _insurer(auth, db, payers[0])
+    headers = insurer_headers(auth, db, payers[0])
     resource = _request(payers[0].plans[0].id, therapist)
     resource["insurance"][0]["coverage"] = {"reference": "Coverage/plan-a"}
     resource["provider"] = {"reference": "Practitioner/7"}
@@ -301,8 +298,8 @@ def test_profile_breaches_are_named_all_at_once(client, auth, db, payers, therap
 def test_a_course_is_checked_by_its_carplan_and_only_by_its_payer(client, auth, db, payers, therapist):
     patient = auth.create_user("patient")
     patient_headers = {"Authorization": f"Bearer {auth.api_token(patient.email)}"}
-    intake_id = _intake(client, patient_headers)
-    booked = client.post("/api/v1/courses", json=_course(intake_id, therapist), headers=patient_headers)
+    intake_id = post_intake(client, patient_headers)
+    booked = client.post("/api/v1/courses", json=course_body(intake_id, therapist), headers=patient_headers)
     assert booked.status_code == 201
     course = db.get(Course, booked.get_json()["id"])
     course.plan_id = payers[0].plans[0].id
@@ -322,7 +319,7 @@ def test_a_course_is_checked_by_its_carplan_and_only_by_its_payer(client, auth, 
         ],
     }
 
-    body = _answer(_post(client, _insurer(auth, db, payers[0]), resource))
+    body = _answer(_post(client, insurer_headers(auth, db, payers[0]), resource))
     item = _item(body)
     # The intake had no referral and the plan wants one.
     assert _value(item, EXT_OUTCOME) == "not_eligible"
@@ -330,7 +327,7 @@ def test_a_course_is_checked_by_its_carplan_and_only_by_its_payer(client, auth, 
     assert body["insurance"][0]["coverage"]["reference"] == f"Coverage/{payers[0].plans[0].id}"
     assert "precaution" not in json.dumps(body).lower()
 
-    refused = _post(client, _insurer(auth, db, payers[1]), resource)
+    refused = _post(client, insurer_headers(auth, db, payers[1]), resource)
     (issue,) = _refusal(refused, 404)
     assert issue["code"] == "not-found"
     assert issue["expression"] == ["CoverageEligibilityRequest.item[0].detail[0]"]
@@ -344,12 +341,12 @@ def test_a_course_is_checked_by_its_carplan_and_only_by_its_payer(client, auth, 
 def test_a_careplan_that_is_not_a_course_id_is_422(client, auth, db, payers, therapist):
     resource = _request(payers[0].plans[0].id, therapist)
     resource["item"][0]["detail"] = [{"reference": "CarePlan/neck-course"}]
-    (issue,) = _refusal(_post(client, _insurer(auth, db, payers[0]), resource), 422)
+    (issue,) = _refusal(_post(client, insurer_headers(auth, db, payers[0]), resource), 422)
     assert issue["expression"] == ["CoverageEligibilityRequest.item[0].detail[0]"]
 
 
 def test_another_payers_plan_is_404(client, auth, db, payers, therapist):
-    response = _post(client, _insurer(auth, db, payers[1]), _request(payers[0].plans[0].id, therapist))
+    response = _post(client, insurer_headers(auth, db, payers[1]), _request(payers[0].plans[0].id, therapist))
     (issue,) = _refusal(response, 404)
     assert issue["expression"] == ["CoverageEligibilityRequest.insurance[0].coverage"]
     assert _checks(db) == 0
@@ -436,7 +433,7 @@ def _set(path: tuple, value):
 def test_a_resource_that_is_not_valid_fhir_is_400_and_writes_nothing(
     client, auth, db, payers, therapist, change, code, expression
 ):
-    headers = _insurer(auth, db, payers[0])
+    headers = insurer_headers(auth, db, payers[0])
     changed = change(_request(payers[0].plans[0].id, therapist))
     issues = _refusal(
         _post(client, headers, changed if isinstance(changed, str) else json.dumps(changed)), 400
@@ -451,7 +448,7 @@ def test_every_missing_required_element_is_named_at_once(client, auth, db, payer
     resource = _request(payers[0].plans[0].id, therapist)
     for key in ("status", "created", "patient", "insurer"):
         del resource[key]
-    issues = _refusal(_post(client, _insurer(auth, db, payers[0]), resource), 400)
+    issues = _refusal(_post(client, insurer_headers(auth, db, payers[0]), resource), 400)
     assert sorted(i["expression"][0].split(".")[-1] for i in issues) == [
         "created",
         "insurer",
@@ -468,13 +465,13 @@ def test_an_unexpected_failure_is_a_500_operation_outcome(client, auth, db, paye
         raise RuntimeError("boom")
 
     monkeypatch.setattr(eligibility, "check", broken)
-    response = _post(client, _insurer(auth, db, payers[0]), _request(payers[0].plans[0].id, therapist))
+    response = _post(client, insurer_headers(auth, db, payers[0]), _request(payers[0].plans[0].id, therapist))
     (issue,) = _refusal(response, 500)
     assert issue["code"] == "exception" and "boom" not in issue["diagnostics"]
 
 
 def test_a_plain_json_content_type_is_accepted_and_others_are_415(client, auth, db, payers, therapist):
-    headers = _insurer(auth, db, payers[0])
+    headers = insurer_headers(auth, db, payers[0])
     resource = _request(payers[0].plans[0].id, therapist)
     _answer(_post(client, headers, resource, content_type="application/json"))
     _answer(_post(client, headers, resource, content_type="application/fhir+json; fhirVersion=4.0"))
@@ -526,7 +523,7 @@ def test_the_evidence_minimal_example_is_accepted(client, auth, db, payers, ther
             }
         ],
     }
-    body = _answer(_post(client, _insurer(auth, db, acme), example))
+    body = _answer(_post(client, insurer_headers(auth, db, acme), example))
     item = _item(body)
     assert body["servicedDate"] == "2026-12-01"
     row = db.scalars(select(EligibilityCheck)).one()
@@ -544,7 +541,7 @@ def test_the_evidence_minimal_example_is_accepted(client, auth, db, payers, ther
 
 
 def test_a_service_date_at_the_end_of_the_calendar_is_a_422(client, auth, db, payers, therapist):
-    headers = _insurer(auth, db, payers[0])
+    headers = insurer_headers(auth, db, payers[0])
     resource = _request(payers[0].plans[0].id, therapist)
     resource["servicedDate"] = "9999-12-31"
     response = _post(client, headers, resource)
@@ -553,13 +550,13 @@ def test_a_service_date_at_the_end_of_the_calendar_is_a_422(client, auth, db, pa
 
 
 def test_a_vanishing_cadence_is_a_422(client, auth, db, payers, therapist):
-    headers = _insurer(auth, db, payers[0])
+    headers = insurer_headers(auth, db, payers[0])
     response = _post(client, headers, _request(payers[0].plans[0].id, therapist, per_week=5e-324))
     assert response.status_code == 422
 
 
 def test_a_body_nested_thousands_deep_is_a_400(client, auth, db, payers):
-    headers = _insurer(auth, db, payers[0])
+    headers = insurer_headers(auth, db, payers[0])
     response = _post(client, headers, "[" * 5000 + "]" * 5000)
     assert response.status_code == 400
     assert OperationOutcome.model_validate_json(response.get_data()).issue[0].code == "structure"

@@ -20,17 +20,25 @@ from sqlalchemy.orm import Session
 from massage_booking.extensions import links
 from massage_booking.models import Appointment, Course, CourseStatus, OutboxMessage, OutboxStatus, User
 from massage_booking.notifications import sender
-from tests.conftest import _postgres_lane
-from tests.integration.test_course_payments import (
+from tests.factories import (
+    NECK,
     SESSION_CENTS,
     VISA,
-    _card,
-    _event,
-    _intent_object,
-    _pay,
-    _post_event,
+    book_over_api,
+    bookable_therapist,
+    card_method,
+    course_body,
+    intent_object,
+    mail_settings,
+    monday_10,
+    outbox_rows,
+    pay,
+    post_event,
+    post_intake,
+    stripe_event,
 )
-from tests.integration.test_courses_api import NECK, _course, _intake, _monday_10, _therapist
+
+# `patient` (with API headers) is in tests/conftest.py; `outbox_overrides` in tests/integration/conftest.py.
 
 
 @pytest.fixture
@@ -40,44 +48,14 @@ def cards() -> bool:
 
 
 @pytest.fixture
-def app_overrides(request: pytest.FixtureRequest, smtp_settings, tmp_path):
-    overrides = dict(smtp_settings)
-    if not _postgres_lane(request.config):
-        # A file, not in-memory SQLite: the concurrent-sender test needs one connection per thread.
-        overrides["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{tmp_path / 'notifications.sqlite3'}"
-    if "cards" in request.fixturenames:
-        overrides.update(request.getfixturevalue("stripe_settings"), PAYMENT_HOLD_MINUTES=15)
-    return overrides
-
-
-@pytest.fixture
-def patient(auth):
-    user = auth.create_user("patient", display_name="Pat Kim")
-    return user, {"Authorization": f"Bearer {auth.api_token(user.email)}"}
-
-
-def _book(client, auth, db, patient, answers=NECK, *, trained: bool = False) -> dict:
-    _, headers = patient
-    therapist_id = _therapist(auth, db, "Dana Reyes", trained=trained)
-    intake_id = _intake(client, headers, answers)
-    response = client.post("/api/v1/courses", json=_course(intake_id, therapist_id), headers=headers)
-    assert response.status_code == 201, response.get_data(as_text=True)
-    return response.get_json()
-
-
-def _rows(db) -> list[OutboxMessage]:
-    db.expire_all()
-    return list(db.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
+def app_overrides(outbox_overrides):
+    return outbox_overrides
 
 
 def _send(runner) -> str:
     result = runner.invoke(args=["send-outbox"])
     assert result.exit_code == 0, result.output
     return result.output
-
-
-def _settings(app) -> sender.MailSettings:
-    return sender.MailSettings.from_config(app.config)
 
 
 def _therapist_email(db, course_id: int) -> str:
@@ -91,10 +69,10 @@ def test_a_booking_queues_one_message_per_recipient_and_send_outbox_delivers_eac
     client, auth, db, runner, patient, smtp_server
 ):
     user, _ = patient
-    course = _book(client, auth, db, patient)
+    course = book_over_api(client, auth, db, patient)
     therapist_email = _therapist_email(db, course["id"])
 
-    rows = _rows(db)
+    rows = outbox_rows(db)
     assert sorted((r.dedupe_key, r.recipient) for r in rows) == sorted(
         [
             (f"course-{course['id']}-booked-patient", user.email),
@@ -118,8 +96,8 @@ def test_a_booking_queues_one_message_per_recipient_and_send_outbox_delivers_eac
     therapist_html = to_therapist.get_body(("html",)).get_content()
     first_session = course["sessions"][0]["id"]
     assert f"https://massage.test/me/sessions/{first_session}" in therapist_html
-    assert {r.status for r in _rows(db)} == {OutboxStatus.SENT}
-    assert all(r.attempts == 1 and r.sent_at is not None and r.claim is None for r in _rows(db))
+    assert {r.status for r in outbox_rows(db)} == {OutboxStatus.SENT}
+    assert all(r.attempts == 1 and r.sent_at is not None and r.claim is None for r in outbox_rows(db))
 
     # A replayed sender sends nothing twice.
     assert "Sent 0 message(s)" in _send(runner)
@@ -130,7 +108,7 @@ def test_the_ics_attachment_parses_back_with_every_session_at_its_utc_time(
     client, auth, db, runner, patient, smtp_server
 ):
     user, _ = patient
-    course = _book(client, auth, db, patient)
+    course = book_over_api(client, auth, db, patient)
     _send(runner)
     expected = {
         f"appointment-{s['id']}@": datetime.fromisoformat(s["start"]).astimezone(UTC)
@@ -151,20 +129,22 @@ def test_the_ics_attachment_parses_back_with_every_session_at_its_utc_time(
 def test_a_booking_that_fails_and_rolls_back_queues_and_sends_nothing(
     client, auth, db, runner, patient, smtp_server
 ):
-    course = _book(client, auth, db, patient)
+    course = book_over_api(client, auth, db, patient)
     _send(runner)
     smtp_server.clear()
-    before = len(_rows(db))
+    before = len(outbox_rows(db))
 
     other = auth.create_user("patient")
     headers = {"Authorization": f"Bearer {auth.api_token(other.email)}"}
-    intake_id = _intake(client, headers)
+    intake_id = post_intake(client, headers)
     taken = client.post(
-        "/api/v1/courses", json=_course(intake_id, db.get(Course, course["id"]).therapist_id), headers=headers
+        "/api/v1/courses",
+        json=course_body(intake_id, db.get(Course, course["id"]).therapist_id),
+        headers=headers,
     )
     assert taken.status_code == 409 and taken.get_json()["error"]["code"] == "sessions_conflict"
 
-    assert len(_rows(db)) == before
+    assert len(outbox_rows(db)) == before
     assert "Sent 0 message(s)" in _send(runner)
     assert smtp_server.messages == []
 
@@ -175,10 +155,10 @@ def test_a_rolled_back_transaction_takes_its_messages_with_it(app, client, auth,
     from massage_booking.services import courses
 
     user, headers = patient
-    therapist_id = _therapist(auth, db, "Dana Reyes", trained=False)
-    intake_id = _intake(client, headers)
+    therapist_id = bookable_therapist(auth, db, "Dana Reyes", trained=False)
+    intake_id = post_intake(client, headers)
     actor = db.get(User, user.id)
-    wanted = courses.request_of(parse_body(CourseRequest, _course(intake_id, therapist_id)))
+    wanted = courses.request_of(parse_body(CourseRequest, course_body(intake_id, therapist_id)))
     booked = courses.book_course(db, actor, wanted, datetime.now(UTC), links=links())
     assert booked.status is CourseStatus.BOOKED
     assert db.scalar(select(func.count()).select_from(OutboxMessage)) == 2  # in the transaction
@@ -190,12 +170,12 @@ def test_a_rolled_back_transaction_takes_its_messages_with_it(app, client, auth,
 
 
 def test_two_senders_interleaved_send_each_message_once(app, client, auth, db, patient, smtp_server):
-    _book(client, auth, db, patient)
+    book_over_api(client, auth, db, patient)
     now = datetime.now(UTC)
     with Session(db.get_bind()) as first, Session(db.get_bind()) as second:
         ids = sender.due_ids(first, now, 10)  # the first sender read what is due ...
         first.commit()
-        report = sender.send_pending(second, _settings(app), now)  # ... the second sent it all ...
+        report = sender.send_pending(second, mail_settings(app), now)  # ... the second sent it all ...
         assert report.sent == 2
         assert [sender.claim(first, i, now) for i in ids] == [None, None]  # ... so the first claims nothing
     assert len(smtp_server.messages) == 2
@@ -206,8 +186,8 @@ def test_two_senders_running_at_once_in_threads_never_send_a_message_twice(
 ):
     for n in range(3):  # 3 courses, 6 messages, on 3 therapists
         other = auth.create_user("patient")
-        _book(client, auth, db, (other, {"Authorization": f"Bearer {auth.api_token(other.email)}"}))
-    assert len(_rows(db)) == 6
+        book_over_api(client, auth, db, (other, {"Authorization": f"Bearer {auth.api_token(other.email)}"}))
+    assert len(outbox_rows(db)) == 6
     now = datetime.now(UTC)
     engine = db.get_bind()
     barrier = threading.Barrier(4)
@@ -216,7 +196,7 @@ def test_two_senders_running_at_once_in_threads_never_send_a_message_twice(
     def run() -> None:
         with Session(engine) as session:
             barrier.wait()
-            reports.append(sender.send_pending(session, _settings(app), now))
+            reports.append(sender.send_pending(session, mail_settings(app), now))
 
     threads = [threading.Thread(target=run) for _ in range(4)]
     for thread in threads:
@@ -233,58 +213,58 @@ def test_a_failing_smtp_server_leaves_the_message_pending_with_backoff_then_a_la
     app, client, auth, db, patient, smtp_server
 ):
     user, _ = patient
-    _book(client, auth, db, patient)
+    book_over_api(client, auth, db, patient)
     now = datetime.now(UTC)
     closed = sender.MailSettings(server="127.0.0.1", port=_closed_port(), use_tls=False, timeout=2)
 
     report = sender.send_pending(db, closed, now)
 
     assert (report.sent, report.retrying) == (0, 2)
-    rows = _rows(db)
+    rows = outbox_rows(db)
     assert {r.status for r in rows} == {OutboxStatus.PENDING}
     assert {r.attempts for r in rows} == {1}
     assert {r.next_attempt_at for r in rows} == {now + sender.BACKOFF[0]}
     assert all(r.last_error and user.email not in r.last_error and "Hello" not in r.last_error for r in rows)
     # Not due yet: the working server gets nothing until the backoff has passed.
-    assert sender.send_pending(db, _settings(app), now).sent == 0
+    assert sender.send_pending(db, mail_settings(app), now).sent == 0
     later = now + timedelta(minutes=2)
-    assert sender.send_pending(db, _settings(app), later).sent == 2
+    assert sender.send_pending(db, mail_settings(app), later).sent == 2
     assert len(smtp_server.to(user.email)) == 1
-    assert {(r.status, r.attempts) for r in _rows(db)} == {(OutboxStatus.SENT, 2)}
+    assert {(r.status, r.attempts) for r in outbox_rows(db)} == {(OutboxStatus.SENT, 2)}
 
 
 def test_a_message_that_keeps_failing_is_given_up_after_the_last_attempt(app, client, auth, db, patient):
-    _book(client, auth, db, patient)
+    book_over_api(client, auth, db, patient)
     closed = sender.MailSettings(server="127.0.0.1", port=_closed_port(), use_tls=False, timeout=2)
     at = datetime.now(UTC)
     for _ in range(sender.MAX_ATTEMPTS):
         sender.send_pending(db, closed, at)
         at += timedelta(days=1)
-    assert {(r.status, r.attempts) for r in _rows(db)} == {(OutboxStatus.FAILED, sender.MAX_ATTEMPTS)}
+    assert {(r.status, r.attempts) for r in outbox_rows(db)} == {(OutboxStatus.FAILED, sender.MAX_ATTEMPTS)}
     assert sender.send_pending(db, closed, at).retrying == 0
 
 
 def test_a_crashed_senders_claim_lapses_and_another_sender_takes_the_message(
     app, client, auth, db, patient, smtp_server
 ):
-    _book(client, auth, db, patient)
+    book_over_api(client, auth, db, patient)
     now = datetime.now(UTC)
     ids = sender.due_ids(db, now, 10)
     assert all(sender.claim(db, i, now) for i in ids)  # claimed, then the sender died
-    assert sender.send_pending(db, _settings(app), now + timedelta(minutes=1)).sent == 0
-    assert sender.send_pending(db, _settings(app), now + sender.CLAIM + timedelta(seconds=1)).sent == 2
+    assert sender.send_pending(db, mail_settings(app), now + timedelta(minutes=1)).sent == 0
+    assert sender.send_pending(db, mail_settings(app), now + sender.CLAIM + timedelta(seconds=1)).sent == 2
     assert len(smtp_server.messages) == 2
 
 
 def test_without_a_mail_server_messages_are_logged_and_marked_sent(app, client, auth, db, patient, caplog):
     user, _ = patient
-    _book(client, auth, db, patient)
+    book_over_api(client, auth, db, patient)
     caplog.set_level("INFO", logger="massage_booking.mail")
     report = sender.send_pending(db, sender.MailSettings(server=None), datetime.now(UTC))
     assert report.sent == 2
     logged = "\n".join(r.getMessage() for r in caplog.records if r.name == "massage_booking.mail")
     assert f"To: {user.email}" in logged and "Booked: 8 massage sessions" in logged
-    assert {r.status for r in _rows(db)} == {OutboxStatus.SENT}
+    assert {r.status for r in outbox_rows(db)} == {OutboxStatus.SENT}
 
 
 def _closed_port() -> int:
@@ -302,19 +282,22 @@ def test_with_card_payments_nothing_is_sent_until_paid_then_one_confirmation_eac
     cards, client, auth, db, runner, patient, smtp_server, stripe_client, stripe_settings
 ):
     user, headers = patient
-    course = _book(client, auth, db, patient)
+    course = book_over_api(client, auth, db, patient)
     assert course["status"] == "pending_payment"
-    assert _rows(db) == []
+    assert outbox_rows(db) == []
     assert "Sent 0 message(s)" in _send(runner)
 
-    response = _pay(client, headers, course["id"], _card(stripe_client, VISA))
+    response = pay(client, headers, course["id"], card_method(stripe_client, VISA))
     assert response.status_code == 200, response.get_data(as_text=True)
     # Stripe's webhook for the same payment arrives too: applied, but it queues nothing more.
     intent_id = db.get(Course, course["id"]).payment_intent_id
-    intent = _intent_object(course["id"], status="succeeded", intent_id=intent_id)
-    assert _post_event(client, stripe_settings, _event("payment_intent.succeeded", intent)).status_code == 200
+    intent = intent_object(course["id"], status="succeeded", intent_id=intent_id)
+    assert (
+        post_event(client, stripe_settings, stripe_event("payment_intent.succeeded", intent)).status_code
+        == 200
+    )
 
-    assert len(_rows(db)) == 2
+    assert len(outbox_rows(db)) == 2
     _send(runner)
     [to_patient] = smtp_server.to(user.email)
     assert len(smtp_server.to(_therapist_email(db, course["id"]))) == 1
@@ -324,11 +307,11 @@ def test_with_card_payments_nothing_is_sent_until_paid_then_one_confirmation_eac
 def test_a_course_paid_by_webhook_alone_is_confirmed_once(
     cards, client, auth, db, runner, patient, smtp_server, stripe_settings
 ):
-    course = _book(client, auth, db, patient)
-    intent = _intent_object(course["id"], status="succeeded", intent_id="pi_webhook_only")
-    event = _event("payment_intent.succeeded", intent)
-    assert _post_event(client, stripe_settings, event).status_code == 200
-    assert _post_event(client, stripe_settings, {**event, "id": event["id"] + "x"}).status_code == 200
+    course = book_over_api(client, auth, db, patient)
+    intent = intent_object(course["id"], status="succeeded", intent_id="pi_webhook_only")
+    event = stripe_event("payment_intent.succeeded", intent)
+    assert post_event(client, stripe_settings, event).status_code == 200
+    assert post_event(client, stripe_settings, {**event, "id": event["id"] + "x"}).status_code == 200
     assert db.get(Course, course["id"]).status is CourseStatus.BOOKED
     _send(runner)
     assert len(smtp_server.messages) == 2
@@ -338,8 +321,8 @@ def test_cancelling_two_sessions_of_a_paid_course_tells_the_patient_the_refund(
     cards, client, auth, db, runner, patient, smtp_server, stripe_client
 ):
     user, headers = patient
-    course = _book(client, auth, db, patient)
-    assert _pay(client, headers, course["id"], _card(stripe_client, VISA)).status_code == 200
+    course = book_over_api(client, auth, db, patient)
+    assert pay(client, headers, course["id"], card_method(stripe_client, VISA)).status_code == 200
     _send(runner)
     smtp_server.clear()
     two = [course["sessions"][2]["id"], course["sessions"][5]["id"]]
@@ -371,7 +354,7 @@ def test_no_health_detail_appears_in_any_message(client, auth, db, runner, patie
         "treatment_phase": "survivorship",
         "precautions": ["bone_metastases"],
     }
-    course = _book(client, auth, db, patient, answers, trained=True)
+    course = book_over_api(client, auth, db, patient, answers, trained=True)
     row = db.get(Course, course["id"])
     assert row.session_notes  # the course does carry health details for the therapist's session page
     moved = course["sessions"][1]["id"]
@@ -386,7 +369,7 @@ def test_no_health_detail_appears_in_any_message(client, auth, db, runner, patie
     )
     assert response.status_code == 200, response.get_data(as_text=True)
 
-    rows = _rows(db)
+    rows = outbox_rows(db)
     assert sorted({r.kind for r in rows}) == ["course_booked", "session_rescheduled", "sessions_cancelled"]
     assert len(rows) == 6
     condition = evidence.condition(row.condition_id)
@@ -416,4 +399,4 @@ def test_no_health_detail_appears_in_any_message(client, auth, db, runner, patie
         raw = message.as_string().lower()
         assert not any(word.lower() in raw for word in ("neck pain", "metasta", "cancer", "m54.2"))
     assert db.scalar(select(func.count()).select_from(Appointment).where(Appointment.id == moved)) == 1
-    assert _monday_10()  # the layout the helpers book on
+    assert monday_10()  # the layout the helpers book on

@@ -20,17 +20,9 @@ from massage_booking.models import (
     CourseStatus,
     OutboxMessage,
 )
-from tests.integration.test_course_payments import (
-    COURSE_CENTS,
-    DECLINED_ON_CHARGE,
-    VISA,
-    _card,
-    _event,
-    _pay,
-    _post_event,
-)
-from tests.integration.test_course_payments import booked as booked  # fixtures
-from tests.integration.test_course_payments import patient as patient
+from tests.factories import COURSE_CENTS, DECLINED_ON_CHARGE, VISA, card_method, pay, post_event, stripe_event
+
+# `patient` and `booked` (a course held for payment) are in tests/conftest.py.
 
 NEEDS_3DS = "4000002500003155"
 
@@ -46,7 +38,7 @@ def _paid_on_stripe(stripe_client, course_id: int, amount: int, currency: str = 
         params={
             "amount": amount,
             "currency": currency,
-            "payment_method": _card(stripe_client, VISA),
+            "payment_method": card_method(stripe_client, VISA),
             "confirm": True,
             "metadata": {"course_id": str(course_id)},
         }
@@ -78,7 +70,7 @@ def test_a_payment_of_the_wrong_amount_or_currency_never_books_the_course_and_is
     user, headers = patient
     intent = _paid_on_stripe(stripe_client, booked["id"], amount, currency)
 
-    response = _post_event(client, stripe_settings, _event("payment_intent.succeeded", intent.to_dict()))
+    response = post_event(client, stripe_settings, stripe_event("payment_intent.succeeded", intent.to_dict()))
 
     assert response.status_code == 200
     assert response.get_json()["outcome"] == "refunded: amount or currency mismatch"
@@ -107,7 +99,7 @@ def test_a_payment_of_the_wrong_amount_or_currency_never_books_the_course_and_is
     assert "did not match the price" in mail.text_body and "Refund of" in mail.subject
     assert db.scalar(select(AuditEvent).where(AuditEvent.action == "course.payment_mismatch")) is not None
     # The course can still be paid properly afterwards.
-    paid = _pay(client, headers, booked["id"], _card(stripe_client, VISA))
+    paid = pay(client, headers, booked["id"], card_method(stripe_client, VISA))
     assert paid.status_code == 200 and paid.get_json()["status"] == "booked"
     assert paid.get_json()["payment"]["paid_cents"] - paid.get_json()["payment"]["refunded_cents"] == (
         COURSE_CENTS
@@ -118,10 +110,10 @@ def test_a_second_payment_is_refunded_at_once_and_the_patient_told_why(
     client, db, patient, booked, stripe_client, stripe_settings
 ):
     user, headers = patient
-    assert _pay(client, headers, booked["id"], _card(stripe_client, VISA)).status_code == 200
+    assert pay(client, headers, booked["id"], card_method(stripe_client, VISA)).status_code == 200
     second = _paid_on_stripe(stripe_client, booked["id"], COURSE_CENTS)
 
-    response = _post_event(client, stripe_settings, _event("payment_intent.succeeded", second.to_dict()))
+    response = post_event(client, stripe_settings, stripe_event("payment_intent.succeeded", second.to_dict()))
 
     assert response.get_json()["outcome"] == "refunded: duplicate payment"
     assert _refunded_on_stripe(stripe_client, second.id) == COURSE_CENTS
@@ -132,7 +124,7 @@ def test_a_second_payment_is_refunded_at_once_and_the_patient_told_why(
     assert "already paid" in mail.text_body
     assert len(_mail_to(db, user.email, "course_booked")) == 1
     # Reported again (Stripe repeats events; a new event id for the same PaymentIntent too): no new refund.
-    again = _post_event(client, stripe_settings, _event("payment_intent.succeeded", second.to_dict()))
+    again = post_event(client, stripe_settings, stripe_event("payment_intent.succeeded", second.to_dict()))
     assert again.get_json()["outcome"] == "ignored: already recorded (duplicate)"
     assert _refunded_on_stripe(stripe_client, second.id) == COURSE_CENTS
     assert len(db.scalars(select(CourseRefund)).all()) == 1
@@ -145,7 +137,7 @@ def test_a_payment_for_a_cancelled_course_is_refunded_at_once(
     assert client.post(f"/api/v1/courses/{booked['id']}/cancel", json={}, headers=headers).status_code == 200
     late = _paid_on_stripe(stripe_client, booked["id"], COURSE_CENTS)
 
-    response = _post_event(client, stripe_settings, _event("payment_intent.succeeded", late.to_dict()))
+    response = post_event(client, stripe_settings, stripe_event("payment_intent.succeeded", late.to_dict()))
 
     assert response.get_json()["outcome"] == "refunded: course no longer held"
     assert _refunded_on_stripe(stripe_client, late.id) == COURSE_CENTS
@@ -160,11 +152,13 @@ def test_paying_again_after_a_decline_cancels_the_first_payment_intent_first(
     """At most one live PaymentIntent per course: the declined attempt could still take another card in
     a forgotten tab, so it is cancelled before the next one is made."""
     _, headers = patient
-    assert _pay(client, headers, booked["id"], _card(stripe_client, DECLINED_ON_CHARGE)).status_code == 402
+    assert (
+        pay(client, headers, booked["id"], card_method(stripe_client, DECLINED_ON_CHARGE)).status_code == 402
+    )
     first = db.get(Course, booked["id"]).payment_intent_id
     assert first is not None
 
-    assert _pay(client, headers, booked["id"], _card(stripe_client, VISA)).status_code == 200
+    assert pay(client, headers, booked["id"], card_method(stripe_client, VISA)).status_code == 200
 
     assert stripe_client.v1.payment_intents.retrieve(first).status == "canceled"
     db.expire_all()
@@ -177,11 +171,11 @@ def test_a_3d_secure_check_left_open_in_one_tab_cannot_charge_after_another_tab_
     client, db, patient, booked, stripe_client
 ):
     _, headers = patient
-    waiting = _pay(client, headers, booked["id"], _card(stripe_client, NEEDS_3DS))
+    waiting = pay(client, headers, booked["id"], card_method(stripe_client, NEEDS_3DS))
     assert waiting.status_code == 202, waiting.get_data(as_text=True)
     open_check = db.get(Course, booked["id"]).payment_intent_id
 
-    assert _pay(client, headers, booked["id"], _card(stripe_client, VISA)).status_code == 200
+    assert pay(client, headers, booked["id"], card_method(stripe_client, VISA)).status_code == 200
 
     assert stripe_client.v1.payment_intents.retrieve(open_check).status == "canceled"
 
@@ -192,7 +186,7 @@ def test_paying_again_when_the_open_3d_secure_payment_went_through_charges_nothi
     """The first tab finished 3-D Secure with Stripe, but its answer never reached us; the patient then
     tries another card. The earlier payment is found and books the course; the new card is not charged."""
     _, headers = patient
-    assert _pay(client, headers, booked["id"], _card(stripe_client, NEEDS_3DS)).status_code == 202
+    assert pay(client, headers, booked["id"], card_method(stripe_client, NEEDS_3DS)).status_code == 202
     intent_id = db.get(Course, booked["id"]).payment_intent_id
     secret = stripe_client.v1.payment_intents.retrieve(intent_id).client_secret
     # What localstripe's Stripe.js does when the patient passes the check.
@@ -204,8 +198,8 @@ def test_paying_again_when_the_open_3d_secure_payment_went_through_charges_nothi
     ).raise_for_status()
     assert stripe_client.v1.payment_intents.retrieve(intent_id).status == "succeeded"
 
-    new_card = _card(stripe_client, VISA)
-    response = _pay(client, headers, booked["id"], new_card)
+    new_card = card_method(stripe_client, VISA)
+    response = pay(client, headers, booked["id"], new_card)
 
     assert response.status_code == 200 and response.get_json()["status"] == "booked"
     assert db.get(Course, booked["id"]).payment_intent_id == intent_id
@@ -217,7 +211,7 @@ def test_paying_again_when_the_open_3d_secure_payment_went_through_charges_nothi
 def test_the_course_totals_are_the_ledgers_sums(client, db, patient, booked, stripe_client):
     """`paid_cents` and `refunded_cents` are derived from the ledger rows, never kept apart from them."""
     _, headers = patient
-    _pay(client, headers, booked["id"], _card(stripe_client, VISA))
+    pay(client, headers, booked["id"], card_method(stripe_client, VISA))
     sessions = _shown(client, headers, booked["id"])["sessions"]
     ids = [s["id"] for s in sessions[-2:]]
     cancel = client.post(

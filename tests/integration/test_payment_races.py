@@ -28,8 +28,15 @@ from massage_booking.extensions import links
 from massage_booking.models import Appointment, AppointmentStatus, Course, OutboxMessage
 from massage_booking.services import course_payments
 from tests.conftest import IsolatedClient
-from tests.integration.test_course_payments import VISA, _card, _event, _post_event
-from tests.integration.test_courses_api import _course, _intake, _therapist
+from tests.factories import (
+    VISA,
+    bookable_therapist,
+    card_method,
+    course_body,
+    post_event,
+    post_intake,
+    stripe_event,
+)
 
 ROUNDS = 20
 
@@ -55,19 +62,13 @@ def app(fresh_database_url, stripe_settings):
         flask_db.engine.dispose()
 
 
-@pytest.fixture
-def patient(auth):
-    user = auth.create_user("patient", display_name="Pat Kim")
-    return user, {"Authorization": f"Bearer {auth.api_token(user.email)}"}
-
-
 def _held_courses(client, auth, db, headers, count: int) -> list[dict]:
     """`count` held (unpaid) 8 x 60-minute courses, each with its own therapist."""
-    intake_id = _intake(client, headers)
+    intake_id = post_intake(client, headers)
     held = []
     for n in range(count):
-        therapist_id = _therapist(auth, db, f"Therapist {n}", trained=False)
-        response = client.post("/api/v1/courses", json=_course(intake_id, therapist_id), headers=headers)
+        therapist_id = bookable_therapist(auth, db, f"Therapist {n}", trained=False)
+        response = client.post("/api/v1/courses", json=course_body(intake_id, therapist_id), headers=headers)
         assert response.status_code == 201, response.get_data(as_text=True)
         held.append(response.get_json())
     return held
@@ -80,7 +81,7 @@ def _succeeded_intent(stripe_client, course: dict, *, amount: int | None = None,
         params={
             "amount": amount if amount is not None else course["payment"]["price_cents"],
             "currency": currency,
-            "payment_method": _card(stripe_client, VISA),
+            "payment_method": card_method(stripe_client, VISA),
             "confirm": True,
             "metadata": {"course_id": str(course["id"])},
         }
@@ -123,8 +124,8 @@ def _race(*actions: Callable[[], object]) -> list[object]:
 
 def _deliver(app, stripe_settings, intent) -> Callable[[], int]:
     """A signed `payment_intent.succeeded` for the intent, posted by its own client; returns the status."""
-    payload = _event("payment_intent.succeeded", intent.to_dict())
-    return lambda: _post_event(app.test_client(), stripe_settings, payload).status_code
+    payload = stripe_event("payment_intent.succeeded", intent.to_dict())
+    return lambda: post_event(app.test_client(), stripe_settings, payload).status_code
 
 
 def _site_view(client, headers, course_id: int) -> dict:

@@ -29,8 +29,15 @@ from massage_booking import create_app
 from massage_booking.extensions import db as flask_db
 from massage_booking.models import OutboxMessage
 from tests.conftest import IsolatedClient
-from tests.integration.test_course_payments import VISA, _card, _event, _signed
-from tests.integration.test_courses_api import _course, _intake, _therapist
+from tests.factories import (
+    VISA,
+    bookable_therapist,
+    card_method,
+    course_body,
+    post_intake,
+    signed_webhook,
+    stripe_event,
+)
 
 pytestmark = pytest.mark.postgres
 
@@ -112,9 +119,9 @@ def test_twenty_courses_each_paid_twice_at_once_under_four_workers_are_paid_once
     for n in range(COURSES):  # a patient each, so "one confirmation each" is per person
         user = auth.create_user("patient", display_name=f"Patient {n}")
         headers = {"Authorization": f"Bearer {auth.api_token(user.email)}"}
-        therapist_id = _therapist(auth, db, f"Therapist {n}", trained=False)
+        therapist_id = bookable_therapist(auth, db, f"Therapist {n}", trained=False)
         response = client.post(
-            "/api/v1/courses", json=_course(_intake(client, headers), therapist_id), headers=headers
+            "/api/v1/courses", json=course_body(post_intake(client, headers), therapist_id), headers=headers
         )
         assert response.status_code == 201, response.get_data(as_text=True)
         patients.append((user, headers))
@@ -125,7 +132,7 @@ def test_twenty_courses_each_paid_twice_at_once_under_four_workers_are_paid_once
                 params={
                     "amount": course["payment"]["price_cents"],
                     "currency": "usd",
-                    "payment_method": _card(stripe_client, VISA),
+                    "payment_method": card_method(stripe_client, VISA),
                     "confirm": True,
                     "metadata": {"course_id": str(course["id"])},
                 }
@@ -135,8 +142,9 @@ def test_twenty_courses_each_paid_twice_at_once_under_four_workers_are_paid_once
         for course in held
     }
     deliveries = [
-        _signed(
-            _event("payment_intent.succeeded", intent.to_dict()), stripe_settings["STRIPE_WEBHOOK_SECRET"]
+        signed_webhook(
+            stripe_event("payment_intent.succeeded", intent.to_dict()),
+            stripe_settings["STRIPE_WEBHOOK_SECRET"],
         )
         for pair in intents.values()
         for intent in pair

@@ -21,18 +21,17 @@ from massage_booking.models import ChargeOutcome, Course, CourseCharge
 from massage_booking.payments import ListedPaymentIntent, ListedRefund, StripePayments
 from massage_booking.services import payment_reconciliation as rec
 from massage_booking.services.payment_reconciliation import LedgerCharge, LedgerRefund, MismatchKind
-from tests.integration.test_course_payments import (
+from tests.factories import (
     COURSE_CENTS,
     SESSION_CENTS,
     VISA,
-    _card,
-    _event,
-    _intent_object,
-    _post_event,
+    card_method,
+    intent_object,
+    post_event,
+    stripe_event,
 )
-from tests.integration.test_course_payments import booked as booked  # fixtures
-from tests.integration.test_course_payments import paid as paid
-from tests.integration.test_course_payments import patient as patient
+
+# `patient`, `booked` (a course held for payment) and `paid` are in tests/conftest.py.
 
 SINCE = datetime(2026, 1, 1, tzinfo=UTC)
 CREATED = int(SINCE.timestamp()) + 3600
@@ -268,7 +267,7 @@ def _behind_the_back(stripe_client: stripe.StripeClient, course_id: int, amount:
             "amount": amount,
             "currency": "usd",
             "metadata": {"course_id": str(course_id)},
-            "payment_method": _card(stripe_client, VISA),
+            "payment_method": card_method(stripe_client, VISA),
             "confirm": True,
         }
     )
@@ -372,11 +371,11 @@ def test_a_wrong_amount_payment_is_refunded_flagged_and_noted_not_mismatched(
         payment_method="pm_card_visa",
         confirm=True,
     )
-    event = _event(
+    event = stripe_event(
         "payment_intent.succeeded",
-        _intent_object(course.id, status="succeeded", amount=5_000, intent_id=intent.id),
+        intent_object(course.id, status="succeeded", amount=5_000, intent_id=intent.id),
     )
-    assert _post_event(client, stripe_settings, event).get_json()["outcome"].startswith("refunded")
+    assert post_event(client, stripe_settings, event).get_json()["outcome"].startswith("refunded")
     assert db.scalar(select(CourseCharge.flagged).where(CourseCharge.payment_intent_id == intent.id))
 
     result, lines = _reconcile(runner)

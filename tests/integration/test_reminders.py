@@ -29,21 +29,35 @@ from massage_booking.models import (
 )
 from massage_booking.notifications import outbox, sender
 from massage_booking.services import therapists
-from tests.integration.test_course_payments import _card, _event, _intent_object, _pay, _post_event
-from tests.integration.test_courses_api import NECK, NEW_YORK
-from tests.integration.test_notifications import _book, _rows, _settings
-from tests.integration.test_notifications import app_overrides as app_overrides  # a fixture
-from tests.integration.test_notifications import patient as patient  # a fixture
+from tests.factories import (
+    DECLINED_ON_CHARGE,
+    NECK,
+    VISA,
+    book_over_api,
+    card_method,
+    intent_object,
+    mail_settings,
+    outbox_rows,
+    pay,
+    post_event,
+    practice_therapist,
+    stripe_event,
+)
 
-DECLINED_CARD = "4000000000000341"  # attaches, then its charge is declined
-VISA = "4242424242424242"
+# `patient` (with API headers) is in tests/conftest.py; `outbox_overrides` in tests/integration/conftest.py.
+
 UNSUBSCRIBE = re.compile(r"https://massage\.test(/unsubscribe/[A-Za-z0-9_.\-]+)")
 
 
 @pytest.fixture
 def cards() -> bool:
-    """Ask for it to book with card payments on (localstripe); see app_overrides in test_notifications."""
+    """Ask for it to book with card payments on (localstripe); see `outbox_overrides`."""
     return True
+
+
+@pytest.fixture
+def app_overrides(outbox_overrides):
+    return outbox_overrides
 
 
 def _start(course: dict, n: int = 0) -> datetime:
@@ -57,16 +71,16 @@ def _queue(db, now: datetime, hours: float = 24) -> int:
 
 
 def _deliver(app, db, now: datetime) -> sender.SendReport:
-    return sender.send_pending(db, _settings(app), now)
+    return sender.send_pending(db, mail_settings(app), now)
 
 
 def _reminders(db) -> list[OutboxMessage]:
-    return [r for r in _rows(db) if r.kind == "reminder"]
+    return [r for r in outbox_rows(db) if r.kind == "reminder"]
 
 
 def _booked_and_confirmed(app, client, auth, db, patient, smtp_server, **kwargs) -> dict:
     """A booked course whose confirmations were already sent (so the mailbox holds only what follows)."""
-    course = _book(client, auth, db, patient, **kwargs)
+    course = book_over_api(client, auth, db, patient, **kwargs)
     assert _deliver(app, db, datetime.now(UTC)).sent == 2
     smtp_server.clear()
     return course
@@ -121,7 +135,7 @@ def test_a_reminder_goes_out_once_per_session_within_the_window_and_not_before(
 
 
 def test_a_past_session_or_one_outside_a_shorter_window_gets_no_reminder(app, client, auth, db, patient):
-    course = _book(client, auth, db, patient)
+    course = book_over_api(client, auth, db, patient)
     first = _start(course)
     assert _queue(db, first) == 0  # starting now is not "within the next hours"
     assert _queue(db, first + timedelta(minutes=1)) == 0
@@ -221,7 +235,7 @@ def test_a_patient_with_reminders_off_gets_none_but_still_gets_confirmations(
     # Without the form's CSRF token the change is refused.
     assert client.post("/care/notifications", data={"reminders": "on"}).status_code == 400
 
-    course = _book(client, auth, db, patient)
+    course = book_over_api(client, auth, db, patient)
     assert _deliver(app, db, datetime.now(UTC)).sent == 2  # the booking confirmations still go out
     assert len(smtp_server.to(user.email)) == 1
     now = _start(course) - timedelta(hours=23)
@@ -327,8 +341,6 @@ def _pending_credential(db, therapist_user: User) -> OncologyCredential:
 
 @pytest.mark.parametrize("approve", [True, False])
 def test_a_credential_review_reaches_the_therapist_once(app, client, auth, db, smtp_server, approve):
-    from tests.practices import practice_therapist
-
     profile, therapist_user = practice_therapist(auth, db, "Dana Reyes", trained=False)
     credential = _pending_credential(db, db.get(User, profile.user_id))
     admin = auth.create_user("admin")
@@ -341,7 +353,7 @@ def test_a_credential_review_reaches_the_therapist_once(app, client, auth, db, s
     response = client.post(f"/admin/credentials/{credential.id}/review", data=data)
     assert response.status_code in (302, 303), response.get_data(as_text=True)
 
-    [row] = _rows(db)
+    [row] = outbox_rows(db)
     verdict = "verified" if approve else "rejected"
     assert (row.kind, row.dedupe_key) == (f"credential_{verdict}", f"credential-{credential.id}-{verdict}")
     _deliver(app, db, datetime.now(UTC))
@@ -365,21 +377,21 @@ def test_a_declined_card_sends_one_payment_failed_message_even_when_the_webhook_
     cards, client, auth, db, patient, smtp_server, stripe_client, stripe_settings, app
 ):
     user, headers = patient
-    course = _book(client, auth, db, patient)
+    course = book_over_api(client, auth, db, patient)
     assert course["status"] == "pending_payment"
 
-    response = _pay(client, headers, course["id"], _card(stripe_client, DECLINED_CARD))
+    response = pay(client, headers, course["id"], card_method(stripe_client, DECLINED_ON_CHARGE))
     assert response.status_code == 402, response.get_data(as_text=True)
     intent_id = db.get(Course, course["id"]).payment_intent_id
     assert intent_id
     # Stripe's webhook for the same failure, delivered twice (Stripe repeats events) and once more under
     # a new event id: nothing more is queued.
-    intent = _intent_object(course["id"], status="requires_payment_method", intent_id=intent_id)
-    event = _event("payment_intent.payment_failed", intent)
+    intent = intent_object(course["id"], status="requires_payment_method", intent_id=intent_id)
+    event = stripe_event("payment_intent.payment_failed", intent)
     for payload in (event, event, {**event, "id": event["id"] + "x"}):
-        assert _post_event(client, stripe_settings, payload).status_code == 200
+        assert post_event(client, stripe_settings, payload).status_code == 200
 
-    [row] = _rows(db)
+    [row] = outbox_rows(db)
     assert (row.kind, row.recipient) == ("payment_failed", user.email)
     assert row.dedupe_key == f"course-{course['id']}-payment-failed-{intent_id}"
     now = datetime.now(UTC)
@@ -394,18 +406,19 @@ def test_a_declined_card_sends_one_payment_failed_message_even_when_the_webhook_
     assert f"https://massage.test/care/courses/{course['id']}/pay" in text
 
     # A failure reported only by webhook (another attempt) is a new message; a paid course gets none.
-    other = _intent_object(course["id"], status="requires_payment_method", intent_id="pi_other_attempt")
+    other = intent_object(course["id"], status="requires_payment_method", intent_id="pi_other_attempt")
     assert (
-        _post_event(client, stripe_settings, _event("payment_intent.payment_failed", other)).status_code
+        post_event(client, stripe_settings, stripe_event("payment_intent.payment_failed", other)).status_code
         == 200
     )
-    assert len([r for r in _rows(db) if r.kind == "payment_failed"]) == 2
-    assert _pay(client, headers, course["id"], _card(stripe_client, VISA)).status_code == 200
-    late = _intent_object(course["id"], status="requires_payment_method", intent_id="pi_late_failure")
+    assert len([r for r in outbox_rows(db) if r.kind == "payment_failed"]) == 2
+    assert pay(client, headers, course["id"], card_method(stripe_client, VISA)).status_code == 200
+    late = intent_object(course["id"], status="requires_payment_method", intent_id="pi_late_failure")
     assert (
-        _post_event(client, stripe_settings, _event("payment_intent.payment_failed", late)).status_code == 200
+        post_event(client, stripe_settings, stripe_event("payment_intent.payment_failed", late)).status_code
+        == 200
     )
-    assert len([r for r in _rows(db) if r.kind == "payment_failed"]) == 2
+    assert len([r for r in outbox_rows(db) if r.kind == "payment_failed"]) == 2
 
 
 # --- privacy ----------------------------------------------------------------------------------------------
@@ -423,9 +436,11 @@ def test_no_health_detail_appears_in_the_new_kinds_of_message(
         "treatment_phase": "survivorship",
         "precautions": ["bone_metastases"],
     }
-    course = _book(client, auth, db, patient, answers, trained=True)
-    assert _pay(client, headers, course["id"], _card(stripe_client, DECLINED_CARD)).status_code == 402
-    assert _pay(client, headers, course["id"], _card(stripe_client, VISA)).status_code == 200
+    course = book_over_api(client, auth, db, patient, answers, trained=True)
+    assert (
+        pay(client, headers, course["id"], card_method(stripe_client, DECLINED_ON_CHARGE)).status_code == 402
+    )
+    assert pay(client, headers, course["id"], card_method(stripe_client, VISA)).status_code == 200
     row = db.get(Course, course["id"])
     assert row.session_notes
     _queue(db, _start(course) - timedelta(hours=23))
@@ -437,7 +452,7 @@ def test_no_health_detail_appears_in_the_new_kinds_of_message(
     )
     db.commit()
 
-    rows = _rows(db)
+    rows = outbox_rows(db)
     assert {"reminder", "payment_failed", "credential_rejected"} <= {r.kind for r in rows}
     condition = evidence.condition(row.condition_id)
     precaution = evidence.precaution("bone_metastases")

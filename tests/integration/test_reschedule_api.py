@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from massage_booking.models import Appointment, AppointmentStatus, AuditEvent, TherapistProfile
-from tests.integration.test_courses_api import NECK, NEW_YORK, _course, _intake, _monday_10, _therapist
+from tests.factories import NECK, NEW_YORK, bookable_therapist, course_body, monday_10, post_intake
 
 
 @pytest.fixture
@@ -21,9 +21,11 @@ def booked(client, auth, db):
     """A patient's token headers, their course (8 sessions from next-week Monday 10:00) and the therapist."""
     user = auth.create_user("patient", display_name="Pat Kim")
     headers = {"Authorization": f"Bearer {auth.api_token(user.email)}"}
-    therapist_id = _therapist(auth, db, "Dana Reyes", trained=False)
-    intake_id = _intake(client, headers, NECK)
-    course = client.post("/api/v1/courses", json=_course(intake_id, therapist_id), headers=headers).get_json()
+    therapist_id = bookable_therapist(auth, db, "Dana Reyes", trained=False)
+    intake_id = post_intake(client, headers, NECK)
+    course = client.post(
+        "/api/v1/courses", json=course_body(intake_id, therapist_id), headers=headers
+    ).get_json()
     return headers, course, therapist_id
 
 
@@ -90,7 +92,7 @@ def test_a_patient_cancels_one_session_ahead_of_time(client, db, booked):
     assert response.status_code == 200 and response.get_json()["status"] == "cancelled"
     again = client.post(_url(second, "cancel"), headers=headers)
     assert again.status_code == 422 and "cancelled" in again.get_json()["error"]["message"]
-    moved = client.post(_url(second), json={"start": _monday_10().isoformat()}, headers=headers)
+    moved = client.post(_url(second), json={"start": monday_10().isoformat()}, headers=headers)
     assert moved.status_code == 422
     db.expire_all()
     statuses = db.scalars(select(Appointment.status).where(Appointment.course_id == course["id"])).all()
@@ -129,7 +131,7 @@ def test_another_users_session_is_404_and_audited(client, auth, db, booked):
     appointment_id = course["sessions"][1]["id"]
     stranger = auth.create_user("patient")
     other = {"Authorization": f"Bearer {auth.api_token(stranger.email)}"}
-    moved = client.post(_url(appointment_id), json={"start": _monday_10().isoformat()}, headers=other)
+    moved = client.post(_url(appointment_id), json={"start": monday_10().isoformat()}, headers=other)
     assert moved.status_code == 404 and moved.get_json()["error"]["code"] == "not_found"
     assert client.post(_url(appointment_id, "cancel"), headers=other).status_code == 404
     assert client.post(_url(999999, "cancel"), headers=other).status_code == 404

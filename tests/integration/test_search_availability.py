@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from massage_booking.models import AvailabilitySettings
-from tests.practices import practice_therapist
+from tests.factories import practice_therapist
 
 NEW_YORK = ZoneInfo("America/New_York")
 EVERY_DAY = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")

@@ -29,9 +29,8 @@ from sqlalchemy import func, select
 from massage_booking.api.stripe_webhook import MAX_EVENT_BYTES
 from massage_booking.models import Course, CourseStatus, StripeEvent
 from massage_booking.payments import EventInvalid, SignatureInvalid, StripePayments
-from tests.integration.test_courses_api import _course, _intake, _therapist
+from tests.factories import COURSE_CENTS, bookable_therapist, course_body, post_intake
 
-COURSE_CENTS = 8 * 12_000  # tests/practices.py: $120 for 60 minutes; the Sherman plan is 8 x 60 minutes
 TOLERANCE = 300
 
 
@@ -45,9 +44,9 @@ def booked(client, auth, db) -> dict[str, Any]:
     """A neck-pain course of 8 x 60 minutes, just booked with card payments on: held, not paid."""
     patient = auth.create_user("patient", display_name="Pat Kim")
     headers = {"Authorization": f"Bearer {auth.api_token(patient.email)}"}
-    therapist_id = _therapist(auth, db, "Dana Reyes", trained=False)
-    intake_id = _intake(client, headers)
-    response = client.post("/api/v1/courses", json=_course(intake_id, therapist_id), headers=headers)
+    therapist_id = bookable_therapist(auth, db, "Dana Reyes", trained=False)
+    intake_id = post_intake(client, headers)
+    response = client.post("/api/v1/courses", json=course_body(intake_id, therapist_id), headers=headers)
     assert response.status_code == 201, response.get_data(as_text=True)
     return response.get_json()
 
