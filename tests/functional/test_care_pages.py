@@ -520,10 +520,10 @@ def test_step_three_names_the_lengths_a_therapist_offers_when_the_plans_length_i
 
 def test_what_blocks_a_whole_course_reads_on_the_pages_12_hour_clock(client, auth, db, patient):
     """A two-week horizon leaves no room for 8 sessions: the planner's reasons name times as the cards do."""
-    therapist_id = _therapist(auth, db, "Dana Reyes", trained=False)
+    therapist_id = bookable_therapist(auth, db, "Dana Reyes", trained=False)
     db.get(AvailabilitySettings, therapist_id).horizon_days = 14
     db.commit()
-    intake_id = intake_id_of(start_intake(client, auth, NECK))
+    intake_id = intake_id_of(start_intake(client, auth, NECK_FORM))
     page = client.get("/care/therapist", query_string={"intake": intake_id, "therapist": therapist_id})
     assert page.status_code == 200
     shown = text_of(page)

@@ -89,7 +89,7 @@ def test_a_booking_queues_one_message_per_recipient_and_send_outbox_delivers_eac
     assert "Pat Kim" in to_therapist["Subject"]
     patient_text = to_patient.get_body(("plain",)).get_content()
     assert f"https://massage.test/care/courses/{course['id']}" in patient_text
-    first = _monday_10()  # the practice's clock, as the pages show it, with the offset
+    first = monday_10()  # the practice's clock, as the pages show it, with the offset
     offset = "-05:00" if first.tzname() == "EST" else "-04:00"
     when = f"{first:%a} {first.day} {first:%b %Y}, 10:00 AM {first:%Z} (UTC{offset})"
     assert f"Session 1 of 8: {when}" in patient_text

@@ -32,6 +32,7 @@ from massage_booking.services import therapists
 from tests.factories import (
     DECLINED_ON_CHARGE,
     NECK,
+    NEW_YORK,
     VISA,
     book_over_api,
     card_method,
