@@ -45,6 +45,7 @@ from massage_booking.services import (
     soonest_cache,
 )
 from massage_booking.services.passwords import hash_password
+from massage_booking.transactions import atomic
 
 
 def register_cli(app: Flask) -> None:
@@ -62,15 +63,12 @@ def register_cli(app: Flask) -> None:
 @contextmanager
 def _transaction() -> Iterator[None]:
     """Commit what the block did, or roll it back and explain the failure in one line."""
-    session = db.session
     try:
-        yield
-        session.commit()
+        with atomic():
+            yield
     except DomainError as exc:
-        session.rollback()
         raise click.ClickException(exc.message) from None
     except SQLAlchemyError as exc:
-        session.rollback()
         reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
         raise click.ClickException(
             f"The database refused the change ({reason}). "
@@ -196,14 +194,8 @@ def expire_holds_command() -> None:
 
 def _queue_reminders(now: datetime) -> int:
     hours = float(current_app.config.get("REMINDER_HOURS_BEFORE") or 24)
-    try:
-        count = outbox.queue_reminders(db.session, now, hours, links())
-        db.session.commit()
-    except SQLAlchemyError as exc:
-        db.session.rollback()
-        reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
-        raise click.ClickException(f"The database refused the change ({reason}).") from None
-    return count
+    with _transaction():
+        return outbox.queue_reminders(db.session, now, hours, links())
 
 
 @click.command("queue-reminders")

@@ -44,7 +44,6 @@ def register(body: RegisterRequest) -> Account:
         display_name=body.full_name,
         role=Role(body.role),
     )
-    db.session.commit()
     return Account(user=user_of(user))
 
 
@@ -70,7 +69,6 @@ def token(body: TokenRequest) -> IssuedToken:
     issued = accounts.issue_api_token(
         db.session, user, timedelta(days=current_app.config["API_TOKEN_TTL_DAYS"]), name="api"
     )
-    db.session.commit()
     return IssuedToken(token=issued.token, expires_at=issued.expires_at, user=user_of(user))
 
 

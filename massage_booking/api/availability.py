@@ -119,7 +119,6 @@ def my_availability(user: User) -> Availability:
 )
 def replace_my_availability(user: User, body: AvailabilityUpdate) -> Availability:
     found = availability.update_availability(db.session, user, body, _now())
-    db.session.commit()
     return availability_reply(found)
 
 
@@ -142,7 +141,6 @@ def add_my_time_off(user: User, body: TimeOffRequest) -> TimeOffAdded:
     result = availability.add_time_off(db.session, user, body, _now())
     zone = ZoneInfo(availability.own_profile(db.session, user).locations[0].time_zone)
     added = time_off_added(result.time_off, result.conflicts, zone)
-    db.session.commit()
     return added
 
 
@@ -159,7 +157,6 @@ def add_my_time_off(user: User, body: TimeOffRequest) -> TimeOffAdded:
 )
 def remove_my_time_off(time_off_id: int, user: User) -> None:
     availability.remove_time_off(db.session, user, time_off_id, _now())
-    db.session.commit()
 
 
 @operation(
@@ -182,5 +179,4 @@ def my_appointments(user: User, query: AppointmentsQuery) -> AppointmentList:
         to=query.end.astimezone(tz),
         appointments=[appointment_of(a) for a in found],
     )
-    db.session.commit()  # the audit record of this read
     return listed

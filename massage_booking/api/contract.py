@@ -2,7 +2,8 @@
 
 `@operation(...)` registers the Flask route, checks the bearer token's role, validates the query string
 and the JSON body into their models (a 422 naming each bad field otherwise), calls the handler with the
-typed values, and serialises the response model it returns. The same declaration is what api/openapi.py
+typed values in one transaction (transactions.atomic: committed when it returns, rolled back when it
+raises), and serialises the response model it returns. The same declaration is what api/openapi.py
 turns into the OpenAPI document, so the route, the parser, the serialiser and the document cannot drift:
 tests/integration/test_openapi.py fails for a route declared any other way.
 
@@ -28,6 +29,7 @@ from massage_booking.api.support import bearer_user, json_object
 from massage_booking.models import Role
 from massage_booking.schemas.base import QueryModel, RequestModel, ResponseModel
 from massage_booking.schemas.parse import parse_body, parse_query
+from massage_booking.transactions import atomic
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -132,7 +134,9 @@ def operation(
                 kwargs["query"] = parse_query(declared.query, request.args, context)
             if declared.body is not None:
                 kwargs["body"] = parse_body(declared.body, json_object(), context)
-            return _render(view(**kwargs), declared)
+            with atomic():
+                result = view(**kwargs)
+            return _render(result, declared)
 
         bp.add_url_rule(rule, endpoint=view.__name__, view_func=handle, methods=[declared.method])
         OPERATIONS.append(declared)

@@ -21,7 +21,6 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 from massage_booking.api.contract import ANY_ROLE, Reply, operation
-from massage_booking.denials import keeps_denials
 from massage_booking.extensions import db, links, payment_hold, payments
 from massage_booking.models import Role, User
 from massage_booking.schemas import courses as schema
@@ -101,7 +100,6 @@ def preview_of(preview: courses.CoursePreview) -> schema.CoursePreview:
 )
 def create_intake(user: User, body: IntakeRequest) -> Intake:
     row = intake.record_intake(db.session, user, body.answers())
-    db.session.commit()
     return intake_of(row, intake.decision_of(row, date.today()))
 
 
@@ -116,10 +114,8 @@ def create_intake(user: User, body: IntakeRequest) -> Intake:
     path={"intake_id": "The intake."},
     responses={200: Reply("The intake.", Intake), 404: intake.NOT_FOUND},
 )
-@keeps_denials
 def show_intake(intake_id: int, user: User) -> Intake:
     row = intake.read_intake(db.session, user, intake_id)
-    db.session.commit()
     return intake_of(row, intake.decision_of(row, date.today()))
 
 
@@ -141,7 +137,6 @@ def show_intake(intake_id: int, user: User) -> Intake:
         422: VALIDATION,
     },
 )
-@keeps_denials
 def plan_course(user: User, body: schema.CoursePlanRequest) -> schema.CoursePlan:
     """With `first_start` or `starts`: that course laid out and checked (the preview). Without: whole-course
     proposals from the planner, shaped by the wishes (`earliest_start`, `weekdays`, `time_windows`,
@@ -149,7 +144,6 @@ def plan_course(user: User, body: schema.CoursePlanRequest) -> schema.CoursePlan
     wanted = courses.request_of(body)
     if body.placed:
         preview = courses.preview_course(db.session, user, wanted, _now())
-        db.session.commit()  # the audit record of the intake read
         return schema.CoursePlan(preview_of(preview))
     wishes = course_proposals.Wishes(
         earliest_start=body.earliest_start,
@@ -159,7 +153,6 @@ def plan_course(user: User, body: schema.CoursePlanRequest) -> schema.CoursePlan
         count=body.count,
     )
     found = course_proposals.propose_courses(db.session, user, wanted, wishes, _now())
-    db.session.commit()
     return schema.CoursePlan(schema.proposals_of(found.therapist, found.location, found.plan, found.result))
 
 
@@ -183,12 +176,10 @@ def plan_course(user: User, body: schema.CoursePlanRequest) -> schema.CoursePlan
         "plan covers none of it (`not_covered`).",
     },
 )
-@keeps_denials
 def book_course(user: User, body: schema.CourseRequest) -> schema.Course:
     course = courses.book_course(
         db.session, user, courses.request_of(body), _now(), links=links(), hold=payment_hold()
     )
-    db.session.commit()
     return course_of(courses.record_of(db.session, course))
 
 
@@ -216,7 +207,6 @@ def book_course(user: User, body: schema.CourseRequest) -> schema.Course:
         502: "The payment provider could not be reached or refused the request.",
     },
 )
-@keeps_denials
 def pay_course(course_id: int, user: User, body: schema.PaymentRequest) -> schema.Course:
     outcome = course_payments.pay(
         db.session, user, course_id, body.payment_method, _now(), payments(), links=links()
@@ -243,10 +233,8 @@ def pay_course(course_id: int, user: User, body: schema.PaymentRequest) -> schem
     path={"course_id": "The course."},
     responses={200: Reply("The course.", schema.Course), 404: "You have no course with that id."},
 )
-@keeps_denials
 def show_course(course_id: int, user: User) -> schema.Course:
     course = courses.get_course(db.session, user, course_id)
-    db.session.commit()
     return course_of(courses.record_of(db.session, course))
 
 
@@ -270,7 +258,6 @@ def show_course(course_id: int, user: User) -> schema.Course:
         502: REFUND_FAILED,
     },
 )
-@keeps_denials
 def cancel_course_sessions(
     course_id: int, user: User, body: schema.CancelCourseRequest
 ) -> schema.CourseCancellation:
@@ -285,7 +272,6 @@ def cancel_course_sessions(
         links=links(),
         waive_notice=body.waive_late_fee,
     )
-    db.session.commit()
     record = courses.record_of(db.session, course)
     return schema.cancellation_of(
         record.course, record.sessions, record.refunds, done.appointments, done.refund
@@ -306,7 +292,6 @@ def my_courses(user: User) -> schema.CourseList:
     found = courses.my_courses(db.session, user)
     # Read before the commit (of the audit record) expires them: after it, each course would be read again.
     listed = schema.CourseList(courses=[course_of(r) for r in courses.records_of(db.session, found)])
-    db.session.commit()
     return listed
 
 
@@ -330,14 +315,12 @@ def my_courses(user: User) -> schema.CourseList:
         422: VALIDATION,
     },
 )
-@keeps_denials
 def reschedule_appointment(
     appointment_id: int, user: User, body: schema.RescheduleRequest
 ) -> schema.CourseAppointment:
     moved = courses.reschedule_appointment(
         db.session, user, appointment_id, body.start, _now(), links=links()
     )
-    db.session.commit()
     return schema.appointment_of(moved)
 
 
@@ -357,10 +340,8 @@ def reschedule_appointment(
         502: REFUND_FAILED,
     },
 )
-@keeps_denials
 def cancel_appointment(appointment_id: int, user: User) -> schema.CourseAppointment:
     cancelled = courses.cancel_appointment(
         db.session, user, appointment_id, _now(), payments(), links=links()
     )
-    db.session.commit()
     return schema.appointment_of(cancelled)

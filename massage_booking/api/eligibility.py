@@ -9,7 +9,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from massage_booking.api.contract import Reply, operation
-from massage_booking.denials import keeps_denials
 from massage_booking.extensions import db
 from massage_booking.models import Role, User
 from massage_booking.schemas.eligibility import (
@@ -69,11 +68,9 @@ def result_of(result: eligibility.CheckResult) -> EligibilityResult:
         422: VALIDATION,
     },
 )
-@keeps_denials
 def check_eligibility(user: User, body: EligibilityRequest) -> EligibilityResult:
     result = eligibility.check(db.session, user, eligibility.CheckRequest.of(body), datetime.now(UTC))
     answer = result_of(result)
-    db.session.commit()
     return answer
 
 
@@ -91,5 +88,4 @@ def check_eligibility(user: User, body: EligibilityRequest) -> EligibilityResult
 def recent_eligibility_checks(user: User, query: ChecksQuery) -> EligibilityCheckList:
     found = eligibility.recent_checks(db.session, user, query.limit)
     checks = EligibilityCheckList(checks=[check_of(row) for row in found])
-    db.session.commit()
     return checks

@@ -45,7 +45,6 @@ from massage_booking.services.result_cards import LocationCard
 )
 def search_therapists(query: SearchParams) -> SearchResults:
     results = search.search_therapists(db.session, search.query_of(query, date.today()))
-    db.session.commit()
     return results_of(results)
 
 

@@ -19,9 +19,10 @@ from typing import Any
 
 from flask import Blueprint, request
 
-from massage_booking.extensions import db, links, payments
+from massage_booking.extensions import links, payments
 from massage_booking.payments import EventInvalid, SignatureInvalid
 from massage_booking.services import course_payments
+from massage_booking.transactions import atomic
 
 bp = Blueprint("stripe", __name__, url_prefix="/stripe")
 log = logging.getLogger(__name__)
@@ -50,11 +51,10 @@ def webhook() -> Any:
         )
         raise
     try:
-        outcome = course_payments.apply_event(db.session, event, datetime.now(UTC), adapter, links())
+        with atomic() as session:
+            outcome = course_payments.apply_event(session, event, datetime.now(UTC), adapter, links())
     except course_payments.DuplicateEvent:
-        db.session.rollback()
         return {"received": True, "outcome": "duplicate"}
-    db.session.commit()
     return {"received": True, "outcome": outcome}
 
 

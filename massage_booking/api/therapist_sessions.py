@@ -4,7 +4,7 @@ GET  /api/v1/me/sessions?days=14              therapist: booked sessions not yet
 POST /api/v1/appointments/{id}/attendance     therapist of that session: {"status": "completed"|"no_show"}
 
 Both read health data (precautions, condition), so the service checks and audits every call; someone
-else's session is a 404 whose audit record is committed before the error leaves (`keeps_denials`).
+else's session is a 404 whose audit record is committed before the error leaves (transactions.atomic).
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from massage_booking.api.contract import Reply, operation
-from massage_booking.denials import keeps_denials
 from massage_booking.extensions import db
 from massage_booking.models import Role, User
 from massage_booking.schemas.replies import VALIDATION
@@ -84,7 +83,6 @@ def my_sessions(user: User, query: SessionsQuery) -> UpcomingSessions:
     now = _now()
     found = sessions.upcoming_sessions(db.session, user, now, query.days)
     zone = availability.own_profile(db.session, user).locations[0].time_zone
-    db.session.commit()  # the audit record of this read
     return UpcomingSessions(
         time_zone=zone, days=query.days, sessions=[SessionView(**session_fields(v, now)) for v in found]
     )
@@ -108,7 +106,6 @@ def my_sessions(user: User, query: SessionsQuery) -> UpcomingSessions:
         422: "A bad status, a session not yet started, or one already marked.",
     },
 )
-@keeps_denials
 def mark_attendance(appointment_id: int, user: User, body: AttendanceRequest) -> AttendanceRecorded:
     """Mark a started, booked session completed or no-show; 422 before it starts or once it is marked."""
     now = _now()
@@ -118,5 +115,4 @@ def mark_attendance(appointment_id: int, user: User, body: AttendanceRequest) ->
     marked = AttendanceRecorded(
         **session_fields(view, now), course_status=course.status if course is not None else None
     )
-    db.session.commit()
     return marked

@@ -14,6 +14,7 @@ from massage_booking.domain.errors import AuthenticationFailed, DomainError
 from massage_booking.extensions import db, limiter
 from massage_booking.models import Role, User
 from massage_booking.services import accounts
+from massage_booking.transactions import atomic
 from massage_booking.web.session_auth import safe_next_url
 
 HOME_FOR_ROLE = {
@@ -40,8 +41,8 @@ def _show_errors(form: FlaskForm, exc: DomainError) -> None:
 
 
 def _login(user: User, remember: bool = False) -> None:
+    """Open the login session in the transaction the caller's block commits, then set the cookie."""
     accounts.open_login_session(db.session, user)
-    db.session.commit()
     login_user(user, remember=remember)
 
 
@@ -54,19 +55,19 @@ def register() -> Any:
     status = 200
     if form.validate_on_submit():
         try:
-            user = accounts.register(
-                db.session,
-                email=form.email.data,
-                password=form.password.data,
-                display_name=form.display_name.data,
-                role=Role(form.role.data),
-            )
+            with atomic():
+                user = accounts.register(
+                    db.session,
+                    email=form.email.data,
+                    password=form.password.data,
+                    display_name=form.display_name.data,
+                    role=Role(form.role.data),
+                )
+                _login(user)
         except DomainError as exc:
-            db.session.rollback()
             _show_errors(form, exc)
             status = exc.status
         else:
-            _login(user)
             flash("Welcome! Your account is ready.", "success")
             return _landing(user, form.next.data)
     elif request.method == "POST":
@@ -83,13 +84,13 @@ def login() -> Any:
     status = 200
     if form.validate_on_submit():
         try:
-            user = accounts.authenticate(db.session, form.email.data, form.password.data)
+            with atomic():
+                user = accounts.authenticate(db.session, form.email.data, form.password.data)
+                _login(user, remember=bool(form.remember.data))
         except AuthenticationFailed as exc:
-            db.session.rollback()
             form.form_errors.append(exc.message)
             status = 401
         else:
-            _login(user, remember=bool(form.remember.data))
             return _landing(user, form.next.data)
     elif request.method == "POST":
         status = 422
@@ -102,8 +103,8 @@ def logout() -> Any:
     if not form.validate_on_submit():
         return redirect(url_for("web.home"))
     if current_user.is_authenticated:
-        accounts.close_login_session(db.session, current_user.get_id())
-        db.session.commit()
+        with atomic():
+            accounts.close_login_session(db.session, current_user.get_id())
     logout_user()
     flash("You are logged out.", "info")
     return redirect(url_for("web.home"))

@@ -11,17 +11,16 @@ from flask import Response, g, request
 from werkzeug.exceptions import UnsupportedMediaType
 
 from massage_booking.api.support import token_required
-from massage_booking.denials import keeps_denials
 from massage_booking.extensions import db
 from massage_booking.fhir import bp, mapping
 from massage_booking.fhir.outcome import fhir_response
 from massage_booking.models import Role, User
 from massage_booking.services import eligibility
+from massage_booking.transactions import atomic
 
 
 @bp.post("/CoverageEligibilityRequest")
 @token_required(Role.INSURER)
-@keeps_denials
 def coverage_eligibility_request(user: User) -> Response:
     if not request.is_json:  # application/json, application/fhir+json (any +json)
         raise UnsupportedMediaType("Send the resource as application/fhir+json.")
@@ -29,9 +28,8 @@ def coverage_eligibility_request(user: User) -> Response:
     asked = mapping.to_check(resource)
     g.fhir_asked = asked  # lets the error handlers name the element a refusal is about
     now = datetime.now(UTC)
-    result = eligibility.check(db.session, user, asked.check, now, channel="fhir")
-    answer = _answer(result, asked)
-    db.session.commit()
+    with atomic() as session:
+        answer = _answer(eligibility.check(session, user, asked.check, now, channel="fhir"), asked)
     return fhir_response(mapping.to_response(resource, asked, answer, now))
 
 

@@ -1,10 +1,10 @@
 """Errors under /fhir answered as OperationOutcome, not as the JSON API's envelope (web/errors.py).
 
 These handlers belong to the blueprint, so Flask prefers them to the app's for requests routed here. Like
-the app's, they roll the session back; a refused read's audit record is committed before that by
-`keeps_denials` on the view. A URL or method under /fhir that matches no route never reaches the blueprint,
-and gets the app's JSON 404/405 (a catch-all route would answer those too, but every route under /fhir must
-be in the OpenAPI document, api/openapi.py).
+the app's, they roll the session back; a refused read's audit record is committed before that by the
+view's transaction (transactions.atomic). A URL or method under /fhir that matches no route never reaches
+the blueprint, and gets the app's JSON 404/405 (a catch-all route would answer those too, but every route
+under /fhir must be in the OpenAPI document, api/openapi.py).
 """
 
 from __future__ import annotations

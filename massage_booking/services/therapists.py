@@ -18,7 +18,7 @@ from massage_booking.domain.credentials import S4OM_MIN_FOUNDATIONAL_HOURS
 from massage_booking.domain.errors import FIX_FIELDS, Forbidden, NotFound, ValidationFailed
 from massage_booking.domain.identifiers import US_STATES, is_valid_npi
 from massage_booking.domain.vocabulary import LANGUAGES, MODALITIES
-from massage_booking.geocoding import locate_street, zip_place
+from massage_booking.geocoding import Place, locate_street, zip_place
 from massage_booking.models import (
     CredentialKind,
     CredentialStatus,
@@ -95,97 +95,102 @@ class ProfileInput:
     address_line2: str = ""
 
 
-def save_profile(  # noqa: C901
-    session: Session, actor: User, data: ProfileInput, today: date, *, geocoder: Geocoder | None
-) -> TherapistProfile:
-    """Create or update the acting therapist's own profile and primary location, all or nothing.
+@dataclass(frozen=True)
+class _CheckedProfile:
+    """A profile form's values once every field passed: what is stored, in its stored spelling."""
 
-    The location is the street address's point when the app has an online geocoder (`geocoder`, None
-    when offline) and it finds the address near the ZIP; otherwise the ZIP's centroid. Its precision is
-    stored so that search and maps can say how exact a pin is.
-    """
-    if actor.role is not Role.THERAPIST:
-        raise Forbidden("Only therapists have a practice profile.")
-    errors: dict[str, list[str]] = {}
+    name: str
+    license_number: str
+    license_state: str
+    license_expires_on: date
+    npi: str
+    rate_cents: int
+    plan_ids: list[int]
+    place: Place
 
-    def bad(field: str, message: str) -> None:
-        errors.setdefault(field, []).append(message)
 
+class _Problems:
+    """The fields' messages in the order the form shows them (one 422 names every mistake)."""
+
+    def __init__(self) -> None:
+        self.fields: dict[str, list[str]] = {}
+
+    def add(self, field: str, message: str) -> None:
+        self.fields.setdefault(field, []).append(message)
+
+
+def _check_identity(session: Session, actor: User, data: ProfileInput, today: date, bad: _Problems) -> None:
+    """Name, bio, the state license and the NPI: who the therapist is."""
     name = data.name.strip()
     if not name:
-        bad("name", "Enter the name patients will see.")
+        bad.add("name", "Enter the name patients will see.")
     elif len(name) > 120:
-        bad("name", "Use at most 120 characters.")
+        bad.add("name", "Use at most 120 characters.")
     if len(data.bio) > 4000:
-        bad("bio", "Use at most 4,000 characters.")
+        bad.add("bio", "Use at most 4,000 characters.")
     license_number = data.license_number.strip().upper()
     if not license_number:
-        bad("license_number", "Enter your state massage license number.")
+        bad.add("license_number", "Enter your state massage license number.")
     elif len(license_number) > 40:
-        bad("license_number", "Use at most 40 characters.")
-    state = data.license_state.strip().upper()
-    if state not in US_STATES:
-        bad("license_state", "Choose the state that issued your license.")
+        bad.add("license_number", "Use at most 40 characters.")
+    if data.license_state.strip().upper() not in US_STATES:
+        bad.add("license_state", "Choose the state that issued your license.")
     if data.license_expires_on is None:
-        bad("license_expires_on", "Enter the license expiry date.")
+        bad.add("license_expires_on", "Enter the license expiry date.")
     elif data.license_expires_on < today:
-        bad("license_expires_on", "This license has expired; renew it before taking bookings.")
+        bad.add("license_expires_on", "This license has expired; renew it before taking bookings.")
     npi = data.npi.strip()
     if npi and not is_valid_npi(npi):
-        bad("npi", "An NPI is 10 digits with a valid check digit; leave it empty if you have none.")
+        bad.add("npi", "An NPI is 10 digits with a valid check digit; leave it empty if you have none.")
     elif npi and session.scalar(
         select(TherapistProfile.id).where(TherapistProfile.npi == npi, TherapistProfile.user_id != actor.id)
     ):
-        bad("npi", NPI_TAKEN)
-    rate_cents = _dollars_to_cents(data.session_rate_dollars)
-    if rate_cents is None:
-        bad("session_rate", "Enter the rate for a 60-minute session in dollars, like 120 or 120.50.")
-    unknown = set(data.modalities) - set(MODALITIES)
-    if unknown:
-        bad("modalities", "Choose modalities from the list.")
+        bad.add("npi", NPI_TAKEN)
+
+
+def _check_practice(session: Session, data: ProfileInput, bad: _Problems) -> list[int]:
+    """The rate, modalities, languages and plans: what the therapist offers. Returns the plans' ids."""
+    if _dollars_to_cents(data.session_rate_dollars) is None:
+        bad.add("session_rate", "Enter the rate for a 60-minute session in dollars, like 120 or 120.50.")
+    if set(data.modalities) - set(MODALITIES):
+        bad.add("modalities", "Choose modalities from the list.")
     if set(data.languages) - set(LANGUAGES):
-        bad("languages", "Choose languages from the list.")
+        bad.add("languages", "Choose languages from the list.")
     if not data.languages:
-        bad("languages", "Choose at least one language you treat in.")
-    plans = {
-        p.id: p for p in session.scalars(select(InsurancePlan).where(InsurancePlan.id.in_(data.plan_ids)))
-    }
-    if len(plans) != len(set(data.plan_ids)):
-        bad("plan_ids", "One of the chosen plans no longer exists; reload the page.")
+        bad.add("languages", "Choose at least one language you treat in.")
+    found = set(session.scalars(select(InsurancePlan.id).where(InsurancePlan.id.in_(data.plan_ids))))
+    if len(found) != len(set(data.plan_ids)):
+        bad.add("plan_ids", "One of the chosen plans no longer exists; reload the page.")
+    return sorted(found)
+
+
+def _checked(session: Session, actor: User, data: ProfileInput, today: date) -> _CheckedProfile:
+    """The form's values, or ValidationFailed naming every field that is wrong."""
+    bad = _Problems()
+    _check_identity(session, actor, data, today, bad)
+    plan_ids = _check_practice(session, data, bad)
     place = None
     try:
         place = zip_place(data.zip_code)
     except ValidationFailed as exc:
-        errors.update(exc.details["fields"])
-    if errors:
-        raise ValidationFailed(FIX_FIELDS, {"fields": errors})
+        bad.fields.update(exc.details["fields"])
+    rate_cents = _dollars_to_cents(data.session_rate_dollars)
+    if bad.fields:
+        raise ValidationFailed(FIX_FIELDS, {"fields": bad.fields})
     assert place is not None and rate_cents is not None and data.license_expires_on is not None
-    # Only a valid form is geocoded online: a form with mistakes must not cost a remote request.
-    street = data.address_line1.strip()[:200]
-    place = locate_street(session, street, place, geocoder)
+    return _CheckedProfile(
+        name=data.name.strip(),
+        license_number=data.license_number.strip().upper(),
+        license_state=data.license_state.strip().upper(),
+        license_expires_on=data.license_expires_on,
+        npi=data.npi.strip(),
+        rate_cents=rate_cents,
+        plan_ids=plan_ids,
+        place=place,
+    )
 
-    profile = profile_of(session, actor)
-    created = profile is None
-    if profile is None:
-        profile = TherapistProfile(user_id=actor.id)
-        session.add(profile)
-    profile.name = name
-    profile.bio = data.bio.strip()
-    if profile.license_number != license_number or profile.license_state != state:
-        profile.license_verified_at = None  # a new license must be verified again
-    profile.license_number = license_number
-    profile.license_state = state
-    profile.license_expires_on = data.license_expires_on
-    profile.npi = npi or None
-    profile.session_rate_cents = rate_cents
-    profile.accepting_new_patients = data.accepting_new_patients
-    profile.modalities = [TherapistModality(modality=m) for m in sorted(set(data.modalities))]
-    profile.languages = [TherapistLanguage(language=lang) for lang in sorted(set(data.languages))]
-    existing = {m.plan_id: m for m in profile.networks}
-    profile.networks = [
-        existing.get(pid) or NetworkMembership(plan_id=pid, joined_on=today) for pid in sorted(plans)
-    ]
-    location = profile.locations[0] if profile.locations else PracticeLocation()
+
+def _place(location: PracticeLocation, place: Place, data: ProfileInput, street: str) -> None:
     location.address_line1 = street
     location.address_line2 = data.address_line2.strip()[:200]
     assert place.zip_code and place.city and place.state and place.time_zone  # always set for a ZIP
@@ -196,6 +201,47 @@ def save_profile(  # noqa: C901
     location.longitude = place.longitude
     location.time_zone = place.time_zone
     location.geocode_precision = place.precision
+
+
+def save_profile(
+    session: Session, actor: User, data: ProfileInput, today: date, *, geocoder: Geocoder | None
+) -> TherapistProfile:
+    """Create or update the acting therapist's own profile and primary location, all or nothing.
+
+    The location is the street address's point when the app has an online geocoder (`geocoder`, None
+    when offline) and it finds the address near the ZIP; otherwise the ZIP's centroid. Its precision is
+    stored so that search and maps can say how exact a pin is.
+    """
+    if actor.role is not Role.THERAPIST:
+        raise Forbidden("Only therapists have a practice profile.")
+    checked = _checked(session, actor, data, today)
+    # Only a valid form is geocoded online: a form with mistakes must not cost a remote request.
+    street = data.address_line1.strip()[:200]
+    place = locate_street(session, street, checked.place, geocoder)
+
+    profile = profile_of(session, actor)
+    created = profile is None
+    if profile is None:
+        profile = TherapistProfile(user_id=actor.id)
+        session.add(profile)
+    profile.name = checked.name
+    profile.bio = data.bio.strip()
+    if profile.license_number != checked.license_number or profile.license_state != checked.license_state:
+        profile.license_verified_at = None  # a new license must be verified again
+    profile.license_number = checked.license_number
+    profile.license_state = checked.license_state
+    profile.license_expires_on = checked.license_expires_on
+    profile.npi = checked.npi or None
+    profile.session_rate_cents = checked.rate_cents
+    profile.accepting_new_patients = data.accepting_new_patients
+    profile.modalities = [TherapistModality(modality=m) for m in sorted(set(data.modalities))]
+    profile.languages = [TherapistLanguage(language=lang) for lang in sorted(set(data.languages))]
+    existing = {m.plan_id: m for m in profile.networks}
+    profile.networks = [
+        existing.get(pid) or NetworkMembership(plan_id=pid, joined_on=today) for pid in checked.plan_ids
+    ]
+    location = profile.locations[0] if profile.locations else PracticeLocation()
+    _place(location, place, data, street)
     if not profile.locations:
         profile.locations.append(location)
     try:

@@ -19,6 +19,7 @@ from massage_booking.domain.errors import Conflict, NotFound, ValidationFailed
 from massage_booking.extensions import db, links
 from massage_booking.models import OncologyCredential, Payer, Role, User, utcnow
 from massage_booking.services import insurers, therapists
+from massage_booking.transactions import atomic
 from massage_booking.web import bp
 from massage_booking.web.forms import ReviewForm, apply_errors
 from massage_booking.web.session_auth import roles_required
@@ -61,14 +62,19 @@ def review_credential(credential_id: int) -> Any:
         abort(400, description="Choose to verify or to reject the credential.")
     approve = DECISIONS[form.decision.data]
     try:
-        credential = therapists.review_credential(
-            db.session, current_user, credential_id, approve=approve, links=links(), note=form.note.data or ""
-        )
+        with atomic():
+            credential = therapists.review_credential(
+                db.session,
+                current_user,
+                credential_id,
+                approve=approve,
+                links=links(),
+                note=form.note.data or "",
+            )
+            name = credential.therapist.name
     except NotFound as exc:
-        db.session.rollback()
         abort(404, description=exc.message)
     except ValidationFailed as exc:
-        db.session.rollback()
         if "note" not in exc.details.get("fields", {}):  # already verified or rejected by someone else
             flash(f"{exc.message} Nothing was changed.", "info")
             return redirect(url_for("web.admin_credentials"))
@@ -77,8 +83,6 @@ def review_credential(credential_id: int) -> Any:
         if pending is None:
             return redirect(url_for("web.admin_credentials"))
         return render_template("web/confirm_reject.html", credential=pending, form=form), 422
-    name = credential.therapist.name
-    db.session.commit()
     if approve:
         flash(f"Verified. {name}'s public page now shows this oncology credential.", "success")
     else:
@@ -155,21 +159,20 @@ def create_insurer_account() -> Any:
         abort(400, description="This form expired. Reload the page and try again.")
     payer_raw = form.payer_id.data or ""
     try:
-        user = insurers.create_insurer(
-            db.session,
-            current_user,
-            payer_id=int(payer_raw) if payer_raw.isdigit() else None,
-            email=form.email.data,
-            display_name=form.display_name.data,
-            password=form.password.data or "",
-            password_again=form.confirm.data or "",
-        )
+        with atomic():
+            user = insurers.create_insurer(
+                db.session,
+                current_user,
+                payer_id=int(payer_raw) if payer_raw.isdigit() else None,
+                email=form.email.data,
+                display_name=form.display_name.data,
+                password=form.password.data or "",
+                password_again=form.confirm.data or "",
+            )
+            email, payer_name = user.email, db.session.get(Payer, user.payer_id).name
     except (ValidationFailed, Conflict) as exc:
-        db.session.rollback()
         apply_errors(form, exc)
         return _insurers_page(form, exc.status)
-    email, payer_name = user.email, db.session.get(Payer, user.payer_id).name
-    db.session.commit()
     flash(
         f"Created {email}, an insurer account of {payer_name}. Give its holder the password by another "
         "channel than the e-mail address, or issue it an API token below.",
@@ -207,26 +210,25 @@ def issue_insurer_token(user_id: int) -> Any:
         abort(400, description="This form expired. Reload the page and try again.")
     days_raw = form.days.data or ""
     try:
-        issued = insurers.issue_token(
-            db.session,
-            current_user,
-            user.id,
-            name=form.name.data,
-            days=int(days_raw) if days_raw.isdigit() else None,
-        )
+        with atomic():
+            issued = insurers.issue_token(
+                db.session,
+                current_user,
+                user.id,
+                name=form.name.data,
+                days=int(days_raw) if days_raw.isdigit() else None,
+            )
+            record = issued.record
+            shown = {
+                "token": issued.token,
+                "prefix": record.prefix,
+                "name": record.name,
+                "expires_at": issued.expires_at,
+            }
+            payer = db.session.get(Payer, user.payer_id)
     except ValidationFailed as exc:
-        db.session.rollback()
         apply_errors(form, exc)
         return _token_form_page(user, form, exc.status)
-    record = issued.record
-    shown = {
-        "token": issued.token,
-        "prefix": record.prefix,
-        "name": record.name,
-        "expires_at": issued.expires_at,
-    }
-    payer = db.session.get(Payer, user.payer_id)
-    db.session.commit()
     return render_template("web/admin_insurer_token_issued.html", account=user, payer=payer, issued=shown)
 
 
@@ -251,12 +253,11 @@ def revoke_insurer_token(token_id: int) -> Any:
     if not form.validate():
         abort(400, description="This form expired. Reload the page and try again.")
     try:
-        token, changed = insurers.revoke_token(db.session, current_user, token_id)
+        with atomic():
+            token, changed = insurers.revoke_token(db.session, current_user, token_id)
+            label, email = f"{token.name} ({token.prefix}…)", token.user.email
     except NotFound as exc:
-        db.session.rollback()
         abort(404, description=exc.message)
-    label, email = f"{token.name} ({token.prefix}…)", token.user.email
-    db.session.commit()
     if changed:
         flash(f"Revoked {label} of {email}. Requests with it are refused from now on.", "success")
     else:

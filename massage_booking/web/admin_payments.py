@@ -19,6 +19,7 @@ from massage_booking.extensions import db, payments
 from massage_booking.models import Role, utcnow
 from massage_booking.payments import PaymentError
 from massage_booking.services import payment_reconciliation
+from massage_booking.transactions import atomic
 from massage_booking.web import bp
 from massage_booking.web.session_auth import roles_required
 
@@ -68,11 +69,10 @@ def mark_payment_reviewed(charge_id: int) -> Any:
     if not form.validate():
         abort(400, description="This form expired. Reload the page and try again.")
     try:
-        changed = payment_reconciliation.mark_reviewed(db.session, current_user, charge_id)
+        with atomic():
+            changed = payment_reconciliation.mark_reviewed(db.session, current_user, charge_id)
     except NotFound as exc:
-        db.session.rollback()
         abort(404, description=exc.message)
-    db.session.commit()
     if changed:
         flash(
             "Marked the payment reviewed: it is off the list, and the audit log says you did it.", "success"

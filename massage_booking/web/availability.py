@@ -41,6 +41,7 @@ from massage_booking.schemas.availability import (
 from massage_booking.schemas.parse import parse_body
 from massage_booking.services import availability, calendar_feed, slots, soonest_cache
 from massage_booking.services.availability import Availability
+from massage_booking.transactions import atomic
 from massage_booking.web import bp
 from massage_booking.web.session_auth import roles_required
 
@@ -585,14 +586,13 @@ def save_availability() -> Any:
     found = availability.availability_of(db.session, current_user, now)
     form = WeekForm.from_request(found, request.form)
     try:
-        saved = _update(form.document(), now)
+        with atomic():
+            saved = _update(form.document(), now)
     except ValidationFailed as exc:
-        db.session.rollback()
         form.apply(exc)
         return _page(
             availability.availability_of(db.session, current_user, now), now, week_form=form, status=422
         )
-    db.session.commit()
     flash(_saved_message(saved), "success")
     return redirect(url_for("web.my_availability"))
 
@@ -622,14 +622,13 @@ def add_extra_hours() -> Any:
     form = ExtraForm(request.form)
     document = form.document(upcoming_extra(found, today), found.profile.locations)
     try:
-        _update(document, now)
+        with atomic():
+            _update(document, now)
     except ValidationFailed as exc:
-        db.session.rollback()
         form.apply(exc)
         return _page(
             availability.availability_of(db.session, current_user, now), now, extra_form=form, status=422
         )
-    db.session.commit()
     flash("Extra hours added. Patients can book them now.", "success")
     return redirect(url_for("web.my_availability", _anchor="extra-heading"))
 
@@ -645,8 +644,8 @@ def remove_extra_hours(extra_id: int) -> Any:
     if not any(e.id == extra_id for e in found.extra):
         abort(404, description="You have no extra hours with that id.")
     kept = [e for e in upcoming if e.id != extra_id]
-    _update({"extra_hours": extra_items(kept)}, now)
-    db.session.commit()
+    with atomic():
+        _update({"extra_hours": extra_items(kept)}, now)
     flash("Extra hours removed. Patients can no longer book them.", "success")
     return redirect(url_for("web.my_availability", _anchor="extra-heading"))
 
@@ -663,20 +662,19 @@ def add_time_off() -> Any:
             availability.availability_of(db.session, current_user, now), now, time_off_form=form, status=422
         )
     try:
-        context = availability.therapist_context(db.session, current_user, now)
-        wanted = parse_body(TimeOffRequest, document, context)
-        result = availability.add_time_off(db.session, current_user, wanted, now)
+        with atomic():
+            context = availability.therapist_context(db.session, current_user, now)
+            wanted = parse_body(TimeOffRequest, document, context)
+            result = availability.add_time_off(db.session, current_user, wanted, now)
+            zone = _zone_of_current_user()
+            when = describe_span(result.time_off.starts_at, result.time_off.ends_at, zone)
+            conflicts = [BookedSession.of(a, zone) for a in result.conflicts]
+            week = result.time_off.starts_at.astimezone(zone).date().isoformat()
     except ValidationFailed as exc:
-        db.session.rollback()
         form.apply(exc)
         return _page(
             availability.availability_of(db.session, current_user, now), now, time_off_form=form, status=422
         )
-    zone = _zone_of_current_user()
-    when = describe_span(result.time_off.starts_at, result.time_off.ends_at, zone)
-    conflicts = [BookedSession.of(a, zone) for a in result.conflicts]
-    week = result.time_off.starts_at.astimezone(zone).date().isoformat()
-    db.session.commit()
     if conflicts:
         return render_template(
             "web/time_off_warning.html",
@@ -698,8 +696,8 @@ def _zone_of_current_user() -> ZoneInfo:
 @roles_required(Role.THERAPIST)
 def remove_time_off(time_off_id: int) -> Any:
     """Remove time off (confirmed on the page first): its hours open for booking again."""
-    availability.remove_time_off(db.session, current_user, time_off_id, _now())
-    db.session.commit()
+    with atomic():
+        availability.remove_time_off(db.session, current_user, time_off_id, _now())
     flash("Time off removed. Patients can book those hours again.", "success")
     return redirect(url_for("web.my_availability", _anchor="time-off-heading"))
 
@@ -803,10 +801,10 @@ def my_calendar() -> Any:
     start = datetime.combine(monday, time(0), zone)
     end = datetime.combine(monday + timedelta(days=7), time(0), zone)
     # The rules and the time off not yet over when the week began, so a past week keeps its days off.
-    found = availability.availability_of(db.session, current_user, min(now, start.astimezone(UTC)))
-    appointments = availability.my_appointments(db.session, current_user, start, end)
-    days = _calendar_days(found, appointments, monday, today)
-    db.session.commit()  # the audit record of this read
+    with atomic():  # the audit record of this read
+        found = availability.availability_of(db.session, current_user, min(now, start.astimezone(UTC)))
+        appointments = availability.my_appointments(db.session, current_user, start, end)
+        days = _calendar_days(found, appointments, monday, today)
     this_monday = today - timedelta(days=today.weekday())
     return render_template(
         "web/calendar_week.html",

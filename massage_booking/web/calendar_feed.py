@@ -19,6 +19,7 @@ from werkzeug.exceptions import HTTPException
 from massage_booking.extensions import db
 from massage_booking.models import Role, utcnow
 from massage_booking.services import calendar_feed
+from massage_booking.transactions import atomic
 from massage_booking.web import bp
 from massage_booking.web.session_auth import roles_required
 
@@ -47,14 +48,14 @@ def calendar_feed_ics(token: str) -> Any:
     data (times, place and status only), so there is no health-data access to record. Issuing and
     revoking the secret are audited in the service."""
     try:
-        therapist = calendar_feed.therapist_for_feed_token(db.session, token)
-        if therapist is None:
-            abort(404)
-        body = calendar_feed.render_feed(db.session, therapist, utcnow())
+        with atomic():
+            therapist = calendar_feed.therapist_for_feed_token(db.session, token)
+            if therapist is None:
+                abort(404)
+            body = calendar_feed.render_feed(db.session, therapist, utcnow())
     except HTTPException:
         raise
     except Exception:
-        db.session.rollback()
         log.exception("Calendar feed failed (GET /calendar/<withheld>.ics)")
         abort(500)
     response = Response(body, mimetype="text/calendar")
@@ -71,8 +72,8 @@ def issue_calendar_feed() -> Any:
 
     Not a redirect with a flash message: the flash would carry the secret in the session cookie. The
     page is HTML, so it is sent with `Cache-Control: no-store` (web/security.py) and is not kept."""
-    token = calendar_feed.issue_feed_token(db.session, current_user, utcnow())
-    db.session.commit()
+    with atomic():
+        token = calendar_feed.issue_feed_token(db.session, current_user, utcnow())
     return render_template("web/calendar_feed_issued.html", feed_url=feed_url(token))
 
 
@@ -80,7 +81,7 @@ def issue_calendar_feed() -> Any:
 @roles_required(Role.THERAPIST)
 def revoke_calendar_feed() -> Any:
     """Stop the current feed address; calendar apps subscribed to it get a 404 from then on."""
-    calendar_feed.revoke_feed_token(db.session, current_user, utcnow())
-    db.session.commit()
+    with atomic():
+        calendar_feed.revoke_feed_token(db.session, current_user, utcnow())
     flash("Your calendar feed address no longer works.", "success")
     return redirect(url_for("web.my_availability"))

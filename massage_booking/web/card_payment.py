@@ -15,7 +15,6 @@ from urllib.parse import urlsplit
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from massage_booking.denials import keeps_denials
 from massage_booking.domain.errors import Conflict, ValidationFailed
 from massage_booking.extensions import db, links, payments
 from massage_booking.formatting import money
@@ -24,6 +23,7 @@ from massage_booking.payments import StripePayments
 from massage_booking.schemas.courses import PaymentRequest
 from massage_booking.schemas.parse import parse_body
 from massage_booking.services import course_payments, courses
+from massage_booking.transactions import atomic, keeps_denials
 from massage_booking.web import bp
 from massage_booking.web.session_auth import roles_required
 
@@ -74,11 +74,10 @@ def care_pay(course_id: int) -> Any:
     if not adapter.enabled:
         return _back(course_id, "Card payments are not taken on this site: you pay at the visit.", "info")
     try:
-        form = course_payments.card_form(db.session, current_user, course_id, _now(), adapter)
+        with atomic(Conflict):  # the audit record of the read, also when the course cannot be paid
+            form = course_payments.card_form(db.session, current_user, course_id, _now(), adapter)
     except Conflict as exc:
-        db.session.commit()
         return _back(course_id, exc.message)
-    db.session.commit()
     return _page(form, adapter, form.course.payment_error, 200)
 
 
@@ -90,23 +89,21 @@ def care_pay_submit(course_id: int) -> Any:
     adapter = payments()
     now = _now()
     try:
-        method = parse_body(
-            PaymentRequest, {"payment_method": request.form.get("payment_method")}
-        ).payment_method
-        outcome = course_payments.pay(
-            db.session, current_user, course_id, method, now, adapter, links=links()
-        )
+        with atomic():  # a decline is kept on the course, so the patient's pages show it too
+            method = parse_body(
+                PaymentRequest, {"payment_method": request.form.get("payment_method")}
+            ).payment_method
+            outcome = course_payments.pay(
+                db.session, current_user, course_id, method, now, adapter, links=links()
+            )
     except ValidationFailed:
-        db.session.rollback()
         return redirect(url_for("web.care_pay", course_id=course_id))
     except Conflict as exc:
-        db.session.rollback()
         return _back(course_id, exc.message)
-    db.session.commit()
     course = outcome.course
     if outcome.declined is not None:
-        form = course_payments.card_form(db.session, current_user, course_id, now, adapter)
-        db.session.commit()
+        with atomic():
+            form = course_payments.card_form(db.session, current_user, course_id, now, adapter)
         return _page(form, adapter, outcome.declined.message, 402)
     if outcome.action_secret is not None:
         response = render_template(
@@ -125,8 +122,10 @@ def care_pay_submit(course_id: int) -> Any:
 @keeps_denials
 def care_pay_done(course_id: int) -> Any:
     """Where the browser lands after 3-D Secure: apply what Stripe says about the payment."""
-    course = course_payments.reconcile(db.session, current_user, course_id, _now(), payments(), links=links())
-    db.session.commit()
+    with atomic():
+        course = course_payments.reconcile(
+            db.session, current_user, course_id, _now(), payments(), links=links()
+        )
     return _after_payment(course)
 
 

@@ -33,7 +33,6 @@ from flask import Response, abort, current_app, flash, redirect, render_template
 from flask_login import current_user
 
 from massage_booking import calendars
-from massage_booking.denials import keeps_denials
 from massage_booking.domain import billing, evidence
 from massage_booking.domain import courses as plans
 from massage_booking.domain import intake as intake_rules
@@ -57,6 +56,7 @@ from massage_booking.services import (
     slots,
     therapists,
 )
+from massage_booking.transactions import atomic, keeps_denials
 from massage_booking.web import bp, course_choice
 from massage_booking.web.session_auth import roles_required
 
@@ -252,12 +252,11 @@ def care_start() -> Any:
 def care_start_submit() -> Any:
     """Store the intake (audited) and go on to the plan; errors beside their questions and a 422."""
     try:
-        answers = parse_body(IntakeRequest, _intake_document(request.form), {"today": date.today()})
-        row = intake.record_intake(db.session, current_user, answers.answers())
+        with atomic():
+            answers = parse_body(IntakeRequest, _intake_document(request.form), {"today": date.today()})
+            row = intake.record_intake(db.session, current_user, answers.answers())
     except ValidationFailed as exc:
-        db.session.rollback()
         return _start_page(request.form, exc.details.get("fields", {"condition": [exc.message]}), 422)
-    db.session.commit()
     return redirect(url_for("web.care_plan", **carry(request.form, intake=row.id)))
 
 
@@ -276,9 +275,9 @@ def care_plan() -> Any:
     """Step 2: the plan the evidence supports for the condition, with its citation; the patient may change
     the length, count or cadence, and a dose below what worked in the trial is named, never refused."""
     now = _now()
-    row = intake.read_intake(db.session, current_user, _intake_id(), purpose="plan")
-    decision = intake.decision_of(row, now.date())
-    db.session.commit()  # the audit record of the read
+    with atomic():  # the audit record of the read
+        row = intake.read_intake(db.session, current_user, _intake_id(), purpose="plan")
+        decision = intake.decision_of(row, now.date())
     if decision.deferred:
         return _deferred_page([g.message for g in decision.deferred])
     condition = evidence.condition(row.condition_id)
@@ -349,8 +348,9 @@ def care_therapist() -> Any:
 def _therapist_search(intake_id: int) -> Any:
     now = _now()
     today = now.date()
-    row = intake.read_intake(db.session, current_user, intake_id, purpose="plan")
-    decision = intake.decision_of(row, today)
+    with atomic():  # the audit record of the intake read
+        row = intake.read_intake(db.session, current_user, intake_id, purpose="plan")
+        decision = intake.decision_of(row, today)
     plans_list = therapists.all_plans(db.session)
     results, errors, status = None, {}, 200
     values = {k: (request.args.get(k) or "").strip() for k in SEARCH_KEYS}
@@ -363,12 +363,11 @@ def _therapist_search(intake_id: int) -> Any:
         }
         try:
             checked = parse_query(SearchParams, params, search.validation_context(db.session))
-            query = search.query_of(checked, today)
-            results = search.search_therapists(db.session, query)
+            with atomic():  # search may refresh cached soonest starts
+                results = search.search_therapists(db.session, search.query_of(checked, today))
         except ValidationFailed as exc:
             errors = exc.details.get("fields") or {"near": [exc.message]}
             status = 422
-    db.session.commit()
     if decision.deferred:
         return _deferred_page([g.message for g in decision.deferred])
     # The plan searched for is the one the review checks first (the patient can change it there).
@@ -394,12 +393,11 @@ def _therapist_slots(intake_id: int, therapist_id: int) -> Any:
     now = _now()
     params = carry(request.args)
     try:
-        choice = courses.choose_therapist(db.session, current_user, intake_id, therapist_id, now)
+        with atomic(courses.BookingDeferred, courses.OncologyTrainingRequired):  # audited refusals
+            choice = courses.choose_therapist(db.session, current_user, intake_id, therapist_id, now)
     except courses.BookingDeferred as exc:
-        db.session.commit()
         return _deferred_page([d["message"] for d in exc.details.get("deferred", [])])
     except courses.OncologyTrainingRequired as exc:
-        db.session.commit()
         return _oncology_page(exc.message, exc.details.get("suggestions", []), params)
     condition = evidence.condition(choice.intake.condition_id)
     if condition is None:
@@ -420,15 +418,15 @@ def _therapist_slots(intake_id: int, therapist_id: int) -> Any:
     planner_note: str | None = None
     offered: list[int] = []
     try:
-        wanted = courses.CourseRequest(
-            intake_id=intake_id, therapist_id=therapist_id, first_start=None, **numbers
-        )
-        found = course_proposals.propose_courses(db.session, current_user, wanted, wishes, now)
-        proposal_cards = course_choice.cards(found)
-        blocked = [b.sentence(choice.therapist.name, wall_clock) for b in found.result.blocked]
-    except ValidationFailed as exc:  # nothing was written but the audit records, which are kept
+        with atomic(ValidationFailed):  # nothing was written but the audit records, which are kept
+            wanted = courses.CourseRequest(
+                intake_id=intake_id, therapist_id=therapist_id, first_start=None, **numbers
+            )
+            found = course_proposals.propose_courses(db.session, current_user, wanted, wishes, now)
+            proposal_cards = course_choice.cards(found)
+            blocked = [b.sentence(choice.therapist.name, wall_clock) for b in found.result.blocked]
+    except ValidationFailed as exc:
         planner_note, offered = exc.message, list(exc.details.get("offered", []))
-    db.session.commit()
     later = first + timedelta(days=SLOT_DAYS)
     return render_template(
         "web/care/therapist_slots.html",
@@ -525,13 +523,17 @@ def care_review() -> Any:
     its nearest free alternatives; choosing them re-checks the course with each session's start explicit.
     With an insurance plan chosen (`plan_id`), the plan's decision on the course and the price it gives."""
     now = _now()
-    preview, problem = _preview(request.args, now)
-    db.session.commit()  # the audit records of the intake read and of the coverage check
+    with atomic():  # the audit records of the intake read and of the coverage check
+        preview, problem = _preview(request.args, now)
     trained = bool(preview.therapist.active_oncology_credentials(now.date()))
     if preview.decision.deferred or (preview.decision.requires_oncology_trained and not trained):
         # Step 3 says why, with the therapists who can be booked instead.
         return redirect(url_for("web.care_therapist", **carry(request.args)))
     return _review_page(preview, request.args, problem, 422 if problem else 200)
+
+
+class _PriceChanged(Exception):
+    """The course's price now is not the one the review showed: nothing is booked."""
 
 
 def _quoted(values: Mapping[str, str]) -> int | None:
@@ -550,40 +552,37 @@ def care_book() -> Any:
     now = _now()
     wanted = course_request(request.form)
     try:
-        course = courses.book_course(
-            db.session, current_user, wanted, now, links=links(), hold=payment_hold()
-        )
-        quoted = _quoted(request.form)
-        if quoted is not None and quoted != course.price_cents:
-            db.session.rollback()
-            preview, _ = _preview(request.form, now)
-            db.session.commit()
-            problem = (
-                f"The price changed since you checked it: the course now costs "
-                f"{money(preview.price_cents, preview.therapist.currency)}. Check it below and book again."
+        with atomic():
+            course = courses.book_course(
+                db.session, current_user, wanted, now, links=links(), hold=payment_hold()
             )
-            return _review_page(preview, request.form, problem, 409)
+            quoted = _quoted(request.form)
+            if quoted is not None and quoted != course.price_cents:
+                raise _PriceChanged
+    except _PriceChanged:
+        with atomic():  # the audit records of the new check
+            preview, _ = _preview(request.form, now)
+        problem = (
+            f"The price changed since you checked it: the course now costs "
+            f"{money(preview.price_cents, preview.therapist.currency)}. Check it below and book again."
+        )
+        return _review_page(preview, request.form, problem, 409)
     except courses.SessionsConflict as exc:
-        db.session.rollback()
-        preview, _ = _preview(request.form, now)
-        db.session.commit()
+        with atomic():
+            preview, _ = _preview(request.form, now)
         problem = (
             f"{exc.message} Someone else booked one of these times while you were choosing: pick another "
             "time for each session marked below."
         )
         return _review_page(preview, request.form, problem, 409)
     except coverage.PlanNotCovered as exc:
-        db.session.rollback()
-        preview, _ = _preview(request.form, now)
-        db.session.commit()
+        with atomic():
+            preview, _ = _preview(request.form, now)
         return _review_page(preview, request.form, f"{exc.message} Nothing was booked.", 422)
     except courses.OncologyTrainingRequired as exc:
-        db.session.rollback()
         return _oncology_page(exc.message, exc.details.get("suggestions", []), carry(request.form))
     except courses.BookingDeferred as exc:
-        db.session.rollback()
         return _deferred_page([d["message"] for d in exc.details.get("deferred", [])])
-    db.session.commit()
     if course.status is CourseStatus.PENDING_PAYMENT:
         return redirect(url_for("web.care_pay", course_id=course.id))
     flash(
@@ -637,9 +636,9 @@ class CourseRow:
 def my_care() -> Any:
     """The patient's courses, newest first, each with its progress and next session."""
     now = _now()
-    found = courses.my_courses(db.session, current_user)
-    rows = [CourseRow.of(c, courses.sessions_of(db.session, c), now) for c in found]
-    db.session.commit()  # the audit record of the listing
+    with atomic():  # the audit record of the listing
+        found = courses.my_courses(db.session, current_user)
+        rows = [CourseRow.of(c, courses.sessions_of(db.session, c), now) for c in found]
     return render_template("web/care/index.html", rows=rows)
 
 
@@ -655,9 +654,9 @@ def care_course(course_id: int) -> Any:
     """One course: its sessions with what can still be done to each, the notes the therapist works from,
     the clearance still owed, and the calendar file."""
     now = _now()
-    course, sessions = _course_page(course_id)
-    course_refunds = refunds.refunds_of(db.session, course.id)
-    db.session.commit()  # the audit record of the read
+    with atomic():  # the audit record of the read
+        course, sessions = _course_page(course_id)
+        course_refunds = refunds.refunds_of(db.session, course.id)
     condition = evidence.condition(course.condition_id)
     return render_template(
         "web/care/course.html",
@@ -684,8 +683,8 @@ def care_course(course_id: int) -> Any:
 def care_cancel_confirm(course_id: int) -> Any:
     """The confirmation page for cancelling one session (`?session=`) or the rest of the course."""
     now = _now()
-    course, sessions = _course_page(course_id)
-    db.session.commit()
+    with atomic():  # the audit record of the read
+        course, sessions = _course_page(course_id)
     unpaid = course.status is CourseStatus.PENDING_PAYMENT  # given up whole, nothing was charged
     changeable = AppointmentStatus.PENDING_PAYMENT if unpaid else AppointmentStatus.BOOKED
     upcoming = [a for a in sessions if a.status is changeable and a.starts_at > now]
@@ -724,16 +723,15 @@ def care_cancel(course_id: int) -> Any:
     if not ids:
         flash("Choose the sessions to cancel.", "error")
         return redirect(url_for("web.care_course", course_id=course_id))
-    course = courses.get_course(db.session, current_user, course_id)
     try:
-        done = courses.cancel_appointments(
-            db.session, current_user, course, ids, now, payments(), links=links()
-        )
+        with atomic():
+            course = courses.get_course(db.session, current_user, course_id)
+            done = courses.cancel_appointments(
+                db.session, current_user, course, ids, now, payments(), links=links()
+            )
     except ValidationFailed as exc:
-        db.session.rollback()
         flash(exc.message, "error")
         return redirect(url_for("web.care_course", course_id=course_id))
-    db.session.commit()
     cancelled, zone = done.appointments, course.location.time_zone
     if len(cancelled) == 1:
         only = cancelled[0]
@@ -751,14 +749,14 @@ def care_cancel(course_id: int) -> Any:
 @keeps_denials
 def care_course_ics(course_id: int) -> Any:
     """The course's sessions as a calendar file: times, place and therapist only (see course_calendar)."""
-    body = course_calendar.course_ics(
-        db.session,
-        current_user,
-        course_id,
-        _now(),
-        url=url_for("web.care_course", course_id=course_id, _external=True),
-    )
-    db.session.commit()
+    with atomic():  # the audit record of the read
+        body = course_calendar.course_ics(
+            db.session,
+            current_user,
+            course_id,
+            _now(),
+            url=url_for("web.care_course", course_id=course_id, _external=True),
+        )
     return Response(
         body,
         mimetype="text/calendar",
@@ -787,8 +785,8 @@ def _reschedule_page(
             monday = date.fromisoformat(raw)
         except ValueError:
             error = error or f'"{raw[:20]}" is not a date like 2026-12-01, so this is the session\'s week.'
-    options = courses.reschedule_options(db.session, current_user, appointment_id, monday, now)
-    db.session.commit()
+    with atomic():  # the audit record of the read
+        options = courses.reschedule_options(db.session, current_user, appointment_id, monday, now)
     appointment = options.appointment
     starts = offered if offered is not None else options.starts
     suggested = [] if offered is not None else options.suggested
@@ -824,12 +822,12 @@ def care_reschedule(appointment_id: int) -> Any:
     """Move the session to the chosen start, or say why not (with other times when it was just taken)."""
     now = _now()
     try:
-        new_start = parse_body(RescheduleRequest, {"start": request.form.get("start") or None}).start
-        moved = courses.reschedule_appointment(
-            db.session, current_user, appointment_id, new_start, now, links=links()
-        )
+        with atomic():
+            new_start = parse_body(RescheduleRequest, {"start": request.form.get("start") or None}).start
+            moved = courses.reschedule_appointment(
+                db.session, current_user, appointment_id, new_start, now, links=links()
+            )
     except courses.SessionsConflict as exc:
-        db.session.rollback()
         alternatives = [
             datetime.fromisoformat(a) for c in exc.details.get("conflicts", []) for a in c["alternatives"]
         ]
@@ -837,10 +835,8 @@ def care_reschedule(appointment_id: int) -> Any:
             appointment_id, now, error=exc.message, status=409, offered=alternatives or None
         )
     except ValidationFailed as exc:
-        db.session.rollback()
         message = "Choose a new time." if "start" in exc.details.get("fields", {}) else exc.message
         return _reschedule_page(appointment_id, now, error=message, status=422)
-    db.session.commit()
     when = local_moment(moved.starts_at, moved.location.time_zone)
     number = f" {moved.session_number}" if moved.session_number else ""
     flash(f"Session{number} moved to {when}.", "success")

@@ -24,7 +24,6 @@ from sqlalchemy import select
 from wtforms import SelectChoice, SelectField, StringField
 from wtforms.widgets import DateInput, NumberInput
 
-from massage_booking.denials import keeps_denials
 from massage_booking.domain import evidence
 from massage_booking.domain.errors import NotFound, ValidationFailed
 from massage_booking.extensions import db
@@ -32,6 +31,7 @@ from massage_booking.models import InsurancePlan, Payer, Role, User
 from massage_booking.schemas.eligibility import EligibilityRequest
 from massage_booking.schemas.parse import parse_body
 from massage_booking.services import eligibility, insurers
+from massage_booking.transactions import atomic, keeps_denials
 from massage_booking.web import bp
 from massage_booking.web.forms import apply_errors
 from massage_booking.web.session_auth import roles_required
@@ -196,11 +196,11 @@ def _not_found_field(exc: NotFound, by_course: bool) -> str:
 
 
 def _run(wanted: eligibility.CheckRequest, *, by_course: bool) -> eligibility.CheckResult:
-    """Run the check; NotFound keeps its audit record (committed) and is shown beside its field."""
+    """Run the check and record it; NotFound keeps its audit record and is shown beside its field."""
     try:
-        return eligibility.check(db.session, current_user, wanted, datetime.now(UTC), channel="portal")
+        with atomic():
+            return eligibility.check(db.session, current_user, wanted, datetime.now(UTC), channel="portal")
     except NotFound as exc:
-        db.session.commit()  # the refused read's audit record must survive (denials.py)
         raise NotFound(exc.message, {"fields": {_not_found_field(exc, by_course): [exc.message]}}) from None
 
 
@@ -211,7 +211,6 @@ def _title(exc: ValidationFailed | NotFound) -> str | None:
 
 def _done(result: eligibility.CheckResult) -> Any:
     record = result.record
-    db.session.commit()
     about = f"course {result.course.id}" if result.course is not None else result.therapist.name
     flash(
         f"Check {record.id} recorded: {OUTCOME_LABELS[record.outcome]} ({result.plan.name}, "
@@ -232,7 +231,6 @@ def insurer_run_check() -> Any:
     try:
         result = _run(_fields_request(form), by_course=False)
     except (ValidationFailed, NotFound) as exc:
-        db.session.rollback()
         apply_errors(form, exc)
         return _home(form=form, status=exc.status, problem=_title(exc))
     return _done(result)
@@ -250,7 +248,6 @@ def insurer_run_course_check() -> Any:
         wanted = _command({"course_id": _whole(course_form.course_id.data)})
         result = _run(wanted, by_course=True)
     except (ValidationFailed, NotFound) as exc:
-        db.session.rollback()
         apply_errors(course_form, exc)
         return _home(course_form=course_form, status=exc.status, problem=_title(exc))
     return _done(result)
@@ -298,11 +295,12 @@ def _evidence_links(answer: dict[str, Any], condition: evidence.Condition | None
 def insurer_check(check_id: int) -> Any:
     if _payer() is None:
         return _home()
-    row = insurers.read_check(db.session, current_user, check_id)
-    actor = db.session.get(User, row.actor_id) if row.actor_id is not None else None
+    with atomic():  # the audit record of the read
+        row = insurers.read_check(db.session, current_user, check_id)
+        actor = db.session.get(User, row.actor_id) if row.actor_id is not None else None
     answer = row.answer or {}
     condition = insurers.condition_for(row.icd10_code, [c.get("id") for c in answer.get("citations", [])])
-    page = render_template(
+    return render_template(
         "web/insurer/check.html",
         check=row,
         actor=actor,
@@ -313,5 +311,3 @@ def insurer_check(check_id: int) -> Any:
         outcome_labels=OUTCOME_LABELS,
         channel_labels=CHANNEL_LABELS,
     )
-    db.session.commit()  # the audit record of the read
-    return page

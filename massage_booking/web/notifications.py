@@ -18,6 +18,7 @@ from massage_booking.domain.errors import NotFound
 from massage_booking.extensions import csrf, db, links
 from massage_booking.models import Role, User
 from massage_booking.services import notification_preferences as preferences
+from massage_booking.transactions import atomic
 from massage_booking.web import bp
 from massage_booking.web.session_auth import roles_required
 
@@ -37,8 +38,8 @@ def save_care_notifications() -> Any:
         return render_template("web/care/notifications.html", enabled=current_user.reminders_enabled), 422
     user = db.session.get(User, current_user.id)
     assert user is not None
-    preferences.set_reminders(db.session, user, user, choice == "on", via="settings")
-    db.session.commit()
+    with atomic():
+        preferences.set_reminders(db.session, user, user, choice == "on", via="settings")
     flash(
         "Reminders are on: you will get an e-mail before each session."
         if choice == "on"
@@ -65,6 +66,6 @@ def unsubscribe(token: str) -> Any:
 @csrf.exempt
 def unsubscribe_confirm(token: str) -> Any:
     user = _user_for(token)
-    preferences.set_reminders(db.session, None, user, False, via="unsubscribe_link")
-    db.session.commit()
+    with atomic():
+        preferences.set_reminders(db.session, None, user, False, via="unsubscribe_link")
     return render_template("web/unsubscribe.html", token=token, user=user, done=True)

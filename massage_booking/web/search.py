@@ -28,6 +28,7 @@ from massage_booking.models import InsurancePlan
 from massage_booking.schemas.parse import parse_query
 from massage_booking.schemas.search import SearchParams
 from massage_booking.services import search, therapists
+from massage_booking.transactions import atomic
 from massage_booking.web import bp
 from massage_booking.web.forms import RADIUS_CHOICES, SearchForm, apply_errors
 
@@ -304,7 +305,8 @@ def search_page() -> Any:
             for label in exc.details.get("suggestions") or []
         ]
         return render_template("web/search.html", **context), 422
-    results = search.search_therapists(db.session, query)
+    with atomic():  # course fits the search had to compute (services/course_fit.py)
+        results = search.search_therapists(db.session, query)
     _show_query_in_form(form, query)
     context.update(
         results=results,
@@ -317,5 +319,4 @@ def search_page() -> Any:
             "radius_meters": round(to_km(query.radius, query.unit) * 1000),
         },
     )
-    db.session.commit()  # course fits the search had to compute (services/course_fit.py)
     return render_template("web/search.html", **context)

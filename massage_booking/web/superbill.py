@@ -12,10 +12,10 @@ from typing import Any
 from flask import make_response, render_template
 from flask_login import current_user
 
-from massage_booking.denials import keeps_denials
 from massage_booking.extensions import db
 from massage_booking.models import Role
 from massage_booking.services import superbill
+from massage_booking.transactions import atomic, keeps_denials
 from massage_booking.web import bp
 from massage_booking.web.session_auth import roles_required
 
@@ -26,8 +26,8 @@ from massage_booking.web.session_auth import roles_required
 def course_superbill(course_id: int) -> Any:
     """The course's superbill: provider, patient, diagnosis, the attended sessions as CPT 97124 lines, and
     what was paid and refunded. Printable (static/css/superbill.css)."""
-    bill = superbill.build_superbill(db.session, current_user, course_id, datetime.now(UTC))
-    db.session.commit()  # the audit records of the read
+    with atomic():  # the audit records of the read
+        bill = superbill.build_superbill(db.session, current_user, course_id, datetime.now(UTC))
     response = make_response(
         render_template(
             "web/superbill.html",

@@ -16,6 +16,7 @@ from massage_booking.domain.errors import ValidationFailed
 from massage_booking.extensions import db, geocoder
 from massage_booking.models import InsurancePlan, Role, TherapistProfile
 from massage_booking.services import therapists
+from massage_booking.transactions import atomic
 from massage_booking.web import bp
 from massage_booking.web.forms import CredentialForm, ProfileForm, apply_errors
 from massage_booking.web.session_auth import roles_required
@@ -56,13 +57,14 @@ def my_profile() -> Any:
         return _render(profile, plans, form, CredentialForm(formdata=None), 422)
     created = profile is None
     try:
-        therapists.save_profile(db.session, current_user, form.to_input(), date.today(), geocoder=geocoder())
+        with atomic():
+            therapists.save_profile(
+                db.session, current_user, form.to_input(), date.today(), geocoder=geocoder()
+            )
     except ValidationFailed as exc:
-        db.session.rollback()
         apply_errors(form, exc)
         profile = therapists.profile_of(db.session, current_user)  # as stored: the rollback expired it
         return _render(profile, plans, form, CredentialForm(formdata=None), 422)
-    db.session.commit()
     if created:
         flash("Your profile is saved. Patients can now find you in the directory.", "success")
     else:
@@ -77,12 +79,13 @@ def submit_credential() -> Any:
     credential_form = CredentialForm()
     if credential_form.validate():
         try:
-            therapists.submit_credential(db.session, current_user, credential_form.to_input(), date.today())
+            with atomic():
+                therapists.submit_credential(
+                    db.session, current_user, credential_form.to_input(), date.today()
+                )
         except ValidationFailed as exc:
-            db.session.rollback()
             apply_errors(credential_form, exc)
         else:
-            db.session.commit()
             flash(
                 "Thank you. Your credential is pending: an administrator will check it before the oncology "
                 "badge appears on your public page.",

@@ -20,7 +20,6 @@ from zoneinfo import ZoneInfo
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from massage_booking.denials import keeps_denials
 from massage_booking.domain.errors import Conflict, NotFound, ValidationFailed
 from massage_booking.extensions import db, links, payments
 from massage_booking.formatting import clock, clock_range, money
@@ -29,6 +28,7 @@ from massage_booking.schemas.parse import parse_body
 from massage_booking.schemas.sessions import AttendanceRequest
 from massage_booking.services import availability, courses, refunds, sessions
 from massage_booking.services.sessions import SessionNotBooked, SessionNotStarted, SessionView
+from massage_booking.transactions import atomic, keeps_denials
 from massage_booking.web import bp
 from massage_booking.web.availability import full_day, short_day, zone_note
 from massage_booking.web.session_auth import roles_required
@@ -121,14 +121,14 @@ def therapist_sessions() -> Any:
         return render_template("web/availability_no_profile.html", message=exc.message)
     zone = ZoneInfo(zone_name)
     today = now.astimezone(zone).date()
-    upcoming = [
-        SessionCard.of(v, zone, now)
-        for v in sessions.upcoming_sessions(db.session, current_user, now, UPCOMING_DAYS)
-    ]
-    awaiting = [
-        SessionCard.of(v, zone, now) for v in sessions.awaiting_attendance(db.session, current_user, now)
-    ]
-    db.session.commit()  # the audit records of these reads
+    with atomic():  # the audit records of these reads
+        upcoming = [
+            SessionCard.of(v, zone, now)
+            for v in sessions.upcoming_sessions(db.session, current_user, now, UPCOMING_DAYS)
+        ]
+        awaiting = [
+            SessionCard.of(v, zone, now) for v in sessions.awaiting_attendance(db.session, current_user, now)
+        ]
     last_day = today + timedelta(days=UPCOMING_DAYS - 1)
     return render_template(
         "web/sessions.html",
@@ -145,10 +145,10 @@ def therapist_sessions() -> Any:
 
 def _detail_page(appointment_id: int, *, error: str | None = None, status: int = 200) -> Any:
     now = _now()
-    view = sessions.session_detail(db.session, current_user, appointment_id)
-    course = courses.get_course(db.session, current_user, view.course_id) if view.course_id else None
-    course_refunds = refunds.refunds_of(db.session, course.id) if course else []
-    db.session.commit()  # the audit records of the reads
+    with atomic():  # the audit records of the reads
+        view = sessions.session_detail(db.session, current_user, appointment_id)
+        course = courses.get_course(db.session, current_user, view.course_id) if view.course_id else None
+        course_refunds = refunds.refunds_of(db.session, course.id) if course else []
     zone = ZoneInfo(view.time_zone)
     card = SessionCard.of(view, zone, now)
     start = view.starts_at.astimezone(zone)
@@ -188,14 +188,15 @@ def mark_session_attendance(appointment_id: int) -> Any:
     """Mark a started session completed or no-show, then back to it with what was recorded. A refusal
     (not started, already marked, an unknown status) shows the same page with the reason and a 422."""
     try:
-        # The same command as POST /api/v1/appointments/{id}/attendance, parsed by the same model.
-        attendance = parse_body(AttendanceRequest, {"status": request.form.get("status", "")})
-        appointment = sessions.mark_attendance(db.session, current_user, appointment_id, attendance, _now())
+        with atomic():
+            # The same command as POST /api/v1/appointments/{id}/attendance, parsed by the same model.
+            attendance = parse_body(AttendanceRequest, {"status": request.form.get("status", "")})
+            appointment = sessions.mark_attendance(
+                db.session, current_user, appointment_id, attendance, _now()
+            )
+            course_done = appointment.course is not None and appointment.course.status.value == "completed"
     except (SessionNotStarted, SessionNotBooked, ValidationFailed, Conflict) as exc:
-        db.session.rollback()
         return _detail_page(appointment_id, error=exc.message, status=exc.status)
-    course_done = appointment.course is not None and appointment.course.status.value == "completed"
-    db.session.commit()
     who = appointment.patient.display_name
     if appointment.status.value == "completed":
         message = f"Marked completed: the session with {who}."
@@ -214,23 +215,23 @@ def therapist_cancel_session(appointment_id: int) -> Any:
     """The therapist cancels one upcoming session (confirmed on the session page). A paid session at
     least 24 hours away is refunded; a later one only if they tick "waive the late-cancellation fee"."""
     now = _now()
-    appointment = courses.get_appointment(db.session, current_user, appointment_id, purpose="cancel")
+    with atomic():  # the audit record of the read, whether or not the session can be cancelled
+        appointment = courses.get_appointment(db.session, current_user, appointment_id, purpose="cancel")
     if appointment.course is None or appointment.status.value != "booked" or appointment.starts_at <= now:
-        db.session.commit()
         return _detail_page(
             appointment_id, error="Only an upcoming booked session can be cancelled.", status=422
         )
-    done = courses.cancel_appointments(
-        db.session,
-        current_user,
-        appointment.course,
-        [appointment.id],
-        now,
-        payments(),
-        links=links(),
-        waive_notice=request.form.get("waive") == "1",
-    )
-    db.session.commit()
+    with atomic():
+        done = courses.cancel_appointments(
+            db.session,
+            current_user,
+            appointment.course,
+            [appointment.id],
+            now,
+            payments(),
+            links=links(),
+            waive_notice=request.form.get("waive") == "1",
+        )
     message = f"Cancelled the session with {appointment.patient.display_name}."
     if done.refund is not None:
         message += (
