@@ -31,6 +31,7 @@ from massage_booking.domain.vocabulary import LANGUAGES, MODALITIES
 from massage_booking.formatting import typed_amount
 from massage_booking.models import CredentialKind, InsurancePlan, TherapistProfile
 from massage_booking.services.therapists import CredentialInput, ProfileInput
+from massage_booking.web.course_choice import TIMES_OF_DAY
 
 if TYPE_CHECKING:
     from massage_booking.domain.evidence import Condition
@@ -107,11 +108,7 @@ class SearchForm(FlaskForm):
     )
     time_of_day = SelectMultipleField(
         "Times you can come",
-        choices=[
-            SelectChoice("morning", "Mornings (before 12:00)"),
-            SelectChoice("afternoon", "Afternoons (12:00 to 17:00)"),
-            SelectChoice("evening", "Evenings (after 17:00)"),
-        ],
+        choices=[SelectChoice(key, label) for key, (label, _, _) in TIMES_OF_DAY.items()],
         validate_choice=False,
     )
     sort = SelectField(
