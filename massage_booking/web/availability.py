@@ -131,10 +131,6 @@ def _as_int(raw: str) -> int | str:
     return int(text) if re.fullmatch(r"-?\d{1,6}", text) else text
 
 
-def _location_name(location: PracticeLocation) -> str:
-    return f"{location.label}, {location.city}, {location.state}"
-
-
 # --- the week editor and settings -----------------------------------------------------------------------
 
 
@@ -523,7 +519,6 @@ def _page(
             zone_name=found.time_zone,
             zone_note=zone_note(zone, now),
             usual_minutes=slots.usual_length(found.settings),
-            today=today,
             week_form=week_form or WeekForm.from_availability(found),
             extra_form=extra_form or ExtraForm(),
             time_off_form=time_off_form or TimeOffForm(),

@@ -463,7 +463,6 @@ def _therapist_slots(intake_id: int, therapist_id: int) -> Any:
 def _review_page(
     preview: courses.CoursePreview, values: Mapping[str, str], problem: str | None, status: int
 ) -> Any:
-    zone = ZoneInfo(preview.location.time_zone)
     explicit = any(str(values.get(f"s{n}", "")).strip() for n in range(1, plans.MAX_TOTAL_SESSIONS + 1))
     params = carry(values)
     if preview.insurance_plan is None:
@@ -475,7 +474,6 @@ def _review_page(
             "web/care/review.html",
             steps=_steps(4),
             preview=preview,
-            zone=zone,
             zone_name=preview.location.time_zone,
             condition=evidence.condition(preview.plan.condition_id),
             citation=evidence.citation(preview.plan.citation_id),
@@ -657,13 +655,11 @@ def care_course(course_id: int) -> Any:
     with atomic():  # the audit record of the read
         course, sessions = _course_page(course_id)
         course_refunds = refunds.refunds_of(db.session, course.id)
-    condition = evidence.condition(course.condition_id)
     return render_template(
         "web/care/course.html",
         course=course,
         row=CourseRow.of(course, sessions, now),
         sessions=sessions,
-        condition=condition,
         citation=evidence.citation(course.citation_id),
         zone_name=course.location.time_zone,
         late=courses.late_sessions(sessions, now),
