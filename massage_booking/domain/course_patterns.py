@@ -76,6 +76,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from massage_booking.domain import courses, scheduling
+from massage_booking.domain.courses import capitalise, is_int, plural
 
 SUPPORTED_SESSIONS_PER_WEEK = (0.5, 1.0, 1.5, 2.0, 3.0)
 MIN_GAP_DAYS = 2  # consecutive sessions at least two local dates apart: a day off between them
@@ -126,10 +127,6 @@ class PlanRequestError(ValueError):
         self.message = message
 
 
-def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
 def _is_date(value: object) -> bool:
     # A datetime is a date but never equals one, so it would silently match no day.
     return isinstance(value, date) and not isinstance(value, datetime)
@@ -165,7 +162,7 @@ class PatternRequest:
             )
         object.__setattr__(self, "sessions_per_week", float(per_week))
         total = self.total_sessions
-        if not _is_int(total) or not courses.MIN_TOTAL_SESSIONS <= total <= courses.MAX_TOTAL_SESSIONS:
+        if not is_int(total) or not courses.MIN_TOTAL_SESSIONS <= total <= courses.MAX_TOTAL_SESSIONS:
             raise PlanRequestError(
                 "total_sessions",
                 f"must be {courses.MIN_TOTAL_SESSIONS} to {courses.MAX_TOTAL_SESSIONS} (got {total!r})",
@@ -222,7 +219,7 @@ def _weekday_set(value: object) -> frozenset[int]:
         raise PlanRequestError("weekdays", f"must be a set of weekdays 0-6 (got {value!r})")
     weekdays = frozenset(value)
     for day in weekdays:
-        if not _is_int(day) or not 0 <= day <= 6:
+        if not is_int(day) or not 0 <= day <= 6:
             raise PlanRequestError("weekdays", f"unknown weekday {day!r}: use 0 (Monday) to 6 (Sunday)")
     return weekdays
 
@@ -553,7 +550,7 @@ def propose(
     past the horizon, a not_before past the horizon.
     """
     search = _search(plan, rules, now=now, wishes=wishes, holidays=holidays, works_holidays=works_holidays)
-    if not _is_int(count) or not MIN_COUNT <= count <= MAX_COUNT:
+    if not is_int(count) or not MIN_COUNT <= count <= MAX_COUNT:
         raise PlanRequestError("count", f"must be {MIN_COUNT} to {MAX_COUNT} (got {count!r})")
     slots = _free_starts(search, time_off, bookings)
     by_minute = _index(search, slots)
@@ -832,12 +829,12 @@ def _explain(
     else:
         first_day = search.first + timedelta(days=soonest.offsets[0])
         later = (start.date() - first_day).days
-        after = "the same day as the soonest" if later == 0 else f"{_plural(later, 'day')} after the soonest"
+        after = "the same day as the soonest" if later == 0 else f"{plural(later, 'day')} after the soonest"
         text = f"Starts {when}, {after}."
     wish_codes, phrases = _wish_reasons(search, f.misfit_days, f.misfit_time)
     codes += wish_codes
     if phrases:
-        text += f" {_capitalise(_join(phrases))}."
+        text += f" {capitalise(_join(phrases))}."
     if holidays:
         codes.append("includes_holidays")
         names = _join([f"{name} ({_day_label(day, search.today)})" for day, name in holidays])
@@ -908,7 +905,7 @@ def _partial(
         f" free sessions: {free_count} of {n}; choose a time for {others}."
     )
     if phrases:
-        explanation += f" {_capitalise(_join(phrases))}."
+        explanation += f" {capitalise(_join(phrases))}."
     worked_holidays = tuple((s.start.date(), s.holiday) for s in sessions if s.free and s.holiday is not None)
     proposal = Proposal(
         rank=1,
@@ -1097,7 +1094,7 @@ def _blocked(
         else:  # AFTER_NOT_AFTER
             assert search.wishes.not_after is not None
             template = (
-                f"{_capitalise(_sessions_phrase(numbers))} would come after"
+                f"{capitalise(_sessions_phrase(numbers))} would come after"
                 f" {_day_label(search.wishes.not_after, today)}, the latest date you gave."
             )
         blocked.append(
@@ -1133,14 +1130,6 @@ def _join(words: Sequence[str]) -> str:
     return words[0] if len(words) == 1 else ", ".join(words[:-1]) + f" and {words[-1]}"
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
-
-
-def _capitalise(text: str) -> str:
-    return text[:1].upper() + text[1:]
-
-
 def _escape(text: str) -> str:
     """A caller's text inside a template: braces doubled so that str.format leaves them alone."""
     return text.replace("{", "{{").replace("}", "}}")
@@ -1166,10 +1155,10 @@ def _sessions_phrase(numbers: Sequence[int]) -> str:
 def _duration(delta: timedelta) -> str:
     minutes = delta // _MINUTE
     if minutes % 1440 == 0 and minutes >= 2880:
-        return _plural(minutes // 1440, "day")
+        return plural(minutes // 1440, "day")
     if minutes % 60 == 0:
-        return _plural(minutes // 60, "hour")
-    return _plural(minutes, "minute")
+        return plural(minutes // 60, "hour")
+    return plural(minutes, "minute")
 
 
 # ------------------------------------------------------------------------------------ moving one session

@@ -151,7 +151,7 @@ class Rules:
     step: timedelta = timedelta(minutes=15)
 
     def __post_init__(self) -> None:
-        _zone(self.time_zone)
+        zone_named(self.time_zone)
         # Tuples keep the rules hashable and immune to a caller mutating a list it passed in.
         object.__setattr__(self, "weekly", tuple(self.weekly))
         object.__setattr__(self, "extra", tuple(self.extra))
@@ -170,7 +170,8 @@ class Rules:
             )
 
 
-def _zone(name: str) -> ZoneInfo:
+def zone_named(name: str) -> ZoneInfo:
+    """The IANA zone `name`; a ValueError that names it if there is none."""
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError, TypeError) as error:
@@ -261,7 +262,7 @@ def _hours_of(rules: Rules) -> _Hours:
     for dated in rules.extra:
         extra.setdefault(dated.day, []).append((dated.start, dated.end))
     return _Hours(
-        zone=_zone(rules.time_zone),
+        zone=zone_named(rules.time_zone),
         weekly=tuple(tuple(day) for day in weekly),
         extra={day: tuple(spans) for day, spans in extra.items()},
     )
