@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from massage_booking.models import Role
+from massage_booking.api.contract import ANY_ROLE
 from massage_booking.schemas.base import MAX_ID
 
 Schema = dict[str, Any]
@@ -15,7 +15,6 @@ JSON = "application/json"
 FHIR_JSON = "application/fhir+json"
 BEARER = [{"bearerAuth": []}]
 PUBLIC: list[dict[str, list[str]]] = []
-ANY_ROLE = [role.value for role in Role]
 
 
 # --- schema helpers ----------------------------------------------------------------------------------
