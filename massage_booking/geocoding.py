@@ -1,4 +1,4 @@
-"""Where a place is: an offline US gazetteer with a geopy interface, and an optional online geocoder.
+"""Where a place is: an offline US gazetteer, and an optional online geocoder.
 
 Offline first. Patients search by ZIP code, "City, ST" or a point from their phone; all three are answered
 from the `zipcodes` package (every US ZIP with its centroid and IANA time zone), so search works with no
@@ -27,13 +27,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import zipcodes
-from geopy.adapters import BaseSyncAdapter
 from geopy.distance import geodesic
-from geopy.exc import GeocoderServiceError, GeopyError
+from geopy.exc import GeopyError
 from geopy.geocoders import get_geocoder_for_service
 from geopy.geocoders.base import Geocoder
 from geopy.location import Location
-from geopy.point import Point
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -490,62 +488,6 @@ def zip_place(raw: str, field: str = "zip_code") -> Place:
         return gazetteer().zip(match[1], field)
     except ValidationFailed as exc:
         raise ValidationFailed.for_field(field, exc.message) from None
-
-
-class _OfflineAdapter(BaseSyncAdapter):
-    """The offline geocoder's HTTP adapter: it has nothing to fetch, and refuses to if anything asks."""
-
-    def get_json(self, url: str, *, timeout: float, headers: dict[str, str]) -> Any:
-        raise GeocoderServiceError("ZipcodesGeocoder is offline and makes no requests.")
-
-    def get_text(self, url: str, *, timeout: float, headers: dict[str, str]) -> str:
-        raise GeocoderServiceError("ZipcodesGeocoder is offline and makes no requests.")
-
-
-class ZipcodesGeocoder(Geocoder):
-    """The gazetteer behind geopy's Geocoder interface, for code written against any geopy geocoder.
-
-    `geocode` returns None for what it cannot find (geopy's convention) and, for an ambiguous name with
-    `exactly_one=True`, the largest match. Each Location's `raw` holds the Place's fields, with
-    `precision` and `label`.
-    """
-
-    def __init__(self) -> None:
-        super().__init__(adapter_factory=_OfflineAdapter)
-
-    def geocode(
-        self, query: str, *, exactly_one: bool = True, timeout: float | None = None
-    ) -> Location | list[Location] | None:
-        try:
-            places = gazetteer().candidates(str(query), "query")
-        except ValidationFailed:
-            return None
-        locations = [_location(place) for place in places]
-        return locations[0] if exactly_one else locations
-
-    def reverse(
-        self, query: Any, *, exactly_one: bool = True, timeout: float | None = None
-    ) -> Location | list[Location] | None:
-        """The ZIP whose centroid is nearest `query` (a Point, "lat, lon" or (lat, lon))."""
-        point = Point(query)
-        place = gazetteer().nearest_zip(point.latitude, point.longitude)
-        if place is None:
-            return None
-        return _location(place) if exactly_one else [_location(place)]
-
-
-def _location(place: Place) -> Location:
-    raw = {
-        "label": place.label,
-        "precision": place.precision.value,
-        "time_zone": place.time_zone,
-        "zip_code": place.zip_code,
-        "city": place.city,
-        "state": place.state,
-        "lat": place.latitude,
-        "lon": place.longitude,
-    }
-    return Location(place.label, (place.latitude, place.longitude), raw)
 
 
 # ------------------------------------------------------------------------------- online, with a cache

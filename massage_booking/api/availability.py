@@ -13,7 +13,6 @@ Validation needs the therapist (their locations, zone and session lengths) and t
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -22,7 +21,7 @@ from flask import request
 from massage_booking.api.contract import Reply, operation
 from massage_booking.api.support import bearer_user
 from massage_booking.extensions import db
-from massage_booking.models import Role, User
+from massage_booking.models import Role, User, utcnow
 from massage_booking.schemas.availability import (
     AppointmentList,
     AppointmentsQuery,
@@ -44,19 +43,15 @@ NO_PRACTICE = "Create your practice first."
 INVALID = "A field breaks a rule; `details.fields` names each one."
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
 def _therapist_context() -> dict[str, Any]:
     user = bearer_user()
     assert user is not None  # the operation's roles were checked first
-    return availability.therapist_context(db.session, user, _now())
+    return availability.therapist_context(db.session, user, utcnow())
 
 
 def _slot_context() -> dict[str, Any]:
     profile = therapists.get_profile(db.session, (request.view_args or {})["therapist_id"])
-    return availability.slot_context(db.session, profile, _now())
+    return availability.slot_context(db.session, profile, utcnow())
 
 
 @operation(
@@ -77,7 +72,7 @@ def therapist_slots(therapist_id: int, query: SlotQuery) -> Slots:
     profile = therapists.get_profile(db.session, therapist_id)
     zone = slots.zone_of(profile)
     tz = ZoneInfo(zone)
-    found = slots.free_slots(db.session, therapist_id, query.start, query.end, query.minutes, _now())
+    found = slots.free_slots(db.session, therapist_id, query.start, query.end, query.minutes, utcnow())
     return Slots(
         therapist_id=therapist_id,
         time_zone=zone,
@@ -100,7 +95,7 @@ def therapist_slots(therapist_id: int, query: SlotQuery) -> Slots:
     responses={200: Reply("Your availability.", Availability), 404: NO_PRACTICE},
 )
 def my_availability(user: User) -> Availability:
-    return availability_reply(availability.availability_of(db.session, user, _now()))
+    return availability_reply(availability.availability_of(db.session, user, utcnow()))
 
 
 @operation(
@@ -118,7 +113,7 @@ def my_availability(user: User) -> Availability:
     responses={200: Reply("Your availability now.", Availability), 404: NO_PRACTICE, 422: INVALID},
 )
 def replace_my_availability(user: User, body: AvailabilityUpdate) -> Availability:
-    found = availability.update_availability(db.session, user, body, _now())
+    found = availability.update_availability(db.session, user, body, utcnow())
     return availability_reply(found)
 
 
@@ -138,7 +133,7 @@ def replace_my_availability(user: User, body: AvailabilityUpdate) -> Availabilit
     responses={201: Reply("The time off.", TimeOffAdded), 404: NO_PRACTICE, 422: INVALID},
 )
 def add_my_time_off(user: User, body: TimeOffRequest) -> TimeOffAdded:
-    result = availability.add_time_off(db.session, user, body, _now())
+    result = availability.add_time_off(db.session, user, body, utcnow())
     zone = ZoneInfo(availability.own_profile(db.session, user).locations[0].time_zone)
     added = time_off_added(result.time_off, result.conflicts, zone)
     return added
@@ -156,7 +151,7 @@ def add_my_time_off(user: User, body: TimeOffRequest) -> TimeOffAdded:
     responses={204: "Removed.", 404: "You have no time off with that id."},
 )
 def remove_my_time_off(time_off_id: int, user: User) -> None:
-    availability.remove_time_off(db.session, user, time_off_id, _now())
+    availability.remove_time_off(db.session, user, time_off_id, utcnow())
 
 
 @operation(

@@ -18,11 +18,11 @@ POST /api/v1/appointments/{id}/cancel       cancel one session within policy: 20
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 
 from massage_booking.api.contract import ANY_ROLE, Reply, operation
 from massage_booking.extensions import db, links, payment_hold, payments
-from massage_booking.models import Role, User
+from massage_booking.models import Role, User, utcnow
 from massage_booking.schemas import courses as schema
 from massage_booking.schemas.eligibility import decision_of
 from massage_booking.schemas.intakes import Intake, IntakeRequest, gates_of, intake_of
@@ -33,10 +33,6 @@ PATIENT = (Role.PATIENT.value,)
 PATIENT_OR_THERAPIST = (Role.PATIENT.value, Role.THERAPIST.value)
 NO_INTAKE_OR_THERAPIST = "No such intake of yours, or no bookable therapist with that id."
 REFUND_FAILED = "The payment provider could not make the refund; nothing was changed."
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 def _today() -> dict[str, date]:
@@ -67,7 +63,7 @@ def preview_of(preview: courses.CoursePreview) -> schema.CoursePreview:
         bookable=not preview.conflicts and decision.can_book,
         gates=schema.PreviewGates(
             requires_oncology_trained=decision.requires_oncology_trained,
-            therapist_oncology_trained=bool(therapist.active_oncology_credentials(_now().date())),
+            therapist_oncology_trained=bool(therapist.active_oncology_credentials(utcnow().date())),
             clearance_needed=gates_of(decision.clearance_needed),
             deferred=gates_of(decision.deferred),
         ),
@@ -143,7 +139,7 @@ def plan_course(user: User, body: schema.CoursePlanRequest) -> schema.CoursePlan
     `not_after`, `count`)."""
     wanted = courses.request_of(body)
     if body.placed:
-        preview = courses.preview_course(db.session, user, wanted, _now())
+        preview = courses.preview_course(db.session, user, wanted, utcnow())
         return schema.CoursePlan(preview_of(preview))
     wishes = course_proposals.Wishes(
         earliest_start=body.earliest_start,
@@ -152,7 +148,7 @@ def plan_course(user: User, body: schema.CoursePlanRequest) -> schema.CoursePlan
         not_after=body.not_after,
         count=body.count,
     )
-    found = course_proposals.propose_courses(db.session, user, wanted, wishes, _now())
+    found = course_proposals.propose_courses(db.session, user, wanted, wishes, utcnow())
     return schema.CoursePlan(schema.proposals_of(found.therapist, found.location, found.plan, found.result))
 
 
@@ -178,7 +174,7 @@ def plan_course(user: User, body: schema.CoursePlanRequest) -> schema.CoursePlan
 )
 def book_course(user: User, body: schema.CourseRequest) -> schema.Course:
     course = courses.book_course(
-        db.session, user, courses.request_of(body), _now(), links=links(), hold=payment_hold()
+        db.session, user, courses.request_of(body), utcnow(), links=links(), hold=payment_hold()
     )
     return course_of(courses.record_of(db.session, course))
 
@@ -209,7 +205,7 @@ def book_course(user: User, body: schema.CourseRequest) -> schema.Course:
 )
 def pay_course(course_id: int, user: User, body: schema.PaymentRequest) -> schema.Course:
     outcome = course_payments.pay(
-        db.session, user, course_id, body.payment_method, _now(), payments(), links=links()
+        db.session, user, course_id, body.payment_method, utcnow(), payments(), links=links()
     )
     db.session.commit()  # a decline is kept on the course, so the patient's pages show it too
     if outcome.declined is not None:
@@ -267,7 +263,7 @@ def cancel_course_sessions(
         user,
         course,
         body.appointment_ids,
-        _now(),
+        utcnow(),
         payments(),
         links=links(),
         waive_notice=body.waive_late_fee,
@@ -319,7 +315,7 @@ def reschedule_appointment(
     appointment_id: int, user: User, body: schema.RescheduleRequest
 ) -> schema.CourseAppointment:
     moved = courses.reschedule_appointment(
-        db.session, user, appointment_id, body.start, _now(), links=links()
+        db.session, user, appointment_id, body.start, utcnow(), links=links()
     )
     return schema.appointment_of(moved)
 
@@ -342,6 +338,6 @@ def reschedule_appointment(
 )
 def cancel_appointment(appointment_id: int, user: User) -> schema.CourseAppointment:
     cancelled = courses.cancel_appointment(
-        db.session, user, appointment_id, _now(), payments(), links=links()
+        db.session, user, appointment_id, utcnow(), payments(), links=links()
     )
     return schema.appointment_of(cancelled)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from massage_booking.models import Role
+from massage_booking.api.contract import ANY_ROLE
 from massage_booking.schemas.base import MAX_ID
 
 Schema = dict[str, Any]
@@ -15,7 +15,6 @@ JSON = "application/json"
 FHIR_JSON = "application/fhir+json"
 BEARER = [{"bearerAuth": []}]
 PUBLIC: list[dict[str, list[str]]] = []
-ANY_ROLE = [role.value for role in Role]
 
 
 # --- schema helpers ----------------------------------------------------------------------------------
@@ -33,42 +32,12 @@ def integer(description: str | None = None, **extra: Any) -> Schema:
     return _described({"type": "integer", **extra}, description)
 
 
-def number(description: str | None = None, **extra: Any) -> Schema:
-    return _described({"type": "number", **extra}, description)
-
-
-def boolean(description: str | None = None, **extra: Any) -> Schema:
-    return _described({"type": "boolean", **extra}, description)
-
-
 def array(items: Schema, description: str | None = None, **extra: Any) -> Schema:
     return _described({"type": "array", "items": items, **extra}, description)
 
 
-def enum(values: Any, description: str | None = None, **extra: Any) -> Schema:
-    return _described({"type": "string", "enum": [str(v) for v in values], **extra}, description)
-
-
 def an_id(description: str | None = None) -> Schema:
     return integer(description, minimum=1, maximum=MAX_ID)
-
-
-def date(description: str | None = None) -> Schema:
-    return string(description, format="date")
-
-
-def instant(description: str | None = None) -> Schema:
-    return string(description, format="date-time")
-
-
-def nullable(schema: Schema) -> Schema:
-    """The schema or JSON null (OpenAPI 3.1: a `null` type, not the 3.0 `nullable` keyword)."""
-    if "$ref" in schema or "enum" in schema or "type" not in schema:
-        inner = {k: v for k, v in schema.items() if k != "description"}
-        described = {k: v for k, v in schema.items() if k == "description"}
-        return {"anyOf": [inner, {"type": "null"}], **described}
-    kind = schema["type"]
-    return {**schema, "type": [*(kind if isinstance(kind, list) else [kind]), "null"]}
 
 
 def obj(
@@ -102,16 +71,6 @@ def _described(schema: Schema, description: str | None) -> Schema:
 
 def path_id(name: str, description: str) -> Schema:
     return {"name": name, "in": "path", "required": True, "description": description, "schema": an_id()}
-
-
-def query(
-    name: str, description: str, schema: Schema, *, required: bool = False, example: Any = None
-) -> Schema:
-    parameter: Schema = {"name": name, "in": "query", "required": required, "description": description}
-    parameter["schema"] = schema
-    if example is not None:
-        parameter["example"] = example
-    return parameter
 
 
 def body(schema: Schema, description: str, example: Any = None) -> Schema:

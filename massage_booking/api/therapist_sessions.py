@@ -9,12 +9,12 @@ else's session is a 404 whose audit record is committed before the error leaves 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from massage_booking.api.contract import Reply, operation
 from massage_booking.extensions import db
-from massage_booking.models import Role, User
+from massage_booking.models import Role, User, utcnow
 from massage_booking.schemas.replies import VALIDATION
 from massage_booking.schemas.sessions import (
     AttendanceRecorded,
@@ -29,10 +29,6 @@ from massage_booking.schemas.sessions import (
 from massage_booking.services import availability, sessions
 
 THERAPIST = (Role.THERAPIST.value,)
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 def session_fields(view: sessions.SessionView, now: datetime) -> dict[str, object]:
@@ -80,7 +76,7 @@ def session_fields(view: sessions.SessionView, now: datetime) -> dict[str, objec
 )
 def my_sessions(user: User, query: SessionsQuery) -> UpcomingSessions:
     """Booked sessions from now to `days` ahead (default 14, at most 92), each with its precautions."""
-    now = _now()
+    now = utcnow()
     found = sessions.upcoming_sessions(db.session, user, now, query.days)
     zone = availability.own_profile(db.session, user).locations[0].time_zone
     return UpcomingSessions(
@@ -108,7 +104,7 @@ def my_sessions(user: User, query: SessionsQuery) -> UpcomingSessions:
 )
 def mark_attendance(appointment_id: int, user: User, body: AttendanceRequest) -> AttendanceRecorded:
     """Mark a started, booked session completed or no-show; 422 before it starts or once it is marked."""
-    now = _now()
+    now = utcnow()
     sessions.mark_attendance(db.session, user, appointment_id, body, now)
     view = sessions.session_detail(db.session, user, appointment_id)
     course = view.appointment.course

@@ -6,7 +6,6 @@ from typing import Any
 
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_user, logout_user
-from flask_wtf import FlaskForm
 
 from massage_booking.auth import bp
 from massage_booking.auth.forms import LoginForm, LogoutForm, RegisterForm
@@ -15,6 +14,7 @@ from massage_booking.extensions import db, limiter
 from massage_booking.models import Role, User
 from massage_booking.services import accounts
 from massage_booking.transactions import atomic
+from massage_booking.web.forms import apply_errors
 from massage_booking.web.session_auth import safe_next_url
 
 HOME_FOR_ROLE = {
@@ -27,17 +27,6 @@ HOME_FOR_ROLE = {
 
 def _landing(user: User, next_url: str | None) -> Any:
     return redirect(safe_next_url(next_url) or url_for(HOME_FOR_ROLE[user.role]))
-
-
-def _show_errors(form: FlaskForm, exc: DomainError) -> None:
-    """Put a service's field errors next to the fields; anything else goes in a banner."""
-    fields = exc.details.get("fields", {})
-    for name, messages in fields.items():
-        field = getattr(form, name, None)
-        if field is not None:
-            field.errors = [*field.errors, *messages]
-    if not fields:
-        form.form_errors.append(exc.message)
 
 
 def _login(user: User, remember: bool = False) -> None:
@@ -65,7 +54,7 @@ def register() -> Any:
                 )
                 _login(user)
         except DomainError as exc:
-            _show_errors(form, exc)
+            apply_errors(form, exc)
             status = exc.status
         else:
             flash("Welcome! Your account is ready.", "success")

@@ -12,7 +12,7 @@ from typing import NamedTuple
 
 from massage_booking.domain.credentials import S4OM_MIN_FOUNDATIONAL_HOURS
 from massage_booking.domain.eligibility import DoseRule, UnitRule
-from massage_booking.domain.vocabulary import MODALITIES, ONCOLOGY_MODALITY
+from massage_booking.domain.vocabulary import LANGUAGES, MODALITIES, ONCOLOGY_MODALITY
 from massage_booking.models import CredentialKind, PlanType
 
 # ".example" is reserved (RFC 2606), so these addresses can never reach anyone. Not ".test": the
@@ -341,16 +341,7 @@ REJECTED_NOTE = (
 
 OTHER_MODALITIES: tuple[str, ...] = tuple(m for m in MODALITIES if m != ONCOLOGY_MODALITY)
 
-SECOND_LANGUAGES: tuple[str, ...] = (
-    "Spanish",
-    "Chinese",
-    "Vietnamese",
-    "Korean",
-    "Tagalog",
-    "Russian",
-    "Arabic",
-    "French",
-)
+SECOND_LANGUAGES: tuple[str, ...] = LANGUAGES[1:9]  # Spanish to French, after English
 SECOND_LANGUAGE_WEIGHTS: tuple[float, ...] = (50, 12, 7, 6, 7, 7, 5, 6)
 
 # Title of the licence by state (evidence.md: LMT, LMP, CMT, LMBT...); LMT elsewhere.

@@ -24,8 +24,6 @@ from massage_booking.models import AvailabilitySettings, TherapistProfile, User,
 from massage_booking.notifications.links import Links
 from massage_booking.services import course_proposals, courses, intake, soonest_cache
 
-FAR_FUTURE = datetime(9999, 1, 1, tzinfo=UTC)
-
 
 @dataclass(frozen=True)
 class PracticeWeek:

@@ -87,25 +87,6 @@ def refundable(starts_at: datetime, now: datetime, *, waived: bool = False) -> b
     return waived or starts_at - now >= REFUND_NOTICE
 
 
-def refund_cents_for(
-    cancelled_starts: Iterable[datetime],
-    rate_cents: int,
-    now: datetime,
-    *,
-    waived: bool = False,
-    remaining_cents: int | None = None,
-) -> int:
-    """The refund for cancelling sessions of a paid course that all cost `rate_cents` (see
-    `refund_cents_for_sessions`, for sessions with prices of their own)."""
-    _check_non_negative_int("rate_cents", rate_cents)
-    return refund_cents_for_sessions(
-        [(start, rate_cents) for start in cancelled_starts],
-        now,
-        waived=waived,
-        remaining_cents=remaining_cents,
-    )
-
-
 def refund_cents_for_sessions(
     cancelled: Iterable[tuple[datetime, int]],
     now: datetime,

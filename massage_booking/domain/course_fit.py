@@ -120,27 +120,12 @@ class CourseFit:
             for p in self.patterns
         ]
 
-    @classmethod
-    def from_rows(cls, rows: Sequence[Sequence[int | None]]) -> CourseFit:
-        patterns = []
-        for bits, soonest, *parts in rows:
-            assert bits is not None and soonest is not None
-            by_part = {
-                name: _instant(seconds)
-                for name, seconds in zip(TIMES_OF_DAY, parts, strict=True)
-                if seconds is not None
-            }
-            patterns.append(
-                WeekdayFit(frozenset(d for d in range(7) if bits >> d & 1), _instant(soonest), by_part)
-            )
-        return cls(tuple(patterns))
-
 
 def soonest_in_rows(
     rows: Sequence[Sequence[int | None]], weekdays: frozenset[int], times_of_day: frozenset[str]
 ) -> int | None:
-    """`CourseFit.from_rows(rows).soonest(weekdays, times_of_day)` in seconds since the epoch, straight
-    from the stored rows: search runs it for every candidate when the patient names weekdays."""
+    """`CourseFit.soonest(weekdays, times_of_day)` in seconds since the epoch, straight from the rows
+    `as_rows` stored: search runs it for every candidate when the patient names weekdays."""
     outside = 0 if not weekdays else 0b1111111 & ~sum(1 << d for d in weekdays)
     columns = [1 + n for n, name in enumerate(TIMES_OF_DAY, start=1) if name in times_of_day] or [1]
     best: int | None = None
@@ -165,10 +150,6 @@ def summary(fit: CourseFit) -> tuple[int | None, ...]:
 
 def _seconds(value: datetime | None) -> int | None:
     return None if value is None else int((value - _EPOCH).total_seconds())
-
-
-def _instant(seconds: int) -> datetime:
-    return _EPOCH + timedelta(seconds=seconds)
 
 
 @dataclass(frozen=True)

@@ -76,6 +76,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from massage_booking.domain import courses, scheduling
+from massage_booking.domain.courses import capitalise, is_int, plural
+from massage_booking.domain.scheduling import instant, to_micros
 
 SUPPORTED_SESSIONS_PER_WEEK = (0.5, 1.0, 1.5, 2.0, 3.0)
 MIN_GAP_DAYS = 2  # consecutive sessions at least two local dates apart: a day off between them
@@ -92,7 +94,6 @@ BEYOND_HORIZON = "beyond_horizon"  # after the last instant the therapist takes 
 AFTER_NOT_AFTER = "after_not_after"  # after the patient's not_after date
 NO_FREE_TIME = "no_free_time"  # no free start at all in the window: no pattern to propose
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _US = timedelta(microseconds=1)
 _DAY = timedelta(days=1)
 _MINUTE = timedelta(minutes=1)
@@ -124,10 +125,6 @@ class PlanRequestError(ValueError):
         super().__init__(f"{field}: {message}")
         self.field = field
         self.message = message
-
-
-def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _is_date(value: object) -> bool:
@@ -165,7 +162,7 @@ class PatternRequest:
             )
         object.__setattr__(self, "sessions_per_week", float(per_week))
         total = self.total_sessions
-        if not _is_int(total) or not courses.MIN_TOTAL_SESSIONS <= total <= courses.MAX_TOTAL_SESSIONS:
+        if not is_int(total) or not courses.MIN_TOTAL_SESSIONS <= total <= courses.MAX_TOTAL_SESSIONS:
             raise PlanRequestError(
                 "total_sessions",
                 f"must be {courses.MIN_TOTAL_SESSIONS} to {courses.MAX_TOTAL_SESSIONS} (got {total!r})",
@@ -222,7 +219,7 @@ def _weekday_set(value: object) -> frozenset[int]:
         raise PlanRequestError("weekdays", f"must be a set of weekdays 0-6 (got {value!r})")
     weekdays = frozenset(value)
     for day in weekdays:
-        if not _is_int(day) or not 0 <= day <= 6:
+        if not is_int(day) or not 0 <= day <= 6:
             raise PlanRequestError("weekdays", f"unknown weekday {day!r}: use 0 (Monday) to 6 (Sunday)")
     return weekdays
 
@@ -463,14 +460,6 @@ def _picker(offsets: Sequence[int]) -> Callable[[bytearray], bytes]:
 # ------------------------------------------------------------------------------------------- the planner
 
 
-def _us(value: datetime) -> int:
-    return (value - _EPOCH) // _US
-
-
-def _instant(micros: int, zone: ZoneInfo) -> datetime:
-    return (_EPOCH + timedelta(microseconds=micros)).astimezone(zone)
-
-
 @dataclass(frozen=True)
 class _Found:
     """A whole course found for one (shape, phase, time): where it starts in the shape's occurrences."""
@@ -553,7 +542,7 @@ def propose(
     past the horizon, a not_before past the horizon.
     """
     search = _search(plan, rules, now=now, wishes=wishes, holidays=holidays, works_holidays=works_holidays)
-    if not _is_int(count) or not MIN_COUNT <= count <= MAX_COUNT:
+    if not is_int(count) or not MIN_COUNT <= count <= MAX_COUNT:
         raise PlanRequestError("count", f"must be {MIN_COUNT} to {MAX_COUNT} (got {count!r})")
     slots = _free_starts(search, time_off, bookings)
     by_minute = _index(search, slots)
@@ -632,15 +621,15 @@ def _search(
     if not isinstance(now, datetime) or now.tzinfo is None or now.utcoffset() is None:
         raise PlanRequestError("now", f"must be a timezone-aware datetime (got {now!r})")
     zone = ZoneInfo(rules.time_zone)  # Rules checked the name
-    now_us = _us(now)
+    now_us = to_micros(now)
     horizon_end_us = now_us + rules.horizon // _US
     today = now.astimezone(zone).date()
     # The last local date on which a start can lie: that of the last microsecond before the horizon.
-    horizon_last = _instant(horizon_end_us - 1, zone).date()
+    horizon_last = instant(horizon_end_us - 1, zone).date()
     earliest = wishes.earliest_start
     if earliest < today:
         raise PlanRequestError("earliest_start", f"{earliest} is before today ({today} in {rules.time_zone})")
-    if _us(datetime.combine(earliest, time(0), zone)) >= horizon_end_us or horizon_end_us <= now_us:
+    if to_micros(datetime.combine(earliest, time(0), zone)) >= horizon_end_us or horizon_end_us <= now_us:
         raise PlanRequestError(
             "earliest_start",
             f"{earliest} is beyond the booking horizon (the last bookable date is {horizon_last})",
@@ -740,8 +729,8 @@ def _whole_courses(search: _Search, layouts: _Layouts, by_minute: dict[int, byte
             if index < 0:
                 continue
             chosen = tuple(usable[index : index + n])
-            first_us = _us(search.at(chosen[0], minute))
-            last_us = _us(search.at(chosen[-1], minute))
+            first_us = to_micros(search.at(chosen[0], minute))
+            last_us = to_micros(search.at(chosen[-1], minute))
             time_out = outside[minute]
             misfit = days_out + time_out
             tail = (unevenness, last_us, minute, order)
@@ -832,12 +821,12 @@ def _explain(
     else:
         first_day = search.first + timedelta(days=soonest.offsets[0])
         later = (start.date() - first_day).days
-        after = "the same day as the soonest" if later == 0 else f"{_plural(later, 'day')} after the soonest"
+        after = "the same day as the soonest" if later == 0 else f"{plural(later, 'day')} after the soonest"
         text = f"Starts {when}, {after}."
     wish_codes, phrases = _wish_reasons(search, f.misfit_days, f.misfit_time)
     codes += wish_codes
     if phrases:
-        text += f" {_capitalise(_join(phrases))}."
+        text += f" {capitalise(_join(phrases))}."
     if holidays:
         codes.append("includes_holidays")
         names = _join([f"{name} ({_day_label(day, search.today)})" for day, name in holidays])
@@ -908,7 +897,7 @@ def _partial(
         f" free sessions: {free_count} of {n}; choose a time for {others}."
     )
     if phrases:
-        explanation += f" {_capitalise(_join(phrases))}."
+        explanation += f" {capitalise(_join(phrases))}."
     worked_holidays = tuple((s.start.date(), s.holiday) for s in sessions if s.free and s.holiday is not None)
     proposal = Proposal(
         rank=1,
@@ -957,7 +946,7 @@ def _causes(
     causes = {}
     for i in missing:
         start = starts[i]
-        start_us = _us(start)
+        start_us = to_micros(start)
         day = search.first + timedelta(days=planned[i])
         if start_us >= search.horizon_end_us:
             causes[i] = BEYOND_HORIZON
@@ -991,14 +980,16 @@ class _Alternatives:
         length = search.request.session_length // _US
         gap = (search.rules.buffer_before + search.rules.buffer_after) // _US
         self.length, self.gap = length, gap
-        self.spans_by_offset = {o: (_us(s), _us(s) + length) for o, s in zip(planned, starts, strict=True)}
+        self.spans_by_offset = {
+            o: (to_micros(s), to_micros(s) + length) for o, s in zip(planned, starts, strict=True)
+        }
 
     def near(self, index: int) -> tuple[Alternative, ...]:
         search, planned = self.search, self.planned
-        wanted = _us(self.starts[index])
+        wanted = to_micros(self.starts[index])
         window = ALTERNATIVE_WINDOW // _US
-        lo = bisect_left(self.slots, wanted - window, key=_us)
-        hi = bisect_right(self.slots, wanted + window, key=_us)
+        lo = bisect_left(self.slots, wanted - window, key=to_micros)
+        hi = bisect_right(self.slots, wanted + window, key=to_micros)
         others = set(planned) - {planned[index]}
         prev_day = planned[index - 1] if index > 0 else None
         next_day = planned[index + 1] if index + 1 < len(planned) else None
@@ -1010,7 +1001,7 @@ class _Alternatives:
             offset = slot.toordinal() - first_ordinal
             if offset in others or slot.date() in self.closed:
                 continue
-            s = _us(slot)
+            s = to_micros(slot)
             if self._clashes(s, offset, planned[index]):
                 continue
             keeps = (prev_day is None or offset - prev_day >= MIN_GAP_DAYS) and (
@@ -1088,7 +1079,7 @@ def _blocked(
             )
             template = f"{{therapist}} asks for {notice} of notice, so {too_soon} is too soon."
         elif kind == BEYOND_HORIZON:
-            horizon_end = _instant(search.horizon_end_us, search.zone)
+            horizon_end = instant(search.horizon_end_us, search.zone)
             times = (horizon_end.time(),)
             template = (
                 f"{{therapist}} takes bookings up to {_day_label(horizon_end.date(), today)} at {{t0}}:"
@@ -1097,7 +1088,7 @@ def _blocked(
         else:  # AFTER_NOT_AFTER
             assert search.wishes.not_after is not None
             template = (
-                f"{_capitalise(_sessions_phrase(numbers))} would come after"
+                f"{capitalise(_sessions_phrase(numbers))} would come after"
                 f" {_day_label(search.wishes.not_after, today)}, the latest date you gave."
             )
         blocked.append(
@@ -1133,14 +1124,6 @@ def _join(words: Sequence[str]) -> str:
     return words[0] if len(words) == 1 else ", ".join(words[:-1]) + f" and {words[-1]}"
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
-
-
-def _capitalise(text: str) -> str:
-    return text[:1].upper() + text[1:]
-
-
 def _escape(text: str) -> str:
     """A caller's text inside a template: braces doubled so that str.format leaves them alone."""
     return text.replace("{", "{{").replace("}", "}}")
@@ -1166,10 +1149,10 @@ def _sessions_phrase(numbers: Sequence[int]) -> str:
 def _duration(delta: timedelta) -> str:
     minutes = delta // _MINUTE
     if minutes % 1440 == 0 and minutes >= 2880:
-        return _plural(minutes // 1440, "day")
+        return plural(minutes // 1440, "day")
     if minutes % 60 == 0:
-        return _plural(minutes // 60, "hour")
-    return _plural(minutes, "minute")
+        return plural(minutes // 60, "hour")
+    return plural(minutes, "minute")
 
 
 # ------------------------------------------------------------------------------------ moving one session

@@ -26,7 +26,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from massage_booking.domain import evidence, scheduling
 from massage_booking.domain.errors import ValidationFailed
@@ -170,7 +170,7 @@ def custom_plan(
             f"Choose {_listing(SESSIONS_PER_WEEK)} sessions a week (got {sessions_per_week!r})."
         ]
     if total_sessions is not None and not (
-        _is_int(total_sessions) and MIN_TOTAL_SESSIONS <= total_sessions <= MAX_TOTAL_SESSIONS
+        is_int(total_sessions) and MIN_TOTAL_SESSIONS <= total_sessions <= MAX_TOTAL_SESSIONS
     ):
         errors["total_sessions"] = [
             f"Choose {MIN_TOTAL_SESSIONS} to {MAX_TOTAL_SESSIONS} sessions (got {total_sessions!r})."
@@ -187,7 +187,7 @@ def custom_plan(
     )
 
 
-def _is_int(value: object) -> bool:
+def is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
@@ -236,7 +236,7 @@ def dose_warning(
     }
     phrases = [_SHORTFALL_PHRASES[name](proposed[name]) for name in short]
     verb = "is" if len(phrases) == 1 and _singular(short[0], proposed[short[0]]) else "are"
-    what = _capitalise(_join(phrases))
+    what = capitalise(_join(phrases))
     message = (
         f"{what} {verb} below the dose that worked for {_lower_first(condition.name)}"
         f" ({_describe_minimum(minimum)}; {minimum.citation.short}). You can still book it."
@@ -272,17 +272,17 @@ def _describe_minimum(minimum: evidence.MinimumDose) -> str:
     per_week, weeks, total = minimum.sessions_per_week, minimum.weeks, minimum.total_sessions
     if per_week is not None:
         cadence = "once a week" if per_week == 1 else f"{per_week:g} a week"
-        parts.append(f"{cadence} for {_plural(weeks, 'week')}" if weeks is not None else cadence)
+        parts.append(f"{cadence} for {plural(weeks, 'week')}" if weeks is not None else cadence)
     elif weeks is not None and total is not None:
-        parts.append(f"{_plural(total, 'session')} over {_plural(weeks, 'week')}")
+        parts.append(f"{plural(total, 'session')} over {plural(weeks, 'week')}")
     elif weeks is not None:
-        parts.append(f"a program of at least {_plural(weeks, 'week')}")
+        parts.append(f"a program of at least {plural(weeks, 'week')}")
     elif total is not None:
-        parts.append(_plural(total, "session"))
+        parts.append(plural(total, "session"))
     return ", ".join(parts)
 
 
-def _plural(n: int, word: str) -> str:
+def plural(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
@@ -290,7 +290,7 @@ def _join(phrases: list[str]) -> str:
     return phrases[0] if len(phrases) == 1 else ", ".join(phrases[:-1]) + f" and {phrases[-1]}"
 
 
-def _capitalise(text: str) -> str:
+def capitalise(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
@@ -332,7 +332,7 @@ def lay_out(plan: CoursePlan, first_start: datetime, zone: str) -> list[tuple[da
     """
     if first_start.tzinfo is None or first_start.utcoffset() is None:
         raise ValueError(f"first_start must be timezone-aware, got {first_start}")
-    tz = _zone(zone)
+    tz = scheduling.zone_named(zone)
     first = first_start.astimezone(tz)
     wall: time = first.time().replace(fold=0)
     sessions = []
@@ -348,13 +348,6 @@ def _wall_time(day: date, wall: time, tz: ZoneInfo) -> datetime:
     time in a spring-forward gap (02:30) comes back as the clock reads then (03:30 EDT), never as a
     datetime whose face shows a time that did not exist."""
     return datetime.combine(day, wall, tz).astimezone(UTC).astimezone(tz)
-
-
-def _zone(name: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError, TypeError) as error:
-        raise ValueError(f"unknown time zone {name!r}") from error
 
 
 # --------------------------------------------------------------------------------------- the check
@@ -451,7 +444,7 @@ class _SlotFinder:
         bookings: tuple[scheduling.Busy, ...],
     ) -> None:
         self.rules, self.now, self.time_off, self.bookings = rules, now, time_off, bookings
-        self.zone = _zone(rules.time_zone)
+        self.zone = scheduling.zone_named(rules.time_zone)
         self._cache: dict[tuple[date, timedelta], list[datetime]] = {}
         self._sets: dict[tuple[date, timedelta], frozenset[datetime]] = {}
 

@@ -50,15 +50,6 @@ def to_km(value: float, unit: str) -> float:
     return units.kilometers(miles=value) if check_unit(unit) == MILES else float(value)
 
 
-def from_km(km: float, unit: str) -> float:
-    """`km` kilometres in `unit`, computed exactly as geopy's `Distance.miles` / `Distance.km` are."""
-    return units.miles(kilometers=km) if check_unit(unit) == MILES else km
-
-
-def convert(value: float, from_unit: str, to_unit: str) -> float:
-    return value if from_unit == to_unit else from_km(to_km(value, from_unit), to_unit)
-
-
 def distance(a: Coordinates, b: Coordinates, unit: str = MILES) -> float:
     """The great-circle distance between two (latitude, longitude) points, in `unit` (geopy, as is)."""
     d = great_circle(a, b)

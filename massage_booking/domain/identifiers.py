@@ -1,8 +1,6 @@
-"""Checks for identifiers people type: US state codes, ZIP codes and NPI numbers."""
+"""Checks for identifiers people type: US state codes and NPI numbers."""
 
 from __future__ import annotations
-
-import re
 
 US_STATES: dict[str, str] = {
     "AL": "Alabama", "AK": "Alaska", "AZ": "Arizona", "AR": "Arkansas", "CA": "California",
@@ -17,16 +15,6 @@ US_STATES: dict[str, str] = {
     "VT": "Vermont", "VA": "Virginia", "WA": "Washington", "WV": "West Virginia", "WI": "Wisconsin",
     "WY": "Wyoming",
 }  # fmt: skip
-
-_ZIP = re.compile(r"^\d{5}(-\d{4})?$")
-
-
-def is_us_state(code: str) -> bool:
-    return code.upper() in US_STATES
-
-
-def is_zip_code(value: str) -> bool:
-    return bool(_ZIP.match(value))
 
 
 def is_valid_npi(npi: str) -> bool:

@@ -67,15 +67,6 @@ _DEFER_ACTIONS: Mapping[str, str] = {
     ),
 }
 
-FIELDS = (
-    "condition",
-    "cancer_history",
-    "treatment_phase",
-    "precautions",
-    "referral_name",
-    "referral_npi",
-    "referral_date",
-)
 REFERRAL_FIELDS = ("referral_name", "referral_npi", "referral_date")
 
 

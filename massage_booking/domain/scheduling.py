@@ -133,7 +133,7 @@ class Busy:
     def __post_init__(self) -> None:
         _check_aware(self.start, "start")
         _check_aware(self.end, "end")
-        if _micros(self.end) <= _micros(self.start):
+        if to_micros(self.end) <= to_micros(self.start):
             raise ValueError(f"end {self.end} must be after start {self.start}")
 
 
@@ -151,7 +151,7 @@ class Rules:
     step: timedelta = timedelta(minutes=15)
 
     def __post_init__(self) -> None:
-        _zone(self.time_zone)
+        zone_named(self.time_zone)
         # Tuples keep the rules hashable and immune to a caller mutating a list it passed in.
         object.__setattr__(self, "weekly", tuple(self.weekly))
         object.__setattr__(self, "extra", tuple(self.extra))
@@ -170,7 +170,8 @@ class Rules:
             )
 
 
-def _zone(name: str) -> ZoneInfo:
+def zone_named(name: str) -> ZoneInfo:
+    """The IANA zone `name`; a ValueError that names it if there is none."""
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError, TypeError) as error:
@@ -180,7 +181,7 @@ def _zone(name: str) -> ZoneInfo:
 # ------------------------------------------------------------------------------------- instants as ints
 
 
-def _micros(value: datetime) -> int:
+def to_micros(value: datetime) -> int:
     """Microseconds since the UTC epoch: exact, and immune to wall-clock arithmetic and fold."""
     return (value - _EPOCH) // _MICROSECOND
 
@@ -189,22 +190,22 @@ def _micros_of(delta: timedelta) -> int:
     return delta // _MICROSECOND
 
 
-def _instant(micros: int, zone: ZoneInfo) -> datetime:
+def instant(micros: int, zone: ZoneInfo) -> datetime:
     """The datetime of an instant in `zone`; astimezone sets fold for the repeated hour."""
     return (_EPOCH + timedelta(microseconds=micros)).astimezone(zone)
 
 
 def _local_date(micros: int, zone: ZoneInfo) -> date:
-    return _instant(micros, zone).date()
+    return instant(micros, zone).date()
 
 
 def _offset(micros: int, zone: ZoneInfo) -> int:
-    return _micros_of(_instant(micros, zone).utcoffset() or timedelta(0))
+    return _micros_of(instant(micros, zone).utcoffset() or timedelta(0))
 
 
 def _wall_to_micros(day: date, wall: time, zone: ZoneInfo) -> int:
     """A local wall time as an instant, fold=0 (see the module docstring for the DST days)."""
-    return _micros(datetime.combine(day, wall, tzinfo=zone))
+    return to_micros(datetime.combine(day, wall, tzinfo=zone))
 
 
 # ------------------------------------------------------------------------------------ interval algebra
@@ -261,7 +262,7 @@ def _hours_of(rules: Rules) -> _Hours:
     for dated in rules.extra:
         extra.setdefault(dated.day, []).append((dated.start, dated.end))
     return _Hours(
-        zone=_zone(rules.time_zone),
+        zone=zone_named(rules.time_zone),
         weekly=tuple(tuple(day) for day in weekly),
         extra={day: tuple(spans) for day, spans in extra.items()},
     )
@@ -287,11 +288,11 @@ def _prepare(rules: Rules, duration: timedelta, time_off: Sequence[Busy], bookin
     # b0 - before - after - length < s < b1 + before + after: only the sum of the buffers matters.
     gap = _micros_of(rules.buffer_before + rules.buffer_after)
     blocked = _union(
-        [(_micros(b.start) - gap - length, _micros(b.end) + gap) for b in bookings], join_touching=False
+        [(to_micros(b.start) - gap - length, to_micros(b.end) + gap) for b in bookings], join_touching=False
     )
     return _Query(
         hours=_hours_of(rules),
-        time_off=_union([(_micros(b.start), _micros(b.end)) for b in time_off], join_touching=True),
+        time_off=_union([(to_micros(b.start), to_micros(b.end)) for b in time_off], join_touching=True),
         blocked=blocked,
         blocked_ends=[end for _, end in blocked],
         step=_micros_of(rules.step),
@@ -382,7 +383,7 @@ def working_intervals(rules: Rules, start: datetime, end: datetime) -> list[Busy
     hours = _hours_of(rules)
     zone = hours.zone
     return [
-        Busy(_instant(max(a, lo), zone), _instant(min(b, hi), zone))
+        Busy(instant(max(a, lo), zone), instant(min(b, hi), zone))
         for a, b in _working(hours, lo, hi)
         if a < hi and b > lo
     ]
@@ -403,11 +404,11 @@ def free_slots(
     lo, hi = _window(start, end)
     _check_aware(now, "now")
     query = _prepare(rules, duration, time_off, bookings)
-    now_us = _micros(now)
+    now_us = to_micros(now)
     lo = max(lo, now_us + _micros_of(rules.notice))
     hi = min(hi, now_us + _micros_of(rules.horizon))
     zone = query.hours.zone
-    return [_instant(s, zone) for s in _starts(query, lo, hi)]
+    return [instant(s, zone) for s in _starts(query, lo, hi)]
 
 
 def next_free_slot(
@@ -426,13 +427,13 @@ def next_free_slot(
     """
     _check_aware(now, "now")
     query = _prepare(rules, duration, time_off, bookings)
-    now_us = _micros(now)
+    now_us = to_micros(now)
     lo, hi = now_us + _micros_of(rules.notice), now_us + _micros_of(rules.horizon)
     width = _DAY_US
     while lo < hi:
         window_end = min(hi, lo + width)
         for s in _starts(query, lo, window_end):
-            return _instant(s, query.hours.zone)
+            return instant(s, query.hours.zone)
         lo, width = window_end, width * 2
     return None
 
@@ -440,7 +441,7 @@ def next_free_slot(
 def _window(start: datetime, end: datetime) -> Span:
     _check_aware(start, "start")
     _check_aware(end, "end")
-    lo, hi = _micros(start), _micros(end)
+    lo, hi = to_micros(start), to_micros(end)
     if hi < lo:
         raise ValueError(f"end {end} is before start {start}")
     return lo, hi

@@ -70,11 +70,10 @@ def _short_when(instant: datetime, zone: str) -> str:
     return f"{local:%a} {local.day} {local:%b}, {clock(local)}"
 
 
-def _render(kind: str, role: str, context: dict[str, Any]) -> tuple[str, str]:
-    name = f"{kind}_{role}"
-    text = _env.get_template(f"{name}.txt").render(**context)
-    html = _env.get_template(f"{name}.html").render(**context)
-    return text, html
+def _email(kind: str, role: str, context: dict[str, Any], **fields: Any) -> Email:
+    """The message of `kind` to `role`, its text and HTML rendered from templates/email/<kind>_<role>."""
+    text, html = (_env.get_template(f"{kind}_{role}.{ext}").render(**context) for ext in ("txt", "html"))
+    return Email(kind=kind, text=text, html=html, **fields)
 
 
 def _place(course: Course) -> str:
@@ -120,34 +119,31 @@ def course_booked(
     patient_ics = course_calendar(course, list(appointments), now, context["course_url"])
     therapist_ics = course_calendar(course, list(appointments), now, None)
     first = context["sessions"][0]["when"] if appointments else ""
-    messages = []
-    for role, recipient, subject, ics in (
-        (
-            "patient",
-            course.patient.email,
-            f"Booked: {len(appointments)} massage sessions with {course.therapist.name}",
-            patient_ics,
-        ),
-        (
-            "therapist",
-            course.therapist.user.email,
-            f"New booking: {len(appointments)} sessions with {course.patient.display_name} from {first}",
-            therapist_ics,
-        ),
-    ):
-        text, html = _render("course_booked", role, context)
-        messages.append(
-            Email(
-                kind="course_booked",
-                dedupe_key=f"course-{course.id}-booked-{role}",
-                recipient=recipient,
-                subject=subject,
-                text=text,
-                html=html,
-                attachments=(Attachment(f"course-{course.id}.ics", ICS_TYPE, ics),),
-            )
+    return [
+        _email(
+            "course_booked",
+            role,
+            context,
+            dedupe_key=f"course-{course.id}-booked-{role}",
+            recipient=recipient,
+            subject=subject,
+            attachments=(Attachment(f"course-{course.id}.ics", ICS_TYPE, ics),),
         )
-    return messages
+        for role, recipient, subject, ics in (
+            (
+                "patient",
+                course.patient.email,
+                f"Booked: {len(appointments)} massage sessions with {course.therapist.name}",
+                patient_ics,
+            ),
+            (
+                "therapist",
+                course.therapist.user.email,
+                f"New booking: {len(appointments)} sessions with {course.patient.display_name} from {first}",
+                therapist_ics,
+            ),
+        )
+    ]
 
 
 def sessions_cancelled(
@@ -165,31 +161,20 @@ def sessions_cancelled(
     }
     first_id = min(a.id for a in ordered)
     plural = "s" if len(ordered) != 1 else ""
-    messages = []
-    for role, recipient, subject in (
-        (
-            "patient",
-            course.patient.email,
-            f"Cancelled: {len(ordered)} session{plural} with {course.therapist.name}",
-        ),
-        (
-            "therapist",
-            course.therapist.user.email,
-            f"Cancelled: {len(ordered)} session{plural} with {course.patient.display_name}",
-        ),
-    ):
-        text, html = _render("sessions_cancelled", role, context)
-        messages.append(
-            Email(
-                kind="sessions_cancelled",
-                dedupe_key=f"appointment-{first_id}-cancelled-{role}",
-                recipient=recipient,
-                subject=subject,
-                text=text,
-                html=html,
-            )
+    return [
+        _email(
+            "sessions_cancelled",
+            role,
+            context,
+            dedupe_key=f"appointment-{first_id}-cancelled-{role}",
+            recipient=recipient,
+            subject=f"Cancelled: {len(ordered)} session{plural} with {who}",
         )
-    return messages
+        for role, recipient, who in (
+            ("patient", course.patient.email, course.therapist.name),
+            ("therapist", course.therapist.user.email, course.patient.display_name),
+        )
+    ]
 
 
 def session_rescheduled(
@@ -206,24 +191,20 @@ def session_rescheduled(
         "new_when": session_row["when"],
     }
     stamp = f"{now.timestamp():.6f}"
-    messages = []
-    for role, recipient, who in (
-        ("patient", course.patient.email, course.therapist.name),
-        ("therapist", course.therapist.user.email, course.patient.display_name),
-    ):
-        text, html = _render("session_rescheduled", role, context)
-        subject = f"Moved: session {appointment.session_number} with {who} is now {session_row['when']}"
-        messages.append(
-            Email(
-                kind="session_rescheduled",
-                dedupe_key=f"appointment-{appointment.id}-moved-{stamp}-{role}",
-                recipient=recipient,
-                subject=subject,
-                text=text,
-                html=html,
-            )
+    return [
+        _email(
+            "session_rescheduled",
+            role,
+            context,
+            dedupe_key=f"appointment-{appointment.id}-moved-{stamp}-{role}",
+            recipient=recipient,
+            subject=f"Moved: session {appointment.session_number} with {who} is now {session_row['when']}",
         )
-    return messages
+        for role, recipient, who in (
+            ("patient", course.patient.email, course.therapist.name),
+            ("therapist", course.therapist.user.email, course.patient.display_name),
+        )
+    ]
 
 
 def reminder_key(appointment: Appointment) -> str:
@@ -245,15 +226,14 @@ def reminder(
         "unsubscribe_url": unsubscribe_url,
         "settings_url": f"{base_url}/care/notifications",
     }
-    text, html = _render("reminder", "patient", context)
     ics = course_calendar(course, [appointment], now, context["course_url"])
-    return Email(
-        kind="reminder",
+    return _email(
+        "reminder",
+        "patient",
+        context,
         dedupe_key=reminder_key(appointment),
         recipient=course.patient.email,
         subject=f"Reminder: massage with {course.therapist.name}, {_short_when(appointment.starts_at, zone)}",
-        text=text,
-        html=html,
         attachments=(Attachment(f"session-{appointment.id}.ics", ICS_TYPE, ics),),
         headers={
             "List-Unsubscribe": f"<{unsubscribe_url}>",
@@ -276,19 +256,18 @@ def credential_reviewed(credential: OncologyCredential, base_url: str) -> Email:
         "profile_url": f"{base_url}/me/profile",
         "site_url": base_url,
     }
-    text, html = _render(f"credential_{verdict}", "therapist", context)
     subject = (
         "Your oncology training is verified"
         if verdict == "verified"
         else "Your oncology training could not be verified"
     )
-    return Email(
-        kind=f"credential_{verdict}",
+    return _email(
+        f"credential_{verdict}",
+        "therapist",
+        context,
         dedupe_key=f"credential-{credential.id}-{verdict}",
         recipient=therapist.user.email,
         subject=subject,
-        text=text,
-        html=html,
     )
 
 
@@ -304,14 +283,13 @@ def payment_failed(course: Course, failure: str, now: datetime, base_url: str) -
         "price": money(course.price_cents, course.currency),
         "pay_url": f"{base_url}/care/courses/{course.id}/pay",
     }
-    text, html = _render("payment_failed", "patient", context)
-    return Email(
-        kind="payment_failed",
+    return _email(
+        "payment_failed",
+        "patient",
+        context,
         dedupe_key=f"course-{course.id}-payment-failed-{failure}"[:200],
         recipient=course.patient.email,
         subject=f"Card declined: your sessions with {course.therapist.name} are not paid yet",
-        text=text,
-        html=html,
     )
 
 
@@ -336,12 +314,11 @@ def payment_refunded(
         "amount": money(amount_cents, currency),
         "why": REFUND_REASONS[why],
     }
-    text, html = _render("payment_refunded", "patient", context)
-    return Email(
-        kind="payment_refunded",
+    return _email(
+        "payment_refunded",
+        "patient",
+        context,
         dedupe_key=f"course-{course.id}-payment-refunded-{payment_intent_id}"[:200],
         recipient=course.patient.email,
         subject=f"Refund of {money(amount_cents, currency)} for your sessions with {course.therapist.name}",
-        text=text,
-        html=html,
     )

@@ -281,25 +281,11 @@ def send_pending(
                 report.errors.append(reason)
                 if attempts >= MAX_ATTEMPTS:
                     report.failed += 1
-                    _finish(
-                        session,
-                        message_id,
-                        token,
-                        status=OutboxStatus.FAILED,
-                        attempts=attempts,
-                        last_error=reason,
-                    )
+                    outcome: dict[str, Any] = {"status": OutboxStatus.FAILED}
                 else:
                     report.retrying += 1
-                    _finish(
-                        session,
-                        message_id,
-                        token,
-                        status=OutboxStatus.PENDING,
-                        attempts=attempts,
-                        last_error=reason,
-                        next_attempt_at=now + BACKOFF[attempts - 1],
-                    )
+                    outcome = {"status": OutboxStatus.PENDING, "next_attempt_at": now + BACKOFF[attempts - 1]}
+                _finish(session, message_id, token, attempts=attempts, last_error=reason, **outcome)
                 continue
             _finish(
                 session,

@@ -40,7 +40,6 @@ from massage_booking.services.soonest_cache import refresh_next_available
 
 # Declared once, with the schema that checks what people give (schemas/availability.py).
 WEEKDAYS = contract.WEEKDAYS
-YEARS = contract.YEARS
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ from massage_booking.models import (
 )
 from massage_booking.services import audit
 from massage_booking.services.availability import own_profile
-from massage_booking.services.slots import settings_for
+from massage_booking.services.slots import ensure_settings
 
 FEED_TOKEN_PREFIX = "cal_"  # noqa: S105 - a public marker that tells feed secrets apart, not a secret
 # token_urlsafe(32) gives 43 characters; anything much longer is not ours and is not worth hashing.
@@ -47,14 +47,6 @@ def _digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def _get_or_create_settings(session: Session, therapist_id: int) -> AvailabilitySettings:
-    """The therapist's settings row, added to the session with defaults if it did not exist yet."""
-    settings = settings_for(session, therapist_id)
-    if settings not in session:
-        session.add(settings)
-    return settings
-
-
 # --- the secret ---------------------------------------------------------------------------------------
 
 
@@ -64,7 +56,7 @@ def issue_feed_token(session: Session, actor: User, now: datetime) -> str:
     Storing the new digest over the old one is what retires the previous URL: there is one active feed
     address per therapist, so "reset" and "stop a leaked link" are the same action."""
     profile = own_profile(session, actor)
-    settings = _get_or_create_settings(session, profile.id)
+    settings = ensure_settings(session, profile.id)  # with the defaults if it did not exist yet
     had_token = settings.feed_token_digest is not None
     token = FEED_TOKEN_PREFIX + secrets.token_urlsafe(32)
     settings.feed_token_digest = _digest(token)

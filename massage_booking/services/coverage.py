@@ -24,7 +24,7 @@ from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from massage_booking.domain import courses as plans
 from massage_booking.domain import eligibility, evidence
@@ -37,12 +37,11 @@ from massage_booking.models import (
     EligibilityCheck,
     InsurancePlan,
     NetworkMembership,
-    Payer,
     Role,
     TherapistProfile,
     User,
 )
-from massage_booking.services import audit
+from massage_booking.services import audit, therapists
 from massage_booking.services import eligibility as checks
 
 CHANNEL = "booking"
@@ -65,15 +64,8 @@ class PlanChoices:
 
 
 def plan_choices(session: Session, therapist: TherapistProfile) -> PlanChoices:
-    """Every plan (joined to its payer, by payer and plan name), split by the therapist's network."""
-    every = list(
-        session.scalars(
-            select(InsurancePlan)
-            .join(Payer)
-            .options(selectinload(InsurancePlan.payer))
-            .order_by(Payer.name, InsurancePlan.name)
-        )
-    )
+    """Every plan (`therapists.all_plans`: by payer and plan name), split by the therapist's network."""
+    every = therapists.all_plans(session)
     member = set(
         session.scalars(
             select(NetworkMembership.plan_id).where(NetworkMembership.therapist_id == therapist.id)

@@ -20,8 +20,6 @@ from sqlalchemy.orm import Session
 from massage_booking.models import Appointment, AppointmentStatus, Course, CourseStatus
 from massage_booking.services import audit, soonest_cache
 
-DEFAULT_HOLD = timedelta(minutes=15)
-
 
 def hold_sessions(course: Course, appointments: list[Appointment], now: datetime, hold: timedelta) -> None:
     """Put a just-booked course and its sessions on hold until now + `hold`."""

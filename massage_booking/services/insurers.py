@@ -99,16 +99,6 @@ def unassigned_insurers(session: Session, actor: User | None) -> list[User]:
     )
 
 
-def insurer_accounts(session: Session, actor: User | None, payer_id: int) -> list[User]:
-    """One payer's insurer accounts, by e-mail."""
-    _require_admin(actor)
-    return list(
-        session.scalars(
-            select(User).where(User.role == Role.INSURER, User.payer_id == payer_id).order_by(User.email)
-        )
-    )
-
-
 def payer_by_code(session: Session, code: str) -> Payer | None:
     return session.scalar(select(Payer).where(func.upper(Payer.code) == code.strip().upper()))
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from massage_booking.domain import intake as rules
@@ -47,18 +46,6 @@ def read_intake(session: Session, actor: User, intake_id: int, *, purpose: str =
         audit.record(session, actor, "intake.read_denied", "intake", intake_id, purpose=purpose)
         raise NotFound(NOT_FOUND)
     audit.record(session, actor, "intake.read", "intake", intake_id, purpose=purpose)
-    return row
-
-
-def latest_intake(session: Session, actor: User) -> Intake | None:
-    """The actor's newest intake, to start the booking wizard from (audited when one exists)."""
-    row = session.scalar(
-        select(Intake)
-        .where(Intake.patient_id == actor.id)
-        .order_by(Intake.created_at.desc(), Intake.id.desc())
-    )
-    if row is not None:
-        audit.record(session, actor, "intake.read", "intake", row.id, purpose="resume")
     return row
 
 

@@ -77,16 +77,6 @@ def record_refund(
     return row
 
 
-def charges_of(session: Session, course_id: int) -> list[CourseCharge]:
-    return list(
-        session.scalars(
-            select(CourseCharge)
-            .where(CourseCharge.course_id == course_id)
-            .order_by(CourseCharge.created_at, CourseCharge.id)
-        )
-    )
-
-
 def _totals_changed(session: Session, course: Course) -> None:
     """`paid_cents` and `refunded_cents` are sums over the ledger: load them again on next use."""
     session.expire(course, ["paid_cents", "refunded_cents"])

@@ -503,10 +503,10 @@ def reconcile(session: Session, payments: StripePayments, since: datetime) -> Re
     charges = {c.payment_intent_id: c for c in _since(session, CourseCharge, since)}
     # A charge row can be a moment older than its PaymentIntent is by Stripe's clock.
     unmatched = [i.id for i in ours if i.succeeded and i.id not in charges]
-    charges.update((c.payment_intent_id, c) for c in _charges_of(session, unmatched))
+    charges.update((c.payment_intent_id, c) for c in _of_intents(session, CourseCharge, unmatched))
     ledger_refunds = {r.stripe_refund_id: r for r in _since(session, CourseRefund, since)}
     ledger_refunds.update(
-        (r.stripe_refund_id, r) for r in _refunds_of(session, [*(i.id for i in ours), *charges])
+        (r.stripe_refund_id, r) for r in _of_intents(session, CourseRefund, [*(i.id for i in ours), *charges])
     )
 
     # Older PaymentIntents that a ledger row or a recent refund names: each is fetched with all of its
@@ -521,8 +521,8 @@ def reconcile(session: Session, payments: StripePayments, since: datetime) -> Re
             continue  # the ledger rows that name it are reported as unknown to Stripe
         intents[intent.id] = intent
         refunds.update((r.id, r) for r in payments.list_refunds(payment_intent_id=intent.id))
-    charges.update((c.payment_intent_id, c) for c in _charges_of(session, older))
-    ledger_refunds.update((r.stripe_refund_id, r) for r in _refunds_of(session, older))
+    charges.update((c.payment_intent_id, c) for c in _of_intents(session, CourseCharge, older))
+    ledger_refunds.update((r.stripe_refund_id, r) for r in _of_intents(session, CourseRefund, older))
 
     course_ids = sorted({i.course_id for i in intents.values() if i.course_id is not None})
     known = {
@@ -591,19 +591,11 @@ def _since(session: Session, model: type[L], since: datetime) -> list[L]:
     return list(session.scalars(select(model).where(model.created_at >= since)))
 
 
-def _charges_of(session: Session, intent_ids: Iterable[str]) -> list[CourseCharge]:
+def _of_intents(session: Session, model: type[L], intent_ids: Iterable[str]) -> list[L]:
     return [
         row
         for chunk in _chunks(sorted(set(intent_ids)))
-        for row in session.scalars(select(CourseCharge).where(CourseCharge.payment_intent_id.in_(chunk)))
-    ]
-
-
-def _refunds_of(session: Session, intent_ids: Iterable[str]) -> list[CourseRefund]:
-    return [
-        row
-        for chunk in _chunks(sorted(set(intent_ids)))
-        for row in session.scalars(select(CourseRefund).where(CourseRefund.payment_intent_id.in_(chunk)))
+        for row in session.scalars(select(model).where(model.payment_intent_id.in_(chunk)))
     ]
 
 

@@ -219,7 +219,3 @@ def usual_length(settings: AvailabilitySettings) -> int:
     used, see evidence.json), otherwise the shortest the therapist offers."""
     lengths = settings.session_lengths or DEFAULT_SESSION_LENGTHS
     return 60 if 60 in lengths else min(lengths)
-
-
-def has_settings(session: Session, therapist_id: int) -> bool:
-    return session.get(AvailabilitySettings, therapist_id) is not None

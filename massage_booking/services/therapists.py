@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from geopy.geocoders.base import Geocoder
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
@@ -363,7 +363,3 @@ def review_credential(
 def _require_admin(actor: User) -> None:
     if actor.role is not Role.ADMIN:
         raise Forbidden("Only administrators review credentials.")
-
-
-def therapist_count(session: Session) -> int:
-    return session.scalar(select(func.count()).select_from(TherapistProfile)) or 0

@@ -138,7 +138,6 @@ def _insurers_page(form: InsurerForm, status: int = 200) -> Any:
         overview=overview,
         unassigned=unassigned,
         form=form,
-        now=utcnow(),
     )
     return page, status
 

@@ -30,7 +30,7 @@ from flask_login import current_user
 from massage_booking.domain.errors import DomainError, NotFound, ValidationFailed
 from massage_booking.extensions import db
 from massage_booking.formatting import clock, clock_range, wall_range
-from massage_booking.models import Appointment, ExtraHours, PracticeLocation, Role, TimeOff
+from massage_booking.models import Appointment, ExtraHours, PracticeLocation, Role, TimeOff, utcnow
 from massage_booking.schemas.availability import (
     SESSION_LENGTH_CHOICES,
     SLOT_STEPS,
@@ -59,10 +59,6 @@ _ROW_INPUT = re.compile(r"^w(\d{1,9})-(\d)-(\d{1,3})-(start|end|remove)$")
 _WEEKLY_ERROR = re.compile(r"^weekly_hours\[(\d+)\](?:\.(\w+))?$")
 _EXTRA_ERROR = re.compile(r"^extra_hours\[(\d+)\](?:\.(\w+))?$")
 MAX_FORM_ROWS = 40  # rows per day the form reads; a real day has two or three
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 # --- how times read -----------------------------------------------------------------------------------
@@ -129,10 +125,6 @@ def _as_int(raw: str) -> int | str:
     """A typed number as an int, or the text itself so that validation says what is wrong with it."""
     text = raw.strip()
     return int(text) if re.fullmatch(r"-?\d{1,6}", text) else text
-
-
-def _location_name(location: PracticeLocation) -> str:
-    return f"{location.label}, {location.city}, {location.state}"
 
 
 # --- the week editor and settings -----------------------------------------------------------------------
@@ -523,7 +515,6 @@ def _page(
             zone_name=found.time_zone,
             zone_note=zone_note(zone, now),
             usual_minutes=slots.usual_length(found.settings),
-            today=today,
             week_form=week_form or WeekForm.from_availability(found),
             extra_form=extra_form or ExtraForm(),
             time_off_form=time_off_form or TimeOffForm(),
@@ -570,7 +561,7 @@ def _update(document: Mapping[str, Any], now: datetime) -> Availability:
 @roles_required(Role.THERAPIST)
 def my_availability() -> Any:
     """The week editor, settings, extra hours, time off and calendar feed, on one page."""
-    now = _now()
+    now = utcnow()
     try:
         found = availability.availability_of(db.session, current_user, now)
     except NotFound as exc:  # no practice profile yet: say where to make one
@@ -582,7 +573,7 @@ def my_availability() -> Any:
 @roles_required(Role.THERAPIST)
 def save_availability() -> Any:
     """Save the week's hours and the settings together (all or nothing)."""
-    now = _now()
+    now = utcnow()
     found = availability.availability_of(db.session, current_user, now)
     form = WeekForm.from_request(found, request.form)
     try:
@@ -616,7 +607,7 @@ def _saved_message(found: Availability) -> str:
 @roles_required(Role.THERAPIST)
 def add_extra_hours() -> Any:
     """Add hours on one date, on top of the weekly hours."""
-    now = _now()
+    now = utcnow()
     found = availability.availability_of(db.session, current_user, now)
     today = now.astimezone(ZoneInfo(found.time_zone)).date()
     form = ExtraForm(request.form)
@@ -637,7 +628,7 @@ def add_extra_hours() -> Any:
 @roles_required(Role.THERAPIST)
 def remove_extra_hours(extra_id: int) -> Any:
     """Remove one date's extra hours (sessions already booked in them stay booked)."""
-    now = _now()
+    now = utcnow()
     found = availability.availability_of(db.session, current_user, now)
     today = now.astimezone(ZoneInfo(found.time_zone)).date()
     upcoming = upcoming_extra(found, today)
@@ -654,7 +645,7 @@ def remove_extra_hours(extra_id: int) -> Any:
 @roles_required(Role.THERAPIST)
 def add_time_off() -> Any:
     """Add time off. Booked sessions inside it are kept and listed on the answer page, never cancelled."""
-    now = _now()
+    now = utcnow()
     form = TimeOffForm(request.form.get("kind", "days"), request.form)
     document = form.document()
     if document is None:  # a part-day request without its date or times
@@ -697,7 +688,7 @@ def _zone_of_current_user() -> ZoneInfo:
 def remove_time_off(time_off_id: int) -> Any:
     """Remove time off (confirmed on the page first): its hours open for booking again."""
     with atomic():
-        availability.remove_time_off(db.session, current_user, time_off_id, _now())
+        availability.remove_time_off(db.session, current_user, time_off_id, utcnow())
     flash("Time off removed. Patients can book those hours again.", "success")
     return redirect(url_for("web.my_availability", _anchor="time-off-heading"))
 
@@ -790,7 +781,7 @@ def _calendar_days(
 @roles_required(Role.THERAPIST)
 def my_calendar() -> Any:
     """One week (Monday to Sunday, local time) of bookings, time off and working hours."""
-    now = _now()
+    now = utcnow()
     try:
         zone_name = availability.own_profile(db.session, current_user).locations[0].time_zone
     except NotFound as exc:

@@ -8,7 +8,6 @@ relax the Content-Security-Policy for Stripe's script, API and frames, and only 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -18,7 +17,7 @@ from flask_login import current_user
 from massage_booking.domain.errors import Conflict, ValidationFailed
 from massage_booking.extensions import db, links, payments
 from massage_booking.formatting import money
-from massage_booking.models import CourseStatus, Role
+from massage_booking.models import CourseStatus, Role, utcnow
 from massage_booking.payments import StripePayments
 from massage_booking.schemas.courses import PaymentRequest
 from massage_booking.schemas.parse import parse_body
@@ -75,7 +74,7 @@ def care_pay(course_id: int) -> Any:
         return _back(course_id, "Card payments are not taken on this site: you pay at the visit.", "info")
     try:
         with atomic(Conflict):  # the audit record of the read, also when the course cannot be paid
-            form = course_payments.card_form(db.session, current_user, course_id, _now(), adapter)
+            form = course_payments.card_form(db.session, current_user, course_id, utcnow(), adapter)
     except Conflict as exc:
         return _back(course_id, exc.message)
     return _page(form, adapter, form.course.payment_error, 200)
@@ -87,7 +86,7 @@ def care_pay(course_id: int) -> Any:
 def care_pay_submit(course_id: int) -> Any:
     """Charge the PaymentMethod the card form made. A decline shows the form again with Stripe's words."""
     adapter = payments()
-    now = _now()
+    now = utcnow()
     try:
         with atomic():  # a decline is kept on the course, so the patient's pages show it too
             method = parse_body(
@@ -124,7 +123,7 @@ def care_pay_done(course_id: int) -> Any:
     """Where the browser lands after 3-D Secure: apply what Stripe says about the payment."""
     with atomic():
         course = course_payments.reconcile(
-            db.session, current_user, course_id, _now(), payments(), links=links()
+            db.session, current_user, course_id, utcnow(), payments(), links=links()
         )
     return _after_payment(course)
 
@@ -140,7 +139,3 @@ def _after_payment(course: Any) -> Any:
     if course.status is CourseStatus.PENDING_PAYMENT:
         return redirect(url_for("web.care_pay", course_id=course.id))
     return _back(course.id, course.payment_error or "This course was not paid.")
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)

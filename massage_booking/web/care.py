@@ -25,7 +25,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
@@ -40,7 +40,7 @@ from massage_booking.domain.eligibility import Outcome
 from massage_booking.domain.errors import ValidationFailed
 from massage_booking.extensions import db, links, payment_hold, payments
 from massage_booking.formatting import clock, day_heading, local_moment, money, wall_clock
-from massage_booking.models import Appointment, AppointmentStatus, Course, CourseStatus, Role
+from massage_booking.models import Appointment, AppointmentStatus, Course, CourseStatus, Role, utcnow
 from massage_booking.schemas.courses import CourseRequest, RescheduleRequest
 from massage_booking.schemas.intakes import IntakeRequest
 from massage_booking.schemas.parse import parse_body, parse_query
@@ -88,10 +88,6 @@ PER_WEEK_LABELS = {
 }
 _NUMBER = re.compile(r"^\d{1,9}$")
 _DECIMAL = re.compile(r"^\d{1,3}\.\d{1,3}$")
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 # --- the wizard's state, in the URL ---------------------------------------------------------------------
@@ -274,7 +270,7 @@ def _deferred_page(messages: list[str]) -> Any:
 def care_plan() -> Any:
     """Step 2: the plan the evidence supports for the condition, with its citation; the patient may change
     the length, count or cadence, and a dose below what worked in the trial is named, never refused."""
-    now = _now()
+    now = utcnow()
     with atomic():  # the audit record of the read
         row = intake.read_intake(db.session, current_user, _intake_id(), purpose="plan")
         decision = intake.decision_of(row, now.date())
@@ -346,7 +342,7 @@ def care_therapist() -> Any:
 
 
 def _therapist_search(intake_id: int) -> Any:
-    now = _now()
+    now = utcnow()
     today = now.date()
     with atomic():  # the audit record of the intake read
         row = intake.read_intake(db.session, current_user, intake_id, purpose="plan")
@@ -390,7 +386,7 @@ def _therapist_search(intake_id: int) -> Any:
 
 
 def _therapist_slots(intake_id: int, therapist_id: int) -> Any:
-    now = _now()
+    now = utcnow()
     params = carry(request.args)
     try:
         with atomic(courses.BookingDeferred, courses.OncologyTrainingRequired):  # audited refusals
@@ -463,7 +459,6 @@ def _therapist_slots(intake_id: int, therapist_id: int) -> Any:
 def _review_page(
     preview: courses.CoursePreview, values: Mapping[str, str], problem: str | None, status: int
 ) -> Any:
-    zone = ZoneInfo(preview.location.time_zone)
     explicit = any(str(values.get(f"s{n}", "")).strip() for n in range(1, plans.MAX_TOTAL_SESSIONS + 1))
     params = carry(values)
     if preview.insurance_plan is None:
@@ -475,7 +470,6 @@ def _review_page(
             "web/care/review.html",
             steps=_steps(4),
             preview=preview,
-            zone=zone,
             zone_name=preview.location.time_zone,
             condition=evidence.condition(preview.plan.condition_id),
             citation=evidence.citation(preview.plan.citation_id),
@@ -522,7 +516,7 @@ def care_review() -> Any:
     """Step 4: every session as it would be booked, each checked now. A session whose time is taken offers
     its nearest free alternatives; choosing them re-checks the course with each session's start explicit.
     With an insurance plan chosen (`plan_id`), the plan's decision on the course and the price it gives."""
-    now = _now()
+    now = utcnow()
     with atomic():  # the audit records of the intake read and of the coverage check
         preview, problem = _preview(request.args, now)
     trained = bool(preview.therapist.active_oncology_credentials(now.date()))
@@ -549,7 +543,7 @@ def care_book() -> Any:
     """Step 5: book every session or none, then show the course. The price is decided again now; if it is
     not the one the review showed (the plan's visits were used meanwhile, say), nothing is booked and the
     review shows the new price."""
-    now = _now()
+    now = utcnow()
     wanted = course_request(request.form)
     try:
         with atomic():
@@ -635,7 +629,7 @@ class CourseRow:
 @roles_required(Role.PATIENT)
 def my_care() -> Any:
     """The patient's courses, newest first, each with its progress and next session."""
-    now = _now()
+    now = utcnow()
     with atomic():  # the audit record of the listing
         found = courses.my_courses(db.session, current_user)
         rows = [CourseRow.of(c, courses.sessions_of(db.session, c), now) for c in found]
@@ -653,17 +647,15 @@ def _course_page(course_id: int) -> tuple[Course, list[Appointment]]:
 def care_course(course_id: int) -> Any:
     """One course: its sessions with what can still be done to each, the notes the therapist works from,
     the clearance still owed, and the calendar file."""
-    now = _now()
+    now = utcnow()
     with atomic():  # the audit record of the read
         course, sessions = _course_page(course_id)
         course_refunds = refunds.refunds_of(db.session, course.id)
-    condition = evidence.condition(course.condition_id)
     return render_template(
         "web/care/course.html",
         course=course,
         row=CourseRow.of(course, sessions, now),
         sessions=sessions,
-        condition=condition,
         citation=evidence.citation(course.citation_id),
         zone_name=course.location.time_zone,
         late=courses.late_sessions(sessions, now),
@@ -682,7 +674,7 @@ def care_course(course_id: int) -> Any:
 @keeps_denials
 def care_cancel_confirm(course_id: int) -> Any:
     """The confirmation page for cancelling one session (`?session=`) or the rest of the course."""
-    now = _now()
+    now = utcnow()
     with atomic():  # the audit record of the read
         course, sessions = _course_page(course_id)
     unpaid = course.status is CourseStatus.PENDING_PAYMENT  # given up whole, nothing was charged
@@ -718,7 +710,7 @@ def care_cancel_confirm(course_id: int) -> Any:
 @keeps_denials
 def care_cancel(course_id: int) -> Any:
     """Cancel the sessions the confirmation page listed (all or none), then back to the course."""
-    now = _now()
+    now = utcnow()
     ids = [i for i in (_whole(v) for v in request.form.getlist("appointment")) if i is not None]
     if not ids:
         flash("Choose the sessions to cancel.", "error")
@@ -754,7 +746,7 @@ def care_course_ics(course_id: int) -> Any:
             db.session,
             current_user,
             course_id,
-            _now(),
+            utcnow(),
             url=url_for("web.care_course", course_id=course_id, _external=True),
         )
     return Response(
@@ -812,7 +804,7 @@ def _reschedule_page(
 @keeps_denials
 def care_reschedule_form(appointment_id: int) -> Any:
     """Free starts to move one session to, a week at a time (the session's own week first)."""
-    return _reschedule_page(appointment_id, _now())
+    return _reschedule_page(appointment_id, utcnow())
 
 
 @bp.post("/care/sessions/<int:appointment_id>/reschedule")
@@ -820,7 +812,7 @@ def care_reschedule_form(appointment_id: int) -> Any:
 @keeps_denials
 def care_reschedule(appointment_id: int) -> Any:
     """Move the session to the chosen start, or say why not (with other times when it was just taken)."""
-    now = _now()
+    now = utcnow()
     try:
         with atomic():
             new_start = parse_body(RescheduleRequest, {"start": request.form.get("start") or None}).start

@@ -25,7 +25,6 @@ TIMES_OF_DAY = {
     "afternoon": ("Afternoons (noon to 5 PM)", time(12), time(17)),
     "evening": ("Evenings (after 5 PM)", time(17), time(22)),
 }
-WISH_KEYS = ("start", "days", "time")
 
 
 @dataclass(frozen=True)

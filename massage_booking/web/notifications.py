@@ -58,8 +58,8 @@ def _user_for(token: str) -> User:
 
 @bp.get("/unsubscribe/<token>")
 def unsubscribe(token: str) -> Any:
-    user = _user_for(token)
-    return render_template("web/unsubscribe.html", token=token, user=user, done=False)
+    _user_for(token)
+    return render_template("web/unsubscribe.html", token=token, done=False)
 
 
 @bp.post("/unsubscribe/<token>")
@@ -68,4 +68,4 @@ def unsubscribe_confirm(token: str) -> Any:
     user = _user_for(token)
     with atomic():
         preferences.set_reminders(db.session, None, user, False, via="unsubscribe_link")
-    return render_template("web/unsubscribe.html", token=token, user=user, done=True)
+    return render_template("web/unsubscribe.html", token=token, done=True)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
@@ -23,7 +23,7 @@ from flask_login import current_user
 from massage_booking.domain.errors import Conflict, NotFound, ValidationFailed
 from massage_booking.extensions import db, links, payments
 from massage_booking.formatting import clock, clock_range, money
-from massage_booking.models import Role
+from massage_booking.models import Role, utcnow
 from massage_booking.schemas.parse import parse_body
 from massage_booking.schemas.sessions import AttendanceRequest
 from massage_booking.services import availability, courses, refunds, sessions
@@ -36,10 +36,6 @@ from massage_booking.web.session_auth import roles_required
 F = TypeVar("F", bound=Callable[..., Any])
 UPCOMING_DAYS = 14
 STATUS_LABELS = {"booked": "Booked", "completed": "Completed", "no_show": "No-show", "cancelled": "Cancelled"}
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)
@@ -114,7 +110,7 @@ def _practice_zone() -> str:
 def therapist_sessions() -> Any:
     """The next 14 days of booked sessions, by local day, each with its precautions; above them, any
     session that is over but not yet marked."""
-    now = _now()
+    now = utcnow()
     try:
         zone_name = _practice_zone()
     except NotFound as exc:
@@ -144,7 +140,7 @@ def therapist_sessions() -> Any:
 
 
 def _detail_page(appointment_id: int, *, error: str | None = None, status: int = 200) -> Any:
-    now = _now()
+    now = utcnow()
     with atomic():  # the audit records of the reads
         view = sessions.session_detail(db.session, current_user, appointment_id)
         course = courses.get_course(db.session, current_user, view.course_id) if view.course_id else None
@@ -192,7 +188,7 @@ def mark_session_attendance(appointment_id: int) -> Any:
             # The same command as POST /api/v1/appointments/{id}/attendance, parsed by the same model.
             attendance = parse_body(AttendanceRequest, {"status": request.form.get("status", "")})
             appointment = sessions.mark_attendance(
-                db.session, current_user, appointment_id, attendance, _now()
+                db.session, current_user, appointment_id, attendance, utcnow()
             )
             course_done = appointment.course is not None and appointment.course.status.value == "completed"
     except (SessionNotStarted, SessionNotBooked, ValidationFailed, Conflict) as exc:
@@ -214,7 +210,7 @@ def mark_session_attendance(appointment_id: int) -> Any:
 def therapist_cancel_session(appointment_id: int) -> Any:
     """The therapist cancels one upcoming session (confirmed on the session page). A paid session at
     least 24 hours away is refunded; a later one only if they tick "waive the late-cancellation fee"."""
-    now = _now()
+    now = utcnow()
     with atomic():  # the audit record of the read, whether or not the session can be cancelled
         appointment = courses.get_appointment(db.session, current_user, appointment_id, purpose="cancel")
     if appointment.course is None or appointment.status.value != "booked" or appointment.starts_at <= now:

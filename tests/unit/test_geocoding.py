@@ -6,8 +6,6 @@ No database and no network: the gazetteer is the zipcodes package indexed in mem
 from __future__ import annotations
 
 import pytest
-from geopy.exc import GeocoderServiceError
-from geopy.location import Location
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -15,7 +13,6 @@ from massage_booking.domain.errors import ValidationFailed
 from massage_booking.domain.identifiers import US_STATES
 from massage_booking.geocoding import (
     STATE_NAMES,
-    ZipcodesGeocoder,
     cache_key,
     gazetteer,
     locate,
@@ -303,42 +300,3 @@ def test_names_are_normalised_the_same_way_the_data_is():
     assert normalize_name("ST. Louis") == normalize_name("Saint Louis") == "saint louis"
     assert normalize_name("Winston-Salem") == "winston salem"
     assert cache_key("  12 Main  St ,Boston,  MA ") == "12 main st, boston, ma"
-
-
-# ------------------------------------------------------------------------------- geopy's interface
-
-
-def test_the_geopy_geocoder_answers_like_locate():
-    location = ZipcodesGeocoder().geocode("Boston, MA")
-    assert isinstance(location, Location)
-    assert location.address == "Boston, MA"
-    assert location.raw["precision"] == "city"
-    assert location.raw["label"] == "Boston, MA"
-    assert location.raw["time_zone"] == "America/New_York"
-    assert (location.latitude, location.longitude) == (
-        locate("Boston, MA").latitude,
-        locate("Boston, MA").longitude,
-    )
-
-
-def test_the_geopy_geocoder_follows_geopys_conventions_for_none_and_many():
-    geocoder = ZipcodesGeocoder()
-    assert geocoder.geocode("zzz") is None
-    assert geocoder.geocode("00000") is None
-    many = geocoder.geocode("Springfield", exactly_one=False)
-    assert len(many) > 3 and all(loc.address.startswith("Springfield, ") for loc in many)
-    assert geocoder.geocode("Springfield").address == many[0].address
-    assert geocoder.geocode("10001", exactly_one=False)[0].raw["zip_code"] == "10001"
-
-
-def test_the_geopy_geocoder_reverses_to_the_nearest_zip():
-    location = ZipcodesGeocoder().reverse("40.7484, -73.9967")
-    assert location.raw["zip_code"] == "10001"
-    assert location.raw["precision"] == "zip"
-    assert ZipcodesGeocoder().reverse((0, 0)) is None
-
-
-def test_the_geopy_geocoder_never_makes_a_request():
-    adapter = ZipcodesGeocoder().adapter
-    with pytest.raises(GeocoderServiceError):
-        adapter.get_json("https://nominatim.openstreetmap.org/search", timeout=1, headers={})
