@@ -25,7 +25,7 @@ from pydantic import (
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from massage_booking.domain import evidence
-from massage_booking.domain.eligibility import Decision, Outcome, Reason
+from massage_booking.domain.eligibility import Decision, Outcome
 from massage_booking.models import EligibilityCheck as CheckRow
 from massage_booking.schemas.base import (
     MAX_ID,
@@ -35,6 +35,10 @@ from massage_booking.schemas.base import (
     ResponseModel,
     Says,
     Timestamp,
+    fields_of,
+    invalid,
+    problem,
+    read,
 )
 
 MAX_MINUTES = 240
@@ -77,10 +81,6 @@ NEEDED = {
     "sessions": REQUIRED,
     "service_date": REQUIRED,
 }
-
-
-def _problem(name: str, message: str, value: Any = None) -> InitErrorDetails:
-    return InitErrorDetails(type=PydanticCustomError("invalid", message), loc=(name,), input=value)
 
 
 def _kept(exc: ValidationError) -> list[InitErrorDetails]:
@@ -164,10 +164,10 @@ class EligibilityRequest(RequestModel):
         given = {key: value for key, value in data.items() if value is not None}
         problems: list[InitErrorDetails] = []
         if "course_id" in given:
-            problems += [_problem(name, EITHER, data[name]) for name in sorted(set(data) - {"course_id"})]
+            problems += [problem(EITHER, (name,), data[name]) for name in sorted(set(data) - {"course_id"})]
             given = {"course_id": given["course_id"]}
         else:
-            problems += [_problem(name, message) for name, message in NEEDED.items() if name not in given]
+            problems += [problem(message, (name,)) for name, message in NEEDED.items() if name not in given]
         try:
             checked = handler(given)
         except ValidationError as exc:
@@ -180,7 +180,7 @@ class EligibilityRequest(RequestModel):
 def _limit(raw: Any) -> int:
     if isinstance(raw, str) and raw.isascii() and raw.isdigit() and 1 <= int(raw) <= MAX_LIMIT:
         return int(raw)
-    raise PydanticCustomError("invalid", f"Give a whole number from 1 to {MAX_LIMIT}.")
+    raise invalid(f"Give a whole number from 1 to {MAX_LIMIT}.")
 
 
 class ChecksQuery(QueryModel):
@@ -271,12 +271,6 @@ class EligibilityCheckList(ResponseModel):
     checks: list[EligibilityCheck]
 
 
-def _reason(reason: Reason) -> DecisionReason:
-    return DecisionReason(
-        code=reason.code, message=reason.message, blocking=reason.blocking, citation=reason.citation_id
-    )
-
-
 def _citation(citation_id: str) -> DecisionCitation:
     """A citation resolved to its label and link in the registry (all null if the registry lost it)."""
     found = evidence.citation(citation_id)
@@ -287,17 +281,9 @@ def _citation(citation_id: str) -> DecisionCitation:
 
 def decision_fields(decision: Decision) -> dict[str, Any]:
     """The decision's fields, for `EligibilityDecision` and the models that extend it."""
-    return {
-        "outcome": decision.outcome,
-        "requested_sessions": decision.requested_sessions,
-        "covered_sessions": decision.covered_sessions,
-        "units_per_session": decision.units_per_session,
-        "cpt_code": decision.cpt_code,
-        "copay_cents": decision.copay_cents,
-        "visits_remaining": decision.visits_remaining,
-        "reasons": [_reason(r) for r in decision.reasons],
-        "citations": [_citation(c) for c in decision.citations],
-    }
+    reasons = [read(DecisionReason, r, citation=r.citation_id) for r in decision.reasons]
+    citations = [_citation(c) for c in decision.citations]
+    return fields_of(EligibilityDecision, decision, reasons=reasons, citations=citations)
 
 
 def decision_of(decision: Decision) -> EligibilityDecision:
@@ -305,16 +291,4 @@ def decision_of(decision: Decision) -> EligibilityDecision:
 
 
 def check_of(row: CheckRow) -> EligibilityCheck:
-    return EligibilityCheck(
-        check_id=row.id,
-        created_at=row.created_at,
-        channel=row.channel,
-        plan_id=row.plan_id,
-        course_id=row.course_id,
-        icd10_code=row.icd10_code,
-        session_minutes=row.session_minutes,
-        sessions=row.sessions,
-        outcome=Outcome(row.outcome),
-        covered_sessions=row.covered_sessions,
-        reason_codes=list(row.reason_codes),
-    )
+    return read(EligibilityCheck, row, check_id=row.id, outcome=Outcome(row.outcome))
