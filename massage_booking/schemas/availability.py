@@ -15,9 +15,9 @@ the schemas.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
-from typing import Annotated, Any, ClassVar, Protocol
+from typing import Annotated, Any, ClassVar
 from zoneinfo import ZoneInfo
 
 import annotated_types as at
@@ -44,14 +44,16 @@ from massage_booking.schemas.base import (
     ResponseModel,
     Says,
     Timestamp,
+    context_of,
     invalid,
     iso,
     local_span,
     need,
+    parsed,
     problem,
     read,
 )
-from massage_booking.schemas.errors import message_of
+from massage_booking.schemas.errors import restated
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 SLOT_STEPS = (5, 10, 15, 20, 30, 60)
@@ -85,22 +87,6 @@ PART_END_MESSAGE = 'Give the end as ISO 8601, like "2026-12-24T17:00".'
 def _fail(*messages: str, at_: tuple[int | str, ...] = ()) -> ValidationError:
     """Several messages for one field (or for the field at `at_` below it), raised from a validator."""
     return ValidationError.from_exception_data("availability", [problem(m, at_) for m in messages])
-
-
-def _restated(
-    exc: ValidationError, model: type[RequestModel], below: tuple[int | str, ...] = ()
-) -> list[InitErrorDetails]:
-    """A nested model's errors in the words the client reads (its own `unknown_field`, its `IfMissing`
-    messages), moved `below` a list index; validated apart, they join the errors of their siblings."""
-    errors = exc.errors(include_url=False)
-    return [problem(message_of(error, model), (*below, *error["loc"]), error["input"]) for error in errors]
-
-
-def _context(info: ValidationInfo, key: str) -> Any:
-    found = (info.context or {}).get(key)
-    if found is None:
-        raise RuntimeError(f"validate with services.availability's context ({key!r} is missing)")
-    return found
 
 
 def _clock(raw: Any) -> time | None:
@@ -147,15 +133,6 @@ def _inline(model: type[RequestModel]) -> dict[str, Any]:
 # --- PUT /api/v1/me/availability ------------------------------------------------------------------------
 
 
-def _among(choices: Sequence[int]) -> Callable[[int], int]:
-    def check(value: int) -> int:
-        if value not in choices:
-            raise ValueError("not offered")
-        return value
-
-    return check
-
-
 def _lengths(value: list[int]) -> list[int]:
     if not value or any(m not in SESSION_LENGTH_CHOICES for m in value):
         raise ValueError("not offered")
@@ -183,7 +160,7 @@ class SettingsChange(RequestModel):
     horizon_days: Annotated[int, at.Ge(1), at.Le(365), Says("Booking horizon: 1 to 365 days.")] = _kept()
     slot_step_minutes: Annotated[
         int,
-        AfterValidator(_among(SLOT_STEPS)),
+        at.Predicate(SLOT_STEPS.__contains__),
         Says(f"Start times every {', '.join(map(str, SLOT_STEPS))} minutes."),
     ] = _kept(enum=list(SLOT_STEPS))
     session_lengths: Annotated[
@@ -210,7 +187,7 @@ def _weekday(raw: Any) -> int:
 
 def _location(raw: Any, info: ValidationInfo) -> int:
     """One of the therapist's locations; left out (or null), the only one, if there is only one."""
-    locations: frozenset[int] = _context(info, "locations")
+    locations: frozenset[int] = context_of(info, "locations")
     if raw is None and len(locations) == 1:
         return next(iter(locations))
     if type(raw) is int and raw in locations:
@@ -228,12 +205,16 @@ def _end(raw: Any, info: ValidationInfo) -> time:
 
 def _extra_day(raw: Any, info: ValidationInfo) -> date:
     found = need(_day(raw), EXTRA_DAY_MESSAGE)
-    if found < _context(info, "now").astimezone(_context(info, "zone")).date():
+    if found < context_of(info, "now").astimezone(context_of(info, "zone")).date():
         raise invalid("This date has passed.")
     return found
 
 
 _DAY_SCHEMA = {"type": "string", "format": "date", "description": "A date, YYYY-MM-DD."}
+_WEEKDAY_SCHEMA = {
+    "anyOf": [{"type": "string", "enum": list(WEEKDAYS)}, {"type": "integer", "minimum": 0, "maximum": 6}],
+    "description": '"monday" ... "sunday", or 0 (Monday) ... 6.',
+}
 LocationId = Annotated[
     int,
     PlainValidator(_location),
@@ -242,53 +223,27 @@ LocationId = Annotated[
     ),
 ]
 Start = Annotated[
-    time,
-    PlainValidator(lambda raw: need(_clock(raw), START_MESSAGE)),
-    IfMissing(START_MESSAGE),
-    WithJsonSchema(CLOCK_SCHEMA),
+    time, IfMissing(START_MESSAGE), *parsed(lambda raw: need(_clock(raw), START_MESSAGE), CLOCK_SCHEMA)
 ]
-End = Annotated[time, PlainValidator(_end), IfMissing(END_MESSAGE), WithJsonSchema(CLOCK_SCHEMA)]
+End = Annotated[time, IfMissing(END_MESSAGE), *parsed(_end, CLOCK_SCHEMA)]
 
 
 class WeeklyHoursChange(RequestModel):
     """Hours on one weekday, every week (unknown keys are ignored)."""
 
-    weekday: Annotated[
-        int,
-        PlainValidator(_weekday),
-        IfMissing(WEEKDAY_MESSAGE),
-        WithJsonSchema(
-            {
-                "anyOf": [
-                    {"type": "string", "enum": list(WEEKDAYS)},
-                    {"type": "integer", "minimum": 0, "maximum": 6},
-                ],
-                "description": '"monday" ... "sunday", or 0 (Monday) ... 6.',
-            }
-        ),
-    ]
+    weekday: Annotated[int, IfMissing(WEEKDAY_MESSAGE), *parsed(_weekday, _WEEKDAY_SCHEMA)]
     start: Start
     end: End
     location_id: LocationId = Field(None, validate_default=True)
-
-    @property
-    def day_key(self) -> tuple[int, Any]:
-        return self.location_id, self.weekday
 
 
 class ExtraHoursChange(RequestModel):
     """Hours on one date, on top of the weekly hours (unknown keys are ignored)."""
 
-    date: Annotated[
-        LocalDate, PlainValidator(_extra_day), IfMissing(EXTRA_DAY_MESSAGE), WithJsonSchema(_DAY_SCHEMA)
-    ]
+    date: Annotated[LocalDate, IfMissing(EXTRA_DAY_MESSAGE), *parsed(_extra_day, _DAY_SCHEMA)]
     start: Start
     end: End
     location_id: LocationId = Field(None, validate_default=True)
-
-    @property
-    def day_key(self) -> tuple[int, Any]:
-        return self.location_id, self.date
 
 
 def _settings(raw: Any, info: ValidationInfo) -> SettingsChange:
@@ -297,14 +252,18 @@ def _settings(raw: Any, info: ValidationInfo) -> SettingsChange:
     try:
         return SettingsChange.model_validate(raw, context=info.context)
     except ValidationError as exc:
-        raise ValidationError.from_exception_data("settings", _restated(exc, SettingsChange)) from None
+        raise ValidationError.from_exception_data("settings", restated(exc, SettingsChange)) from None
 
 
 def _intervals(model: type[WeeklyHoursChange] | type[ExtraHoursChange]) -> tuple[Any, ...]:
     """A list of intervals, each checked on its own so that every bad one is named at once, and the good
     ones checked against each other: two that overlap on the same day and location are almost always a
     typing slip, named on the later one's start. The list is documented with each item written out."""
-    what = f"Send each interval as an object with {next(iter(model.model_fields))}, start and end."
+    first = next(iter(model.model_fields))  # the day: a weekday, or a date
+    what = f"Send each interval as an object with {first}, start and end."
+
+    def day(item: Any) -> tuple[int, Any]:
+        return item.location_id, getattr(item, first)
 
     def validate(raw: Any, info: ValidationInfo) -> list[Any]:
         if not isinstance(raw, list):
@@ -320,10 +279,10 @@ def _intervals(model: type[WeeklyHoursChange] | type[ExtraHoursChange]) -> tuple
             try:
                 good.append((n, model.model_validate(item, context=info.context)))
             except ValidationError as exc:
-                errors.extend(_restated(exc, model, (n,)))
-        ordered = sorted(good, key=lambda pair: (pair[1].day_key, pair[1].start))
+                errors.extend(restated(exc, model, (n,)))
+        ordered = sorted(good, key=lambda pair: (day(pair[1]), pair[1].start))
         for (_, before), (n, after) in zip(ordered, ordered[1:], strict=False):
-            if before.day_key == after.day_key and after.start < before.end:
+            if day(before) == day(after) and after.start < before.end:
                 message = f"Overlaps the hours before it on the same day (until {before.end:%H:%M})."
                 errors.append(problem(message, (n, "start")))
         if errors:
@@ -331,7 +290,7 @@ def _intervals(model: type[WeeklyHoursChange] | type[ExtraHoursChange]) -> tuple
         return [item for _, item in good]
 
     schema = {"type": "array", "items": _inline(model), "maxItems": MAX_INTERVALS}
-    return PlainValidator(validate), WithJsonSchema(schema)
+    return parsed(validate, schema)
 
 
 class AvailabilityUpdate(RequestModel):
@@ -340,9 +299,7 @@ class AvailabilityUpdate(RequestModel):
     model_config = RequestModel.model_config | {"extra": "forbid"}
     unknown_field: ClassVar[str] = "Unknown field: send settings, weekly_hours and extra_hours."
 
-    settings: Annotated[
-        SettingsChange, PlainValidator(_settings), WithJsonSchema(_inline(SettingsChange))
-    ] = _kept()
+    settings: Annotated[SettingsChange, *parsed(_settings, _inline(SettingsChange))] = _kept()
     weekly_hours: Annotated[list[WeeklyHoursChange], *_intervals(WeeklyHoursChange)] = _kept(
         "Replaces every weekly interval."
     )
@@ -358,12 +315,6 @@ class AvailabilityUpdate(RequestModel):
 # --- POST /api/v1/me/time-off ---------------------------------------------------------------------------
 
 
-def _reason(value: str) -> str:
-    if len(value) > MAX_REASON:
-        raise ValueError("too long")
-    return value
-
-
 def _last_day(raw: Any, info: ValidationInfo) -> date:
     last = need(_day(raw), 'Give the last day off as "YYYY-MM-DD".')
     first = info.data.get("start_date")
@@ -373,17 +324,17 @@ def _last_day(raw: Any, info: ValidationInfo) -> date:
         raise invalid("The last day off must not be before the first.")
     if (last - first).days > 366:
         raise invalid(SPAN_MESSAGE)
-    if whole_days(first, last, _context(info, "zone"))[1] <= _context(info, "now"):
+    if whole_days(first, last, context_of(info, "zone"))[1] <= context_of(info, "now"):
         raise invalid(PASSED_MESSAGE)
     return last
 
 
 def _part_start(raw: Any, info: ValidationInfo) -> datetime:
-    return need(_moment(raw, _context(info, "zone")), PART_START_MESSAGE)
+    return need(_moment(raw, context_of(info, "zone")), PART_START_MESSAGE)
 
 
 def _part_end(raw: Any, info: ValidationInfo) -> datetime:
-    end = need(_moment(raw, _context(info, "zone")), PART_END_MESSAGE)
+    end = need(_moment(raw, context_of(info, "zone")), PART_END_MESSAGE)
     start = info.data.get("start")
     if start is None:
         return end
@@ -392,7 +343,7 @@ def _part_end(raw: Any, info: ValidationInfo) -> datetime:
         problems.append("The end must be after the start.")
     elif end - start > timedelta(days=367):
         problems.append(SPAN_MESSAGE)
-    if end <= _context(info, "now"):
+    if end <= context_of(info, "now"):
         problems.append(PASSED_MESSAGE)
     if problems:
         raise _fail(*problems)
@@ -417,6 +368,9 @@ def _time_off_schema(schema: dict[str, Any]) -> None:
     ]
 
 
+_MOMENT = {"type": "string", "minLength": 16}
+
+
 class TimeOffRequest(RequestModel):
     """Whole days: `{"start_date": "2026-12-24", "end_date": "2026-12-26"}` (end inclusive; `date` alone
     for one day) runs from local midnight to the midnight after the last day. Part of a day: `{"start":
@@ -426,7 +380,7 @@ class TimeOffRequest(RequestModel):
 
     reason: Annotated[
         str,
-        AfterValidator(_reason),
+        at.MaxLen(MAX_REASON),
         Says(f"Use at most {MAX_REASON} characters."),
         WithJsonSchema(
             {"type": "string", "description": "Why (shown only to you).", "maxLength": MAX_REASON}
@@ -434,28 +388,21 @@ class TimeOffRequest(RequestModel):
     ] = ""
     start_date: Annotated[
         LocalDate,
-        PlainValidator(lambda raw: need(_day(raw), 'Give the first day off as "YYYY-MM-DD".')),
-        WithJsonSchema(_DAY_SCHEMA),
+        *parsed(lambda raw: need(_day(raw), 'Give the first day off as "YYYY-MM-DD".'), _DAY_SCHEMA),
     ] = _kept()
-    end_date: Annotated[LocalDate, PlainValidator(_last_day), WithJsonSchema(_DAY_SCHEMA)] = _kept()
+    end_date: Annotated[LocalDate, *parsed(_last_day, _DAY_SCHEMA)] = _kept()
     date: Annotated[LocalDate, WithJsonSchema(_DAY_SCHEMA)] = _kept()  # read as start_date (`_shape`)
     start: Annotated[
         datetime,
-        PlainValidator(_part_start),
         IfMissing(PART_START_MESSAGE),
-        WithJsonSchema(
-            {
-                "type": "string",
-                "description": "ISO 8601; local time of the practice without an offset.",
-                "minLength": 16,
-            }
+        *parsed(
+            _part_start, {**_MOMENT, "description": "ISO 8601; local time of the practice without an offset."}
         ),
     ] = _kept()
     end: Annotated[
         datetime,
-        PlainValidator(_part_end),
         IfMissing(PART_END_MESSAGE),
-        WithJsonSchema({"type": "string", "description": "ISO 8601, after the start.", "minLength": 16}),
+        *parsed(_part_end, {**_MOMENT, "description": "ISO 8601, after the start."}),
     ] = _kept()
 
     @model_validator(mode="before")
@@ -470,11 +417,7 @@ class TimeOffRequest(RequestModel):
             last = data.get("end_date", first)
             kept = {k: v for k, v in data.items() if k not in ("date", "start", "end")}
             return {**kept, "start_date": first, "end_date": last}
-        return {
-            "start": None,
-            "end": None,
-            **{k: v for k, v in data.items() if k not in ("end_date",)},
-        }
+        return {"start": None, "end": None, **{k: v for k, v in data.items() if k != "end_date"}}
 
     def span(self, zone: ZoneInfo) -> tuple[datetime, datetime]:
         """Its start and end, aware."""
@@ -492,7 +435,7 @@ class TimeOffRequest(RequestModel):
 
 def _bound(raw: Any, info: ValidationInfo) -> datetime:
     """A date in the practice's zone (its midnight) or an ISO 8601 time."""
-    zone: ZoneInfo = _context(info, "zone")
+    zone: ZoneInfo = context_of(info, "zone")
     day = _day(raw)
     if day is not None:
         return datetime.combine(day, time(0), zone)
@@ -503,15 +446,15 @@ def _bound(raw: Any, info: ValidationInfo) -> datetime:
 
 
 def _offered(raw: Any, info: ValidationInfo) -> int:
-    lengths: Sequence[int] = _context(info, "session_lengths")
+    lengths: Sequence[int] = context_of(info, "session_lengths")
     if raw is None:
-        return int(_context(info, "usual_minutes"))
+        return int(context_of(info, "usual_minutes"))
     if isinstance(raw, str) and raw.isascii() and raw.isdigit() and int(raw) in lengths:
         return int(raw)
     raise invalid(f"This therapist offers sessions of {', '.join(map(str, lengths))} minutes.")
 
 
-Bound = Annotated[datetime | None, PlainValidator(_bound), WithJsonSchema({"type": "string"})]
+Bound = Annotated[datetime | None, *parsed(_bound)]
 
 
 class WindowQuery(QueryModel):
@@ -533,7 +476,7 @@ class WindowQuery(QueryModel):
     @classmethod
     def _window(cls, data: Any, handler: Any, info: ValidationInfo) -> Any:
         found = handler(data)
-        now: datetime = _context(info, "now")
+        now: datetime = context_of(info, "now")
         start = found.from_ or now
         end = found.to or start + cls.DEFAULT
         if end <= start:
@@ -567,7 +510,7 @@ class SlotQuery(WindowQuery):
     LIMIT: ClassVar[timedelta] = MAX_SLOT_WINDOW
     FUTURE: ClassVar[bool] = True
 
-    minutes: Annotated[int, PlainValidator(_offered), WithJsonSchema({"type": "string"})] = Field(
+    minutes: Annotated[int, *parsed(_offered)] = Field(
         None,
         validate_default=True,
         description="One of the therapist's session lengths; default their usual.",
@@ -577,7 +520,7 @@ class SlotQuery(WindowQuery):
     @classmethod
     def _from_now(cls, data: Any, handler: Any, info: ValidationInfo) -> Any:
         found = handler(data)
-        return found.model_copy(update={"from_": max(found.start, _context(info, "now"))})
+        return found.model_copy(update={"from_": max(found.start, context_of(info, "now"))})
 
 
 # --- answers ---------------------------------------------------------------------------------------------
@@ -699,19 +642,6 @@ class Slots(_Aliased):
 # --- building the answers ---------------------------------------------------------------------------------
 
 
-class _Found(Protocol):
-    """What services/availability.py `availability_of` finds."""
-
-    profile: models.TherapistProfile
-    settings: models.AvailabilitySettings
-    weekly: list[models.WeeklyHours]
-    extra: list[models.ExtraHours]
-    time_off: list[models.TimeOff]
-
-    @property
-    def time_zone(self) -> str: ...
-
-
 def time_off_of(entry: models.TimeOff, zone: ZoneInfo) -> TimeOff:
     return read(TimeOff, entry, **local_span(entry, zone))
 
@@ -722,8 +652,9 @@ def appointment_of(appointment: models.Appointment) -> Appointment:
     return read(Appointment, appointment, **span, patient=patient)
 
 
-def availability_reply(found: _Found) -> Availability:
-    """Hours, settings and time off, times with the practice's offset."""
+def availability_reply(found: Any) -> Availability:
+    """Hours, settings and time off, times with the practice's offset, from what services/availability.py
+    `availability_of` finds (`profile`, `settings`, `weekly`, `extra`, `time_off` rows and `time_zone`)."""
     profile, settings, zone = found.profile, found.settings, ZoneInfo(found.time_zone)
     return Availability(
         therapist_id=profile.id,

@@ -15,7 +15,15 @@ from typing import Annotated, Any, ClassVar, TypeVar
 from zoneinfo import ZoneInfo
 
 import annotated_types as at
-from pydantic import BaseModel, ConfigDict, PlainSerializer, PlainValidator, ValidationError, WithJsonSchema
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    PlainSerializer,
+    PlainValidator,
+    ValidationError,
+    ValidationInfo,
+    WithJsonSchema,
+)
 from pydantic_core import InitErrorDetails, PydanticCustomError, core_schema
 
 # Row ids are 32-bit integers (PostgreSQL `integer`); SQLite cannot even bind a Python int past 64 bits.
@@ -88,6 +96,21 @@ class IfMissing:
 class Repeated:
     """A query parameter that may be repeated (`weekdays=monday&weekdays=friday`): the validator gets
     every value, as a list."""
+
+
+def parsed(parse: Callable[..., Any], schema: dict[str, Any] | None = None) -> Any:
+    """The metadata of a field that `parse` reads from the raw value (taking the validation info if it
+    names it), documented as `schema` (text, by default): spread into `Annotated[type, *parsed(...)]`."""
+    return PlainValidator(parse), WithJsonSchema(schema or {"type": "string"})
+
+
+def context_of(info: ValidationInfo, key: str) -> Any:
+    """What validation was given from outside the request (services' `*_context`): without it the caller
+    has a bug, which is no client's fault and no 422."""
+    found = (info.context or {}).get(key)
+    if found is None:
+        raise RuntimeError(f"validate with the services' context ({key!r} is missing)")
+    return found
 
 
 def iso(parse: Callable[[str], T], raw: Any, sizes: Container[int] | None = None) -> T | None:

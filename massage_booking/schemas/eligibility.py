@@ -16,13 +16,11 @@ import annotated_types as at
 from pydantic import (
     Field,
     ModelWrapValidatorHandler,
-    PlainValidator,
     StringConstraints,
     ValidationError,
-    WithJsonSchema,
     model_validator,
 )
-from pydantic_core import InitErrorDetails, PydanticCustomError
+from pydantic_core import InitErrorDetails
 
 from massage_booking.domain import evidence
 from massage_booking.domain.eligibility import Decision, Outcome
@@ -37,9 +35,11 @@ from massage_booking.schemas.base import (
     Timestamp,
     fields_of,
     invalid,
+    parsed,
     problem,
     read,
 )
+from massage_booking.schemas.errors import restated
 
 MAX_MINUTES = 240
 MAX_SESSIONS = 60
@@ -69,32 +69,11 @@ RowId = Annotated[int, at.Ge(1), at.Le(MAX_ID), _from_to(1, MAX_ID)]
 Minutes = Annotated[int, at.Ge(1), at.Le(MAX_MINUTES), _from_to(1, MAX_MINUTES)]
 Sessions = Annotated[int, at.Ge(1), at.Le(MAX_SESSIONS), _from_to(1, MAX_SESSIONS)]
 Visits = Annotated[int, at.Ge(0), at.Le(MAX_VISITS), _from_to(0, MAX_VISITS)]
-PlanDay = Annotated[
-    date, PlainValidator(_plan_day), WithJsonSchema({"type": "string", "format": "date"}), Says(DATE_MESSAGE)
-]
+PlanDay = Annotated[date, *parsed(_plan_day, {"type": "string", "format": "date"}), Says(DATE_MESSAGE)]
 # The fields a check by fields must give, and what a client reads when one is missing.
-NEEDED = {
-    "plan_id": REQUIRED,
-    "icd10_code": ICD10_MESSAGE,
-    "therapist_id": REQUIRED,
-    "session_minutes": REQUIRED,
-    "sessions": REQUIRED,
-    "service_date": REQUIRED,
-}
-
-
-def _kept(exc: ValidationError) -> list[InitErrorDetails]:
-    """The field errors validation found, to be raised again beside the rule's own."""
-    return [
-        InitErrorDetails(
-            type=PydanticCustomError(
-                str(error["type"]), str(error["msg"]).replace("{", "{{").replace("}", "}}"), error.get("ctx")
-            ),
-            loc=tuple(error["loc"]),
-            input=error.get("input"),
-        )
-        for error in exc.errors(include_url=False)
-    ]
+NEEDED = dict.fromkeys(
+    ("plan_id", "icd10_code", "therapist_id", "session_minutes", "sessions", "service_date"), REQUIRED
+) | {"icd10_code": ICD10_MESSAGE}
 
 
 def _not_null(prop: dict[str, Any]) -> dict[str, Any]:
@@ -171,7 +150,7 @@ class EligibilityRequest(RequestModel):
         try:
             checked = handler(given)
         except ValidationError as exc:
-            problems = [*_kept(exc), *problems]
+            problems = [*restated(exc, cls), *problems]
         if problems:
             raise ValidationError.from_exception_data(cls.__name__, problems)
         return checked
@@ -184,11 +163,9 @@ def _limit(raw: Any) -> int:
 
 
 class ChecksQuery(QueryModel):
-    limit: Annotated[
-        int,
-        PlainValidator(_limit),
-        WithJsonSchema({"type": "integer", "minimum": 1, "maximum": MAX_LIMIT}),
-    ] = Field(50, description=f"How many, 1 to {MAX_LIMIT} (default 50).")
+    limit: Annotated[int, *parsed(_limit, {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT})] = Field(
+        50, description=f"How many, 1 to {MAX_LIMIT} (default 50)."
+    )
 
 
 # --- answers ---------------------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from pydantic import Field, PlainValidator, ValidationInfo, WithJsonSchema, model_validator
+from pydantic import Field, ValidationInfo, model_validator
 
 from massage_booking.domain import evidence
 from massage_booking.domain import intake as rules
@@ -29,6 +29,7 @@ from massage_booking.schemas.base import (
     Timestamp,
     invalid,
     iso,
+    parsed,
     read,
 )
 
@@ -114,10 +115,6 @@ def _referral_date(value: Any, info: ValidationInfo) -> date:
     return parsed
 
 
-def _schema(schema: dict[str, Any]) -> WithJsonSchema:
-    return WithJsonSchema(schema)
-
-
 _PHASES = {"type": "string", "enum": list(rules.TREATMENT_PHASES)}
 _ANSWERS = {"type": "string", "enum": list(rules.answer_ids())}
 
@@ -126,33 +123,27 @@ class IntakeRequest(RequestModel):
     """The answers. Unknown keys are ignored; `""` counts as no answer for the optional ones."""
 
     condition: Annotated[
-        str,
-        PlainValidator(_condition),
-        IfMissing(CHOOSE_CONDITION),
-        _schema({"type": "string", "minLength": 1}),
+        str, IfMissing(CHOOSE_CONDITION), *parsed(_condition, {"type": "string", "minLength": 1})
     ] = Field(description="Registry id, name, alias or ICD-10-CM code.")
     cancer_history: Annotated[bool, Says("Answer yes or no: have you ever had cancer?")] = Field(
         description="Have you ever had cancer?"
     )
     treatment_phase: Annotated[
         str,
-        PlainValidator(_treatment_phase),
-        _schema({"anyOf": [{**_PHASES, "default": rules.NO_TREATMENT}, {"type": "null"}]}),
+        *parsed(_treatment_phase, {"anyOf": [{**_PHASES, "default": rules.NO_TREATMENT}, {"type": "null"}]}),
     ] = Field(None, validate_default=True, description="Must be `none` without a cancer history.")
-    precautions: Annotated[
-        frozenset[str], PlainValidator(_precautions), _schema({"type": "array", "items": _ANSWERS})
-    ] = Field(frozenset(), description="What applies to you now.")
-    referral_name: Annotated[str | None, PlainValidator(_referral_name), _schema({"type": "string"})] = Field(
+    precautions: Annotated[frozenset[str], *parsed(_precautions, {"type": "array", "items": _ANSWERS})] = (
+        Field(frozenset(), description="What applies to you now.")
+    )
+    referral_name: Annotated[str | None, *parsed(_referral_name)] = Field(
         None, description="Referring physician (all three referral fields, or none)."
     )
     referral_npi: Annotated[
-        str | None,
-        PlainValidator(_referral_npi),
-        _schema({"anyOf": [{"type": "string"}, {"type": "integer"}]}),
+        str | None, *parsed(_referral_npi, {"anyOf": [{"type": "string"}, {"type": "integer"}]})
     ] = Field(None, description="The physician's 10-digit NPI (spaces ignored; check digit verified).")
-    referral_date: Annotated[
-        date | None, PlainValidator(_referral_date), _schema({"type": "string", "format": "date"})
-    ] = Field(None, description="Not in the future.")
+    referral_date: Annotated[date | None, *parsed(_referral_date, {"type": "string", "format": "date"})] = (
+        Field(None, description="Not in the future.")
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -168,16 +159,9 @@ class IntakeRequest(RequestModel):
         return answers
 
     def answers(self) -> rules.IntakeAnswers:
-        """The answers as the intake's rules and the service take them."""
-        return rules.IntakeAnswers(
-            condition_id=self.condition,
-            cancer_history=self.cancer_history,
-            treatment_phase=self.treatment_phase,
-            precautions=self.precautions,
-            referral_name=self.referral_name,
-            referral_npi=self.referral_npi,
-            referral_date=self.referral_date,
-        )
+        """The answers as the intake's rules and the service take them (the same names but `condition_id`)."""
+        answers = dict(self)
+        return rules.IntakeAnswers(condition_id=answers.pop("condition"), **answers)
 
 
 # --- the intake as the API shows it ----------------------------------------------------------------------
