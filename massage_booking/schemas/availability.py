@@ -15,9 +15,9 @@ the schemas.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
-from typing import Annotated, Any, ClassVar, Protocol
+from typing import Annotated, Any, ClassVar
 from zoneinfo import ZoneInfo
 
 import annotated_types as at
@@ -31,11 +31,12 @@ from pydantic import (
     WithJsonSchema,
     model_validator,
 )
-from pydantic_core import InitErrorDetails, PydanticCustomError
+from pydantic_core import InitErrorDetails
 
 from massage_booking import models
 from massage_booking.models import AppointmentStatus
 from massage_booking.schemas.base import (
+    CLOCK_SCHEMA,
     Date,
     IfMissing,
     QueryModel,
@@ -43,8 +44,16 @@ from massage_booking.schemas.base import (
     ResponseModel,
     Says,
     Timestamp,
+    context_of,
+    invalid,
+    iso,
+    local_span,
+    need,
+    parsed,
+    problem,
+    read,
 )
-from massage_booking.schemas.errors import message_of
+from massage_booking.schemas.errors import restated
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 SLOT_STEPS = (5, 10, 15, 20, 30, 60)
@@ -58,7 +67,6 @@ MAX_SLOT_WINDOW = timedelta(days=31)  # one call's slot window: a month, like a 
 YEARS = range(1900, 9000)
 LocalDate = date  # a model with a field named `date` reads its annotations by this name
 
-CLOCK_PATTERN = r"^([01]\d|2[0-3]):[0-5][05]$"
 START_MESSAGE = 'Give the start as "HH:MM" (24-hour, in 5-minute steps), like "09:00".'
 END_MESSAGE = 'Give the end as "HH:MM" (24-hour, in 5-minute steps), like "17:00"; use "23:55" at most.'
 WEEKDAY_MESSAGE = 'Give the weekday as "monday" ... "sunday" (or 0 = Monday ... 6).'
@@ -66,76 +74,36 @@ LOCATION_MESSAGE = "Choose one of your practice locations."
 SPAN_MESSAGE = "Time off can span at most a year; add another for longer."
 PASSED_MESSAGE = "This time has already passed."
 BOUND_MESSAGE = 'Give a date like "2026-12-01" or an ISO 8601 time.'
+EXTRA_DAY_MESSAGE = 'Give the date as "YYYY-MM-DD".'
+PART_START_MESSAGE = (
+    'Give the start as ISO 8601, like "2026-12-24T12:00" (your local time) or with an offset.'
+)
+PART_END_MESSAGE = 'Give the end as ISO 8601, like "2026-12-24T17:00".'
 
 
 # --- reading values -----------------------------------------------------------------------------------
 
 
-def _invalid(message: str) -> PydanticCustomError:
-    return PydanticCustomError("invalid", message.replace("{", "{{").replace("}", "}}"))
-
-
 def _fail(*messages: str, at_: tuple[int | str, ...] = ()) -> ValidationError:
     """Several messages for one field (or for the field at `at_` below it), raised from a validator."""
-    errors = [InitErrorDetails(type=_invalid(m), loc=at_, input=None) for m in messages]
-    return ValidationError.from_exception_data("availability", errors)
-
-
-def _restated(
-    exc: ValidationError, model: type[RequestModel], below: tuple[int | str, ...] = ()
-) -> list[InitErrorDetails]:
-    """A nested model's errors in the words the client reads (its own `unknown_field`, its `IfMissing`
-    messages), moved `below` a list index; validated apart, they join the errors of their siblings."""
-    return [
-        InitErrorDetails(
-            type=_invalid(message_of(error, model)), loc=(*below, *error["loc"]), input=error["input"]
-        )
-        for error in exc.errors(include_url=False)
-    ]
-
-
-def _context(info: ValidationInfo, key: str) -> Any:
-    found = (info.context or {}).get(key)
-    if found is None:
-        raise RuntimeError(f"validate with services.availability's context ({key!r} is missing)")
-    return found
-
-
-def _today(info: ValidationInfo) -> date:
-    now: datetime = _context(info, "now")
-    return now.astimezone(_context(info, "zone")).date()
+    return ValidationError.from_exception_data("availability", [problem(m, at_) for m in messages])
 
 
 def _clock(raw: Any) -> time | None:
     """ "HH:MM" (24-hour) on a 5-minute boundary, or None."""
-    if not isinstance(raw, str) or len(raw) != 5 or raw[2] != ":":
-        return None
-    try:
-        value = time.fromisoformat(raw)
-    except ValueError:
-        return None
-    return value if value.minute % 5 == 0 else None
+    value = iso(time.fromisoformat, raw, (5,))
+    return value if value is not None and raw[2] == ":" and value.minute % 5 == 0 else None
 
 
 def _day(raw: Any) -> date | None:
-    if not isinstance(raw, str) or len(raw) != 10:
-        return None
-    try:
-        value = date.fromisoformat(raw)
-    except ValueError:
-        return None
-    return value if value.year in YEARS else None
+    value = iso(date.fromisoformat, raw, (10,))
+    return value if value is not None and value.year in YEARS else None
 
 
 def _moment(raw: Any, zone: ZoneInfo) -> datetime | None:
     """An ISO 8601 time, with its offset or in the practice's local time, or None."""
-    if not isinstance(raw, str) or not 16 <= len(raw) <= 40:
-        return None
-    try:
-        value = datetime.fromisoformat(raw)
-    except ValueError:
-        return None
-    if value.year not in YEARS:
+    value = iso(datetime.fromisoformat, raw, range(16, 41))
+    if value is None or value.year not in YEARS:
         return None
     return value.replace(tzinfo=zone) if value.tzinfo is None else value
 
@@ -156,22 +124,13 @@ def _kept(description: str | None = None, **schema: Any) -> Any:
     return Field(None, description=description, json_schema_extra=written)
 
 
-def _inline(model: type[RequestModel], **extra: Any) -> dict[str, Any]:
+def _inline(model: type[RequestModel]) -> dict[str, Any]:
     """A nested model written out where it is used, so the docs page lists its fields by path
     (`weekly_hours[].weekday`, `settings.horizon_days`)."""
-    return {**model.model_json_schema(), **extra}
+    return model.model_json_schema()
 
 
 # --- PUT /api/v1/me/availability ------------------------------------------------------------------------
-
-
-def _among(choices: Sequence[int]) -> Callable[[int], int]:
-    def check(value: int) -> int:
-        if value not in choices:
-            raise ValueError("not offered")
-        return value
-
-    return check
 
 
 def _lengths(value: list[int]) -> list[int]:
@@ -201,7 +160,7 @@ class SettingsChange(RequestModel):
     horizon_days: Annotated[int, at.Ge(1), at.Le(365), Says("Booking horizon: 1 to 365 days.")] = _kept()
     slot_step_minutes: Annotated[
         int,
-        AfterValidator(_among(SLOT_STEPS)),
+        at.Predicate(SLOT_STEPS.__contains__),
         Says(f"Start times every {', '.join(map(str, SLOT_STEPS))} minutes."),
     ] = _kept(enum=list(SLOT_STEPS))
     session_lengths: Annotated[
@@ -223,49 +182,38 @@ def _weekday(raw: Any) -> int:
         return raw
     if isinstance(raw, str) and raw.strip().lower() in WEEKDAYS:
         return WEEKDAYS.index(raw.strip().lower())
-    raise _invalid(WEEKDAY_MESSAGE)
+    raise invalid(WEEKDAY_MESSAGE)
 
 
 def _location(raw: Any, info: ValidationInfo) -> int:
     """One of the therapist's locations; left out (or null), the only one, if there is only one."""
-    locations: frozenset[int] = _context(info, "locations")
+    locations: frozenset[int] = context_of(info, "locations")
     if raw is None and len(locations) == 1:
         return next(iter(locations))
     if type(raw) is int and raw in locations:
         return raw
-    raise _invalid(LOCATION_MESSAGE)
-
-
-def _start(raw: Any) -> time:
-    found = _clock(raw)
-    if found is None:
-        raise _invalid(START_MESSAGE)
-    return found
+    raise invalid(LOCATION_MESSAGE)
 
 
 def _end(raw: Any, info: ValidationInfo) -> time:
-    found = _clock(raw)
-    if found is None:
-        raise _invalid(END_MESSAGE)
+    found = need(_clock(raw), END_MESSAGE)
     start = info.data.get("start")  # absent when the start itself was wrong
     if start is not None and found <= start:
-        raise _invalid("The end must be after the start (hours cannot run past midnight).")
+        raise invalid("The end must be after the start (hours cannot run past midnight).")
     return found
 
 
 def _extra_day(raw: Any, info: ValidationInfo) -> date:
-    found = _day(raw)
-    if found is None:
-        raise _invalid('Give the date as "YYYY-MM-DD".')
-    if found < _today(info):
-        raise _invalid("This date has passed.")
+    found = need(_day(raw), EXTRA_DAY_MESSAGE)
+    if found < context_of(info, "now").astimezone(context_of(info, "zone")).date():
+        raise invalid("This date has passed.")
     return found
 
 
-CLOCK_SCHEMA = {
-    "type": "string",
-    "description": '24-hour local time on a 5-minute step, like "09:00".',
-    "pattern": CLOCK_PATTERN,
+_DAY_SCHEMA = {"type": "string", "format": "date", "description": "A date, YYYY-MM-DD."}
+_WEEKDAY_SCHEMA = {
+    "anyOf": [{"type": "string", "enum": list(WEEKDAYS)}, {"type": "integer", "minimum": 0, "maximum": 6}],
+    "description": '"monday" ... "sunday", or 0 (Monday) ... 6.',
 }
 LocationId = Annotated[
     int,
@@ -274,93 +222,75 @@ LocationId = Annotated[
         {"type": "integer", "description": "One of your practice locations; optional with a single location."}
     ),
 ]
-Start = Annotated[time, PlainValidator(_start), IfMissing(START_MESSAGE), WithJsonSchema(CLOCK_SCHEMA)]
-End = Annotated[time, PlainValidator(_end), IfMissing(END_MESSAGE), WithJsonSchema(CLOCK_SCHEMA)]
+Start = Annotated[
+    time, IfMissing(START_MESSAGE), *parsed(lambda raw: need(_clock(raw), START_MESSAGE), CLOCK_SCHEMA)
+]
+End = Annotated[time, IfMissing(END_MESSAGE), *parsed(_end, CLOCK_SCHEMA)]
 
 
 class WeeklyHoursChange(RequestModel):
     """Hours on one weekday, every week (unknown keys are ignored)."""
 
-    weekday: Annotated[
-        int,
-        PlainValidator(_weekday),
-        IfMissing(WEEKDAY_MESSAGE),
-        WithJsonSchema(
-            {
-                "anyOf": [
-                    {"type": "string", "enum": list(WEEKDAYS)},
-                    {"type": "integer", "minimum": 0, "maximum": 6},
-                ],
-                "description": '"monday" ... "sunday", or 0 (Monday) ... 6.',
-            }
-        ),
-    ]
+    weekday: Annotated[int, IfMissing(WEEKDAY_MESSAGE), *parsed(_weekday, _WEEKDAY_SCHEMA)]
     start: Start
     end: End
     location_id: LocationId = Field(None, validate_default=True)
-
-    @property
-    def day_key(self) -> tuple[int, Any]:
-        return self.location_id, self.weekday
 
 
 class ExtraHoursChange(RequestModel):
     """Hours on one date, on top of the weekly hours (unknown keys are ignored)."""
 
-    date: Annotated[
-        LocalDate,
-        PlainValidator(_extra_day),
-        IfMissing('Give the date as "YYYY-MM-DD".'),
-        WithJsonSchema({"type": "string", "format": "date", "description": "A date, YYYY-MM-DD."}),
-    ]
+    date: Annotated[LocalDate, IfMissing(EXTRA_DAY_MESSAGE), *parsed(_extra_day, _DAY_SCHEMA)]
     start: Start
     end: End
     location_id: LocationId = Field(None, validate_default=True)
 
-    @property
-    def day_key(self) -> tuple[int, Any]:
-        return self.location_id, self.date
-
 
 def _settings(raw: Any, info: ValidationInfo) -> SettingsChange:
     if not isinstance(raw, dict):
-        raise _invalid("Send settings as an object.")
+        raise invalid("Send settings as an object.")
     try:
         return SettingsChange.model_validate(raw, context=info.context)
     except ValidationError as exc:
-        raise ValidationError.from_exception_data("settings", _restated(exc, SettingsChange)) from None
+        raise ValidationError.from_exception_data("settings", restated(exc, SettingsChange)) from None
 
 
-def _intervals(model: type[WeeklyHoursChange] | type[ExtraHoursChange], what: str) -> Callable[..., Any]:
+def _intervals(model: type[WeeklyHoursChange] | type[ExtraHoursChange]) -> tuple[Any, ...]:
     """A list of intervals, each checked on its own so that every bad one is named at once, and the good
     ones checked against each other: two that overlap on the same day and location are almost always a
-    typing slip, named on the later one's start."""
+    typing slip, named on the later one's start. The list is documented with each item written out."""
+    first = next(iter(model.model_fields))  # the day: a weekday, or a date
+    what = f"Send each interval as an object with {first}, start and end."
+
+    def day(item: Any) -> tuple[int, Any]:
+        return item.location_id, getattr(item, first)
 
     def validate(raw: Any, info: ValidationInfo) -> list[Any]:
         if not isinstance(raw, list):
-            raise _invalid("Send a list.")
+            raise invalid("Send a list.")
         if len(raw) > MAX_INTERVALS:
-            raise _invalid(f"At most {MAX_INTERVALS} intervals.")
+            raise invalid(f"At most {MAX_INTERVALS} intervals.")
         good: list[tuple[int, Any]] = []
         errors: list[InitErrorDetails] = []
         for n, item in enumerate(raw):
             if not isinstance(item, dict):
-                errors.append(InitErrorDetails(type=_invalid(what), loc=(n,), input=item))
+                errors.append(problem(what, (n,), item))
                 continue
             try:
                 good.append((n, model.model_validate(item, context=info.context)))
             except ValidationError as exc:
-                errors.extend(_restated(exc, model, (n,)))
-        ordered = sorted(good, key=lambda pair: (pair[1].day_key, pair[1].start))
+                errors.extend(restated(exc, model, (n,)))
+        ordered = sorted(good, key=lambda pair: (day(pair[1]), pair[1].start))
         for (_, before), (n, after) in zip(ordered, ordered[1:], strict=False):
-            if before.day_key == after.day_key and after.start < before.end:
+            if day(before) == day(after) and after.start < before.end:
                 message = f"Overlaps the hours before it on the same day (until {before.end:%H:%M})."
-                errors.append(InitErrorDetails(type=_invalid(message), loc=(n, "start"), input=None))
+                errors.append(problem(message, (n, "start")))
         if errors:
             raise ValidationError.from_exception_data(model.__name__, errors)
         return [item for _, item in good]
 
-    return validate
+    schema = {"type": "array", "items": _inline(model), "maxItems": MAX_INTERVALS}
+    return parsed(validate, schema)
 
 
 class AvailabilityUpdate(RequestModel):
@@ -369,27 +299,13 @@ class AvailabilityUpdate(RequestModel):
     model_config = RequestModel.model_config | {"extra": "forbid"}
     unknown_field: ClassVar[str] = "Unknown field: send settings, weekly_hours and extra_hours."
 
-    settings: Annotated[
-        SettingsChange,
-        PlainValidator(_settings),
-        WithJsonSchema(
-            _inline(SettingsChange, description="Settings to change; those left out keep their value.")
-        ),
-    ] = _kept()
-    weekly_hours: Annotated[
-        list[WeeklyHoursChange],
-        PlainValidator(
-            _intervals(WeeklyHoursChange, "Send each interval as an object with weekday, start and end.")
-        ),
-        WithJsonSchema({"type": "array", "items": _inline(WeeklyHoursChange), "maxItems": MAX_INTERVALS}),
-    ] = _kept("Replaces every weekly interval.")
-    extra_hours: Annotated[
-        list[ExtraHoursChange],
-        PlainValidator(
-            _intervals(ExtraHoursChange, "Send each interval as an object with date, start and end.")
-        ),
-        WithJsonSchema({"type": "array", "items": _inline(ExtraHoursChange), "maxItems": MAX_INTERVALS}),
-    ] = _kept("Replaces every extra interval (dates not yet past).")
+    settings: Annotated[SettingsChange, *parsed(_settings, _inline(SettingsChange))] = _kept()
+    weekly_hours: Annotated[list[WeeklyHoursChange], *_intervals(WeeklyHoursChange)] = _kept(
+        "Replaces every weekly interval."
+    )
+    extra_hours: Annotated[list[ExtraHoursChange], *_intervals(ExtraHoursChange)] = _kept(
+        "Replaces every extra interval (dates not yet past)."
+    )
 
     def changed_settings(self) -> dict[str, Any]:
         """The settings given, by name, as they are to be stored."""
@@ -399,48 +315,26 @@ class AvailabilityUpdate(RequestModel):
 # --- POST /api/v1/me/time-off ---------------------------------------------------------------------------
 
 
-def _reason(value: str) -> str:
-    if len(value) > MAX_REASON:
-        raise ValueError("too long")
-    return value
-
-
-def _first_day(raw: Any) -> date:
-    found = _day(raw)
-    if found is None:
-        raise _invalid('Give the first day off as "YYYY-MM-DD".')
-    return found
-
-
 def _last_day(raw: Any, info: ValidationInfo) -> date:
-    last = _day(raw)
-    if last is None:
-        raise _invalid('Give the last day off as "YYYY-MM-DD".')
+    last = need(_day(raw), 'Give the last day off as "YYYY-MM-DD".')
     first = info.data.get("start_date")
     if first is None:
         return last
     if last < first:
-        raise _invalid("The last day off must not be before the first.")
+        raise invalid("The last day off must not be before the first.")
     if (last - first).days > 366:
-        raise _invalid(SPAN_MESSAGE)
-    if whole_days(first, last, _context(info, "zone"))[1] <= _context(info, "now"):
-        raise _invalid(PASSED_MESSAGE)
+        raise invalid(SPAN_MESSAGE)
+    if whole_days(first, last, context_of(info, "zone"))[1] <= context_of(info, "now"):
+        raise invalid(PASSED_MESSAGE)
     return last
 
 
 def _part_start(raw: Any, info: ValidationInfo) -> datetime:
-    found = _moment(raw, _context(info, "zone"))
-    if found is None:
-        raise _invalid(
-            'Give the start as ISO 8601, like "2026-12-24T12:00" (your local time) or with an offset.'
-        )
-    return found
+    return need(_moment(raw, context_of(info, "zone")), PART_START_MESSAGE)
 
 
 def _part_end(raw: Any, info: ValidationInfo) -> datetime:
-    end = _moment(raw, _context(info, "zone"))
-    if end is None:
-        raise _invalid('Give the end as ISO 8601, like "2026-12-24T17:00".')
+    end = need(_moment(raw, context_of(info, "zone")), PART_END_MESSAGE)
     start = info.data.get("start")
     if start is None:
         return end
@@ -449,7 +343,7 @@ def _part_end(raw: Any, info: ValidationInfo) -> datetime:
         problems.append("The end must be after the start.")
     elif end - start > timedelta(days=367):
         problems.append(SPAN_MESSAGE)
-    if end <= _context(info, "now"):
+    if end <= context_of(info, "now"):
         problems.append(PASSED_MESSAGE)
     if problems:
         raise _fail(*problems)
@@ -474,7 +368,7 @@ def _time_off_schema(schema: dict[str, Any]) -> None:
     ]
 
 
-_DAY_SCHEMA = {"type": "string", "format": "date", "description": "A date, YYYY-MM-DD."}
+_MOMENT = {"type": "string", "minLength": 16}
 
 
 class TimeOffRequest(RequestModel):
@@ -486,32 +380,29 @@ class TimeOffRequest(RequestModel):
 
     reason: Annotated[
         str,
-        AfterValidator(_reason),
+        at.MaxLen(MAX_REASON),
         Says(f"Use at most {MAX_REASON} characters."),
         WithJsonSchema(
             {"type": "string", "description": "Why (shown only to you).", "maxLength": MAX_REASON}
         ),
     ] = ""
-    start_date: Annotated[LocalDate, PlainValidator(_first_day), WithJsonSchema(_DAY_SCHEMA)] = _kept()
-    end_date: Annotated[LocalDate, PlainValidator(_last_day), WithJsonSchema(_DAY_SCHEMA)] = _kept()
+    start_date: Annotated[
+        LocalDate,
+        *parsed(lambda raw: need(_day(raw), 'Give the first day off as "YYYY-MM-DD".'), _DAY_SCHEMA),
+    ] = _kept()
+    end_date: Annotated[LocalDate, *parsed(_last_day, _DAY_SCHEMA)] = _kept()
     date: Annotated[LocalDate, WithJsonSchema(_DAY_SCHEMA)] = _kept()  # read as start_date (`_shape`)
     start: Annotated[
         datetime,
-        PlainValidator(_part_start),
-        IfMissing('Give the start as ISO 8601, like "2026-12-24T12:00" (your local time) or with an offset.'),
-        WithJsonSchema(
-            {
-                "type": "string",
-                "description": "ISO 8601; local time of the practice without an offset.",
-                "minLength": 16,
-            }
+        IfMissing(PART_START_MESSAGE),
+        *parsed(
+            _part_start, {**_MOMENT, "description": "ISO 8601; local time of the practice without an offset."}
         ),
     ] = _kept()
     end: Annotated[
         datetime,
-        PlainValidator(_part_end),
-        IfMissing('Give the end as ISO 8601, like "2026-12-24T17:00".'),
-        WithJsonSchema({"type": "string", "description": "ISO 8601, after the start.", "minLength": 16}),
+        IfMissing(PART_END_MESSAGE),
+        *parsed(_part_end, {**_MOMENT, "description": "ISO 8601, after the start."}),
     ] = _kept()
 
     @model_validator(mode="before")
@@ -526,11 +417,7 @@ class TimeOffRequest(RequestModel):
             last = data.get("end_date", first)
             kept = {k: v for k, v in data.items() if k not in ("date", "start", "end")}
             return {**kept, "start_date": first, "end_date": last}
-        return {
-            "start": None,
-            "end": None,
-            **{k: v for k, v in data.items() if k not in ("end_date",)},
-        }
+        return {"start": None, "end": None, **{k: v for k, v in data.items() if k != "end_date"}}
 
     def span(self, zone: ZoneInfo) -> tuple[datetime, datetime]:
         """Its start and end, aware."""
@@ -548,26 +435,26 @@ class TimeOffRequest(RequestModel):
 
 def _bound(raw: Any, info: ValidationInfo) -> datetime:
     """A date in the practice's zone (its midnight) or an ISO 8601 time."""
-    zone: ZoneInfo = _context(info, "zone")
+    zone: ZoneInfo = context_of(info, "zone")
     day = _day(raw)
     if day is not None:
         return datetime.combine(day, time(0), zone)
     found = _moment(raw, zone)
     if found is None:
-        raise _invalid(BOUND_MESSAGE)
+        raise invalid(BOUND_MESSAGE)
     return found
 
 
 def _offered(raw: Any, info: ValidationInfo) -> int:
-    lengths: Sequence[int] = _context(info, "session_lengths")
+    lengths: Sequence[int] = context_of(info, "session_lengths")
     if raw is None:
-        return int(_context(info, "usual_minutes"))
+        return int(context_of(info, "usual_minutes"))
     if isinstance(raw, str) and raw.isascii() and raw.isdigit() and int(raw) in lengths:
         return int(raw)
-    raise _invalid(f"This therapist offers sessions of {', '.join(map(str, lengths))} minutes.")
+    raise invalid(f"This therapist offers sessions of {', '.join(map(str, lengths))} minutes.")
 
 
-Bound = Annotated[datetime | None, PlainValidator(_bound), WithJsonSchema({"type": "string"})]
+Bound = Annotated[datetime | None, *parsed(_bound)]
 
 
 class WindowQuery(QueryModel):
@@ -589,7 +476,7 @@ class WindowQuery(QueryModel):
     @classmethod
     def _window(cls, data: Any, handler: Any, info: ValidationInfo) -> Any:
         found = handler(data)
-        now: datetime = _context(info, "now")
+        now: datetime = context_of(info, "now")
         start = found.from_ or now
         end = found.to or start + cls.DEFAULT
         if end <= start:
@@ -623,7 +510,7 @@ class SlotQuery(WindowQuery):
     LIMIT: ClassVar[timedelta] = MAX_SLOT_WINDOW
     FUTURE: ClassVar[bool] = True
 
-    minutes: Annotated[int, PlainValidator(_offered), WithJsonSchema({"type": "string"})] = Field(
+    minutes: Annotated[int, *parsed(_offered)] = Field(
         None,
         validate_default=True,
         description="One of the therapist's session lengths; default their usual.",
@@ -633,7 +520,7 @@ class SlotQuery(WindowQuery):
     @classmethod
     def _from_now(cls, data: Any, handler: Any, info: ValidationInfo) -> Any:
         found = handler(data)
-        return found.model_copy(update={"from_": max(found.start, _context(info, "now"))})
+        return found.model_copy(update={"from_": max(found.start, context_of(info, "now"))})
 
 
 # --- answers ---------------------------------------------------------------------------------------------
@@ -755,77 +642,30 @@ class Slots(_Aliased):
 # --- building the answers ---------------------------------------------------------------------------------
 
 
-class _Found(Protocol):
-    """What services/availability.py `availability_of` finds."""
-
-    profile: models.TherapistProfile
-    settings: models.AvailabilitySettings
-    weekly: list[models.WeeklyHours]
-    extra: list[models.ExtraHours]
-    time_off: list[models.TimeOff]
-
-    @property
-    def time_zone(self) -> str: ...
-
-
 def time_off_of(entry: models.TimeOff, zone: ZoneInfo) -> TimeOff:
-    return TimeOff(
-        id=entry.id,
-        start=entry.starts_at.astimezone(zone),
-        end=entry.ends_at.astimezone(zone),
-        reason=entry.reason,
-    )
+    return read(TimeOff, entry, **local_span(entry, zone))
 
 
 def appointment_of(appointment: models.Appointment) -> Appointment:
-    zone = ZoneInfo(appointment.location.time_zone)
-    return Appointment(
-        id=appointment.id,
-        start=appointment.starts_at.astimezone(zone),
-        end=appointment.ends_at.astimezone(zone),
-        minutes=appointment.minutes,
-        status=appointment.status,
-        location_id=appointment.location_id,
-        patient=AppointmentPatient(id=appointment.patient_id, name=appointment.patient.display_name),
-    )
+    patient = AppointmentPatient(id=appointment.patient_id, name=appointment.patient.display_name)
+    span = local_span(appointment, ZoneInfo(appointment.location.time_zone))
+    return read(Appointment, appointment, **span, patient=patient)
 
 
-def availability_reply(found: _Found) -> Availability:
-    """Hours, settings and time off, times with the practice's offset."""
-    profile, settings, time_zone = found.profile, found.settings, found.time_zone
-    zone = ZoneInfo(time_zone)
+def availability_reply(found: Any) -> Availability:
+    """Hours, settings and time off, times with the practice's offset, from what services/availability.py
+    `availability_of` finds (`profile`, `settings`, `weekly`, `extra`, `time_off` rows and `time_zone`)."""
+    profile, settings, zone = found.profile, found.settings, ZoneInfo(found.time_zone)
     return Availability(
         therapist_id=profile.id,
-        time_zone=time_zone,
-        locations=[
-            ScheduleLocation(
-                id=loc.id, label=loc.label, city=loc.city, state=loc.state, time_zone=loc.time_zone
-            )
-            for loc in profile.locations
-        ],
-        settings=BookingSettings(
-            buffer_before_minutes=settings.buffer_before_minutes,
-            buffer_after_minutes=settings.buffer_after_minutes,
-            min_notice_hours=settings.min_notice_hours,
-            horizon_days=settings.horizon_days,
-            slot_step_minutes=settings.slot_step_minutes,
-            session_lengths=list(settings.session_lengths),
-            works_public_holidays=settings.works_public_holidays,
-        ),
+        time_zone=found.time_zone,
+        locations=[read(ScheduleLocation, loc) for loc in profile.locations],
+        settings=read(BookingSettings, settings),
         weekly_hours=[
-            WeeklyHours(
-                id=w.id,
-                location_id=w.location_id,
-                weekday=WEEKDAYS[w.weekday],
-                start=w.starts_at,
-                end=w.ends_at,
-            )
+            read(WeeklyHours, w, weekday=WEEKDAYS[w.weekday], start=w.starts_at, end=w.ends_at)
             for w in found.weekly
         ],
-        extra_hours=[
-            ExtraHours(id=e.id, location_id=e.location_id, date=e.day, start=e.starts_at, end=e.ends_at)
-            for e in found.extra
-        ],
+        extra_hours=[read(ExtraHours, e, date=e.day, start=e.starts_at, end=e.ends_at) for e in found.extra],
         time_off=[time_off_of(t, zone) for t in found.time_off],
         next_available=settings.next_available_at and settings.next_available_at.astimezone(zone),
     )

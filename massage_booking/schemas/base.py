@@ -8,12 +8,22 @@ both. Dates and times arrive as JSON strings, which strict mode refuses for `dat
 
 from __future__ import annotations
 
+from collections.abc import Callable, Container
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any, ClassVar, TypeVar
+from zoneinfo import ZoneInfo
 
 import annotated_types as at
-from pydantic import BaseModel, ConfigDict, PlainSerializer, PlainValidator, ValidationError, WithJsonSchema
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    PlainSerializer,
+    PlainValidator,
+    ValidationError,
+    ValidationInfo,
+    WithJsonSchema,
+)
 from pydantic_core import InitErrorDetails, PydanticCustomError, core_schema
 
 # Row ids are 32-bit integers (PostgreSQL `integer`); SQLite cannot even bind a Python int past 64 bits.
@@ -21,6 +31,15 @@ MAX_ID = 2**31 - 1
 # Years a date or time may fall in: date arithmetic past them overflows, and before them offsets are
 # pre-standard local mean times.
 YEARS = range(1900, 2200)
+# A local time of day as the availability and course bodies take it and the answers write it.
+CLOCK_SCHEMA = {
+    "type": "string",
+    "description": '24-hour local time on a 5-minute step, like "09:00".',
+    "pattern": r"^([01]\d|2[0-3]):[0-5][05]$",
+}
+
+M = TypeVar("M", bound=BaseModel)
+T = TypeVar("T")
 
 
 class RequestModel(BaseModel):
@@ -79,28 +98,49 @@ class Repeated:
     every value, as a list."""
 
 
-def _an_instant(text: Any) -> datetime:
-    if not isinstance(text, str) or len(text) > 40:
-        raise ValueError("not a string")
+def parsed(parse: Callable[..., Any], schema: dict[str, Any] | None = None) -> Any:
+    """The metadata of a field that `parse` reads from the raw value (taking the validation info if it
+    names it), documented as `schema` (text, by default): spread into `Annotated[type, *parsed(...)]`."""
+    return PlainValidator(parse), WithJsonSchema(schema or {"type": "string"})
+
+
+def context_of(info: ValidationInfo, key: str) -> Any:
+    """What validation was given from outside the request (services' `*_context`): without it the caller
+    has a bug, which is no client's fault and no 422."""
+    found = (info.context or {}).get(key)
+    if found is None:
+        raise RuntimeError(f"validate with the services' context ({key!r} is missing)")
+    return found
+
+
+def iso(parse: Callable[[str], T], raw: Any, sizes: Container[int] | None = None) -> T | None:
+    """`raw` read by `parse` (a `fromisoformat`) when it is text (of one of the `sizes`, if given), or
+    None: the readers of dates and times check what they read and say what was wrong in their words."""
+    if not isinstance(raw, str) or (sizes is not None and len(raw) not in sizes):
+        return None
     try:
-        parsed = datetime.fromisoformat(text)
+        return parse(raw)
     except ValueError:
-        raise ValueError("not ISO 8601") from None
-    if parsed.tzinfo is None:
-        raise ValueError("no offset")
-    if parsed.year not in YEARS:
-        raise ValueError("out of range")
+        return None
+
+
+def need(found: T | None, message: str) -> T:
+    """What a reader found, or the field's error when the text did not read."""
+    if found is None:
+        raise invalid(message)
+    return found
+
+
+def _an_instant(text: Any) -> datetime:
+    parsed = iso(datetime.fromisoformat, text, range(41))
+    if parsed is None or parsed.tzinfo is None or parsed.year not in YEARS:
+        raise ValueError("not ISO 8601 with an offset")
     return parsed
 
 
 def _a_day(text: Any) -> date:
-    if not isinstance(text, str) or len(text) != 10:
-        raise ValueError("not YYYY-MM-DD")
-    try:
-        parsed = date.fromisoformat(text)
-    except ValueError:
-        raise ValueError("not a date") from None
-    if parsed.year not in YEARS:
+    parsed = iso(date.fromisoformat, text, (10,))
+    if parsed is None or parsed.year not in YEARS:
         raise ValueError("not YYYY-MM-DD")
     return parsed
 
@@ -126,8 +166,34 @@ Date = Annotated[
 ]
 
 
+def invalid(message: str, **context: Any) -> PydanticCustomError:
+    """What a validator raises: `message` is what the client reads (`context` travels with the error)."""
+    return PydanticCustomError("invalid", message, context or None)
+
+
+def problem(message: str, loc: tuple[int | str, ...] = (), value: Any = None) -> InitErrorDetails:
+    """One error of several that a rule raises together, at `loc` (below the field it is raised from)."""
+    return InitErrorDetails(type=invalid(message), loc=loc, input=value)
+
+
 def field_error(model: str, field: str, message: str) -> ValidationError:
     """An error a model-wide rule raises against one field (a rule over several fields still names the
     field a person should change)."""
-    error = InitErrorDetails(type=PydanticCustomError("invalid", message), loc=(field,), input=None)
-    return ValidationError.from_exception_data(model, [error])
+    return ValidationError.from_exception_data(model, [problem(message, (field,))])
+
+
+def fields_of(model: type[BaseModel], source: object, **given: Any) -> dict[str, Any]:
+    """The values of `model`'s fields: those `given`, and every other read from the attribute of `source`
+    (a row, a domain object) with the field's name. An answer built from what it shows then names only
+    the fields it renames or reshapes."""
+    return {**{name: getattr(source, name) for name in model.model_fields if name not in given}, **given}
+
+
+def read(model: type[M], source: object, **given: Any) -> M:
+    """`model` with the values of `fields_of`."""
+    return model(**fields_of(model, source, **given))
+
+
+def local_span(row: Any, zone: ZoneInfo) -> dict[str, datetime]:
+    """A row's `starts_at` and `ends_at` as an answer's `start` and `end`, with the practice's offset."""
+    return {"start": row.starts_at.astimezone(zone), "end": row.ends_at.astimezone(zone)}

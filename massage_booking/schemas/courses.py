@@ -9,6 +9,7 @@ can judge (the intake is yours, the length is offered, the time is free) stays w
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import date, datetime, time
 from typing import Annotated, Any, Literal
@@ -18,14 +19,12 @@ import annotated_types as at
 from pydantic import (
     BeforeValidator,
     Field,
-    PlainValidator,
     RootModel,
     ValidationInfo,
     WithJsonSchema,
     field_validator,
     model_validator,
 )
-from pydantic_core import PydanticCustomError
 
 from massage_booking.domain import course_patterns, evidence
 from massage_booking.domain import courses as plans
@@ -41,10 +40,9 @@ from massage_booking.models import (
     PracticeLocation,
     TherapistProfile,
 )
-from massage_booking.models import (
-    Course as CourseRow,
-)
+from massage_booking.models import Course as CourseRow
 from massage_booking.schemas.base import (
+    CLOCK_SCHEMA,
     INSTANT_MESSAGE,
     MAX_ID,
     AnId,
@@ -54,6 +52,13 @@ from massage_booking.schemas.base import (
     ResponseModel,
     Says,
     Timestamp,
+    fields_of,
+    invalid,
+    iso,
+    local_span,
+    need,
+    parsed,
+    read,
 )
 from massage_booking.schemas.eligibility import EligibilityDecision
 from massage_booking.schemas.intakes import IntakeGate
@@ -69,16 +74,7 @@ CLOCK_MESSAGE = 'Give a local time as HH:MM, like "09:00".'
 WEEKDAY_MESSAGE = "Use a weekday's name: monday, tuesday, ... sunday."
 MAX_WINDOWS = 7
 DEFAULT_COUNT = 3  # proposals when the patient does not say (services/course_proposals.Wishes)
-CLOCK_SCHEMA = {
-    "type": "string",
-    "description": '24-hour local time on a 5-minute step, like "09:00".',
-    "pattern": r"^([01]\d|2[0-3]):[0-5][05]$",
-}
 INSTANT_SCHEMA = {"type": "string", "format": "date-time"}
-
-
-def _invalid(message: str) -> PydanticCustomError:
-    return PydanticCustomError("invalid", message)
 
 
 class _Unplaced:
@@ -89,31 +85,29 @@ _UNPLACED = _Unplaced()
 
 
 def _session_time(value: Any) -> datetime:
-    if value is _UNPLACED or not isinstance(value, str) or len(value) > 40:
-        raise _invalid(INSTANT_MESSAGE)
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise _invalid(INSTANT_MESSAGE) from None
-    if parsed.tzinfo is None:
-        raise _invalid(INSTANT_MESSAGE)
+    """An ISO 8601 time with its offset (`_UNPLACED`, not text, is refused like any other non-time)."""
+    parsed = iso(datetime.fromisoformat, value, range(41))
+    if parsed is None or parsed.tzinfo is None:
+        raise invalid(INSTANT_MESSAGE)
     if parsed.year not in SESSION_YEARS:  # date arithmetic would overflow, or offsets go pre-standard
-        raise _invalid(YEARS_MESSAGE)
+        raise invalid(YEARS_MESSAGE)
     return parsed
 
 
-def _session_time_or_none(value: Any) -> datetime | None:
-    return None if value is None else _session_time(value)
+def _list(most: int, message: str, least: int = 0) -> BeforeValidator:
+    """A JSON list of `least` to `most` items, each then checked on its own, or `message`."""
+
+    def listed(value: Any) -> tuple[Any, ...]:
+        if not isinstance(value, list) or not least <= len(value) <= most:
+            raise invalid(message)
+        return tuple(value)
+
+    return BeforeValidator(listed)
 
 
-def _starts(value: Any) -> tuple[Any, ...]:
-    if not isinstance(value, list) or not 1 <= len(value) <= plans.MAX_TOTAL_SESSIONS:
-        raise _invalid(STARTS_MESSAGE)
-    return tuple(value)
-
-
-SessionTime = Annotated[
-    datetime, PlainValidator(_session_time), IfMissing(INSTANT_MESSAGE), WithJsonSchema(INSTANT_SCHEMA)
+SessionTime = Annotated[datetime, IfMissing(INSTANT_MESSAGE), *parsed(_session_time, INSTANT_SCHEMA)]
+FirstStart = Annotated[
+    datetime | None, *parsed(lambda value: None if value is None else _session_time(value), INSTANT_SCHEMA)
 ]
 
 
@@ -144,9 +138,9 @@ class _CourseFields(RequestModel):
 
     intake_id: IntakeId = Field(description="Your intake (POST /api/v1/intakes).")
     therapist_id: TherapistId = Field(description="A bookable therapist.")
-    first_start: Annotated[
-        datetime | None, PlainValidator(_session_time_or_none), WithJsonSchema(INSTANT_SCHEMA)
-    ] = Field(None, description="First session's start, ISO 8601 with its offset. Required without `starts`.")
+    first_start: FirstStart = Field(
+        None, description="First session's start, ISO 8601 with its offset. Required without `starts`."
+    )
     session_minutes: SessionMinutes = Field(None, description="Override the plan's session length.")
     sessions_per_week: Annotated[
         float | None,
@@ -157,7 +151,7 @@ class _CourseFields(RequestModel):
     plan_id: PlanId = Field(
         None, description="Book under this insurance plan (copays for covered sessions); self-pay without."
     )
-    starts: Annotated[tuple[SessionTime, ...], BeforeValidator(_starts)] = Field(
+    starts: Annotated[tuple[SessionTime, ...], _list(plans.MAX_TOTAL_SESSIONS, STARTS_MESSAGE, 1)] = Field(
         (),
         description="Each session's start (after taking alternatives); overrides the layout.",
         json_schema_extra={"minItems": 1, "maxItems": plans.MAX_TOTAL_SESSIONS},
@@ -189,53 +183,27 @@ class CourseRequest(_CourseFields):
 
 
 def _local_date(value: Any) -> date | None:
-    if value is None:
-        return None
-    try:
-        if not isinstance(value, str) or len(value) != 10:
-            raise ValueError
-        return date.fromisoformat(value)
-    except ValueError:
-        raise _invalid(DAY_MESSAGE) from None
+    return None if value is None else need(iso(date.fromisoformat, value, (10,)), DAY_MESSAGE)
 
 
 def _weekday(value: Any) -> int:
     if isinstance(value, str) and value.strip().lower() in WEEKDAY_NAMES:
         return WEEKDAY_NAMES.index(value.strip().lower())
-    raise _invalid(WEEKDAY_MESSAGE)
-
-
-def _weekday_list(value: Any) -> tuple[Any, ...]:
-    if not isinstance(value, list) or len(value) > 7:
-        raise _invalid('Give weekdays as a list of names, like ["monday", "wednesday"].')
-    return tuple(value)
-
-
-def _clock(value: Any) -> time:
-    try:
-        if not isinstance(value, str) or len(value) != 5:
-            raise ValueError
-        return time.fromisoformat(value)
-    except ValueError:
-        raise _invalid(CLOCK_MESSAGE) from None
-
-
-def _window_list(value: Any) -> tuple[Any, ...]:
-    if not isinstance(value, list) or len(value) > MAX_WINDOWS:
-        raise _invalid(f'Give up to {MAX_WINDOWS} windows like [{{"start": "09:00", "end": "12:00"}}].')
-    return tuple(value)
+    raise invalid(WEEKDAY_MESSAGE)
 
 
 def _window_object(value: Any) -> Any:
     if not isinstance(value, dict):
-        raise _invalid('Give a window as {"start": "09:00", "end": "12:00"}.')
+        raise invalid('Give a window as {"start": "09:00", "end": "12:00"}.')
     return value
 
 
-Clock = Annotated[time, PlainValidator(_clock), IfMissing(CLOCK_MESSAGE), WithJsonSchema(CLOCK_SCHEMA)]
-LocalDay = Annotated[
-    date | None, PlainValidator(_local_date), WithJsonSchema({"type": "string", "format": "date"})
+Clock = Annotated[
+    time,
+    IfMissing(CLOCK_MESSAGE),
+    *parsed(lambda v: need(iso(time.fromisoformat, v, (5,)), CLOCK_MESSAGE), CLOCK_SCHEMA),
 ]
+LocalDay = Annotated[date | None, *parsed(_local_date, {"type": "string", "format": "date"})]
 
 
 class TimeWindow(RequestModel):
@@ -248,13 +216,11 @@ class TimeWindow(RequestModel):
         """A window that ends before it starts is the end's fault (the field a person changes)."""
         start = info.data.get("start")
         if start is not None and end <= start:
-            raise _invalid("The window must end after it starts.")
+            raise invalid("The window must end after it starts.")
         return end
 
 
-Weekday = Annotated[
-    int, PlainValidator(_weekday), WithJsonSchema({"type": "string", "enum": list(WEEKDAY_NAMES)})
-]
+Weekday = Annotated[int, *parsed(_weekday, {"type": "string", "enum": list(WEEKDAY_NAMES)})]
 Window = Annotated[TimeWindow, BeforeValidator(_window_object)]
 _WISHES = ("earliest_start", "weekdays", "time_windows", "not_after", "count")
 
@@ -263,16 +229,19 @@ class CoursePlanRequest(_CourseFields):
     """What to plan. With `first_start` or `starts`: that course laid out and checked (the wishes are not
     read). Without: whole-course proposals shaped by the wishes."""
 
-    first_start: Annotated[
-        datetime | None, PlainValidator(_session_time_or_none), WithJsonSchema(INSTANT_SCHEMA)
-    ] = Field(None, description="With it (or `starts`): preview that course. Without: proposals.")
+    first_start: FirstStart = Field(
+        None, description="With it (or `starts`): preview that course. Without: proposals."
+    )
     earliest_start: LocalDay = Field(
         None, description="Proposals: the first date to consider (practice's zone; today)."
     )
-    weekdays: Annotated[tuple[Weekday, ...], BeforeValidator(_weekday_list)] = Field(
-        (), description="Proposals: preferred weekdays.", json_schema_extra={"maxItems": 7}
-    )
-    time_windows: Annotated[tuple[Window, ...], BeforeValidator(_window_list)] = Field(
+    weekdays: Annotated[
+        tuple[Weekday, ...], _list(7, 'Give weekdays as a list of names, like ["monday", "wednesday"].')
+    ] = Field((), description="Proposals: preferred weekdays.", json_schema_extra={"maxItems": 7})
+    time_windows: Annotated[
+        tuple[Window, ...],
+        _list(MAX_WINDOWS, f'Give up to {MAX_WINDOWS} windows like [{{"start": "09:00", "end": "12:00"}}].'),
+    ] = Field(
         (),
         description="Proposals: preferred local times of day (a session fits inside one).",
         json_schema_extra={"maxItems": MAX_WINDOWS},
@@ -290,7 +259,7 @@ class CoursePlanRequest(_CourseFields):
     def _not_before_the_earliest(cls, last: date | None, info: ValidationInfo) -> date | None:
         earliest = info.data.get("earliest_start")
         if last is not None and earliest is not None and last < earliest:
-            raise _invalid("The last date must not be before the earliest start.")
+            raise invalid("The last date must not be before the earliest start.")
         return last
 
     @model_validator(mode="before")
@@ -327,24 +296,18 @@ PAYMENT_METHOD_MESSAGE = "Give a Stripe PaymentMethod id (pm_...); card details 
 def _payment_method(value: Any) -> str:
     """Anything but a PaymentMethod id is refused without being echoed back: a client that sends a card
     number here must not see it in an error."""
-    if (
-        not isinstance(value, str)
-        or not value.startswith("pm_")
-        or not 3 < len(value) <= 255
-        or not value.isascii()
-        or not value.replace("_", "").isalnum()
-    ):
-        raise _invalid(PAYMENT_METHOD_MESSAGE)
+    if not isinstance(value, str) or len(value) > 255 or not re.fullmatch(r"pm_[A-Za-z0-9_]+", value):
+        raise invalid(PAYMENT_METHOD_MESSAGE)
     return value
 
 
 class PaymentRequest(RequestModel):
     payment_method: Annotated[
         str,
-        PlainValidator(_payment_method),
         IfMissing(PAYMENT_METHOD_MESSAGE),
-        WithJsonSchema(
-            {"type": "string", "pattern": r"^pm_[A-Za-z0-9_]+$", "minLength": 4, "maxLength": 255}
+        *parsed(
+            _payment_method,
+            {"type": "string", "pattern": r"^pm_[A-Za-z0-9_]+$", "minLength": 4, "maxLength": 255},
         ),
     ] = Field(description="A Stripe PaymentMethod id; card details are never sent here.")
 
@@ -494,74 +457,47 @@ def coverage_of(course: CourseRow) -> CourseCoverage | None:
     first `covered_sessions` by number; `copay_cents` is what each of them costs the patient."""
     if course.plan is None:
         return None
-    return CourseCoverage(
-        plan=plan_name_of(course.plan),
-        outcome=Outcome.of(course.covered_sessions, course.total_sessions),
-        covered_sessions=course.covered_sessions,
-        copay_cents=course.copay_cents,
-    )
+    outcome = Outcome.of(course.covered_sessions, course.total_sessions)
+    return read(CourseCoverage, course, plan=plan_name_of(course.plan), outcome=outcome)
 
 
 def refund_of(refund: CourseRefund) -> Refund:
-    return Refund(
-        amount_cents=refund.amount_cents,
-        status=refund.status,
-        appointment_ids=refund.appointment_ids,
-        waived_notice=refund.waived,
-        reason=refund.reason,
-        created_at=refund.created_at,
-    )
+    return read(Refund, refund, waived_notice=refund.waived)
 
 
 def payment_of(course: CourseRow, refunds: list[CourseRefund]) -> CoursePayment:
     """Money in integer cents with its currency; `hold_expires_at` while the times are held for payment."""
-    return CoursePayment(
-        mode=course.payment_mode,
-        currency=course.currency,
-        session_price_cents=course.session_price_cents,
-        price_cents=course.price_cents,
-        paid_cents=course.paid_cents,
-        refunded_cents=course.refunded_cents,
-        hold_expires_at=course.hold_expires_at,
-        error=course.payment_error,
-        refunds=[refund_of(r) for r in refunds],
-    )
+    refunded = [refund_of(r) for r in refunds]
+    return read(CoursePayment, course, mode=course.payment_mode, error=course.payment_error, refunds=refunded)
 
 
 def _course_fields(
     course: CourseRow, sessions: list[Appointment], refunds: list[CourseRefund]
 ) -> dict[str, Any]:
-    zone = ZoneInfo(course.location.time_zone)
-    return {
-        "id": course.id,
-        "status": course.status,
-        "condition": course.condition_id,
-        "therapist": CourseTherapist(id=course.therapist_id, name=course.therapist.name),
-        "location": CourseLocation(
-            id=course.location_id, city=course.location.city, state=course.location.state
-        ),
-        "time_zone": course.location.time_zone,
-        "session_minutes": course.session_minutes,
-        "sessions_per_week": course.sessions_per_week,
-        "total_sessions": course.total_sessions,
-        "citation": citation_of(course.citation_id),
-        "warnings": [PlanWarning(**w) for w in course.warnings],
-        "session_notes": course.session_notes,
-        "clearance_needed": [IntakeGate(**g) for g in course.clearance_needed],
-        "sessions": [
-            CourseSession(
-                id=a.id,
+    zone, place = ZoneInfo(course.location.time_zone), course.location
+    return fields_of(
+        Course,
+        course,
+        condition=course.condition_id,
+        therapist=CourseTherapist(id=course.therapist_id, name=course.therapist.name),
+        location=CourseLocation(id=course.location_id, city=place.city, state=place.state),
+        time_zone=place.time_zone,
+        citation=citation_of(course.citation_id),
+        warnings=[PlanWarning(**w) for w in course.warnings],
+        clearance_needed=[IntakeGate(**g) for g in course.clearance_needed],
+        sessions=[
+            read(
+                CourseSession,
+                a,
                 number=a.session_number,
-                start=a.starts_at.astimezone(zone),
-                end=a.ends_at.astimezone(zone),
-                status=a.status,
+                **local_span(a, zone),
                 price_cents=course.session_charge_cents(a.session_number),
             )
             for a in sessions
         ],
-        "coverage": coverage_of(course),
-        "payment": payment_of(course, refunds),
-    }
+        coverage=coverage_of(course),
+        payment=payment_of(course, refunds),
+    )
 
 
 def course_of(course: CourseRow, sessions: list[Appointment], refunds: list[CourseRefund]) -> Course:
@@ -593,15 +529,8 @@ def payment_started_of(
 
 
 def appointment_of(appointment: Appointment) -> CourseAppointment:
-    zone = ZoneInfo(appointment.location.time_zone)
-    return CourseAppointment(
-        id=appointment.id,
-        number=appointment.session_number,
-        start=appointment.starts_at.astimezone(zone),
-        end=appointment.ends_at.astimezone(zone),
-        status=appointment.status,
-        course_id=appointment.course_id,
-    )
+    span = local_span(appointment, ZoneInfo(appointment.location.time_zone))
+    return read(CourseAppointment, appointment, number=appointment.session_number, **span)
 
 
 # --- a course previewed, and the planner's proposals -----------------------------------------------------
@@ -665,24 +594,12 @@ class CoursePreview(ResponseModel):
 
 
 def preview_plan_of(plan: plans.CoursePlan) -> PreviewPlan:
-    return PreviewPlan(
-        condition=plan.condition_id,
-        session_minutes=plan.session_minutes,
-        sessions_per_week=plan.sessions_per_week,
-        total_sessions=plan.total_sessions,
-        weeks=plan.weeks,
-        citation=citation_of(plan.citation_id),
-        warnings=[PlanWarning(code=w.code, fields=list(w.fields), message=w.message) for w in plan.warnings],
-    )
+    citation, warnings = citation_of(plan.citation_id), [read(PlanWarning, w) for w in plan.warnings]
+    return read(PreviewPlan, plan, condition=plan.condition_id, citation=citation, warnings=warnings)
 
 
 def preview_sessions_of(sessions: list[plans.PlannedSession]) -> list[PreviewSession]:
-    return [
-        PreviewSession(
-            number=s.number, start=s.start, end=s.end, free=s.free, alternatives=list(s.alternatives)
-        )
-        for s in sessions
-    ]
+    return [read(PreviewSession, s) for s in sessions]
 
 
 class ProposedPlan(ResponseModel):
@@ -767,9 +684,9 @@ class CoursePlan(RootModel[CoursePreview | CourseProposals]):
 
 def _proposal_of(proposal: course_patterns.Proposal) -> CourseProposal:
     pattern = proposal.pattern
-    return CourseProposal(
-        rank=proposal.rank,
-        complete=proposal.complete,
+    return read(
+        CourseProposal,
+        proposal,
         pattern=ProposalPattern(
             weekdays=[WEEKDAY_NAMES[d] for d in pattern.weekly],
             every_other_week=[WEEKDAY_NAMES[d] for d in pattern.alternate],
@@ -778,22 +695,9 @@ def _proposal_of(proposal: course_patterns.Proposal) -> CourseProposal:
         ),
         starts=[s.start for s in proposal.sessions],
         sessions=[
-            ProposedSession(
-                number=s.number,
-                start=s.start,
-                end=s.end,
-                free=s.free,
-                holiday=s.holiday,
-                cause=s.cause,
-                alternatives=[
-                    SessionAlternative(start=a.start, end=a.end, keeps_spacing=a.keeps_spacing)
-                    for a in s.alternatives
-                ],
-            )
+            read(ProposedSession, s, alternatives=[read(SessionAlternative, a) for a in s.alternatives])
             for s in proposal.sessions
         ],
-        reasons=list(proposal.reasons),
-        explanation=proposal.explanation,
         holidays=[ProposalHoliday(date=d, name=name) for d, name in proposal.holidays],
     )
 
@@ -805,24 +709,18 @@ def proposals_of(
     result: course_patterns.PlanResult,
 ) -> CourseProposals:
     return CourseProposals(
-        plan=ProposedPlan(
-            condition=plan.condition_id,
-            session_minutes=plan.session_minutes,
-            sessions_per_week=plan.sessions_per_week,
-            total_sessions=plan.total_sessions,
-        ),
+        plan=read(ProposedPlan, plan, condition=plan.condition_id),
         therapist=CourseTherapist(id=therapist.id, name=therapist.name),
         time_zone=location.time_zone,
         searched=SearchedDates(from_=result.first_day, to=result.last_day),
         proposals=[_proposal_of(p) for p in result.proposals],
         partial=_proposal_of(result.partial) if result.partial is not None else None,
         blocked=[
-            BlockedSessions(
-                kind=b.kind,
-                sessions=list(b.sessions),
+            read(
+                BlockedSessions,
+                b,
                 weekday=WEEKDAY_NAMES[b.weekday] if b.weekday is not None else None,
                 time=f"{b.time:%H:%M}" if b.time is not None else None,
-                until=b.until,
                 message=b.sentence(therapist.name),
             )
             for b in result.blocked

@@ -16,16 +16,14 @@ import annotated_types as at
 from pydantic import (
     Field,
     ModelWrapValidatorHandler,
-    PlainValidator,
     StringConstraints,
     ValidationError,
-    WithJsonSchema,
     model_validator,
 )
-from pydantic_core import InitErrorDetails, PydanticCustomError
+from pydantic_core import InitErrorDetails
 
 from massage_booking.domain import evidence
-from massage_booking.domain.eligibility import Decision, Outcome, Reason
+from massage_booking.domain.eligibility import Decision, Outcome
 from massage_booking.models import EligibilityCheck as CheckRow
 from massage_booking.schemas.base import (
     MAX_ID,
@@ -35,7 +33,13 @@ from massage_booking.schemas.base import (
     ResponseModel,
     Says,
     Timestamp,
+    fields_of,
+    invalid,
+    parsed,
+    problem,
+    read,
 )
+from massage_booking.schemas.errors import restated
 
 MAX_MINUTES = 240
 MAX_SESSIONS = 60
@@ -65,36 +69,11 @@ RowId = Annotated[int, at.Ge(1), at.Le(MAX_ID), _from_to(1, MAX_ID)]
 Minutes = Annotated[int, at.Ge(1), at.Le(MAX_MINUTES), _from_to(1, MAX_MINUTES)]
 Sessions = Annotated[int, at.Ge(1), at.Le(MAX_SESSIONS), _from_to(1, MAX_SESSIONS)]
 Visits = Annotated[int, at.Ge(0), at.Le(MAX_VISITS), _from_to(0, MAX_VISITS)]
-PlanDay = Annotated[
-    date, PlainValidator(_plan_day), WithJsonSchema({"type": "string", "format": "date"}), Says(DATE_MESSAGE)
-]
+PlanDay = Annotated[date, *parsed(_plan_day, {"type": "string", "format": "date"}), Says(DATE_MESSAGE)]
 # The fields a check by fields must give, and what a client reads when one is missing.
-NEEDED = {
-    "plan_id": REQUIRED,
-    "icd10_code": ICD10_MESSAGE,
-    "therapist_id": REQUIRED,
-    "session_minutes": REQUIRED,
-    "sessions": REQUIRED,
-    "service_date": REQUIRED,
-}
-
-
-def _problem(name: str, message: str, value: Any = None) -> InitErrorDetails:
-    return InitErrorDetails(type=PydanticCustomError("invalid", message), loc=(name,), input=value)
-
-
-def _kept(exc: ValidationError) -> list[InitErrorDetails]:
-    """The field errors validation found, to be raised again beside the rule's own."""
-    return [
-        InitErrorDetails(
-            type=PydanticCustomError(
-                str(error["type"]), str(error["msg"]).replace("{", "{{").replace("}", "}}"), error.get("ctx")
-            ),
-            loc=tuple(error["loc"]),
-            input=error.get("input"),
-        )
-        for error in exc.errors(include_url=False)
-    ]
+NEEDED = dict.fromkeys(
+    ("plan_id", "icd10_code", "therapist_id", "session_minutes", "sessions", "service_date"), REQUIRED
+) | {"icd10_code": ICD10_MESSAGE}
 
 
 def _not_null(prop: dict[str, Any]) -> dict[str, Any]:
@@ -164,14 +143,14 @@ class EligibilityRequest(RequestModel):
         given = {key: value for key, value in data.items() if value is not None}
         problems: list[InitErrorDetails] = []
         if "course_id" in given:
-            problems += [_problem(name, EITHER, data[name]) for name in sorted(set(data) - {"course_id"})]
+            problems += [problem(EITHER, (name,), data[name]) for name in sorted(set(data) - {"course_id"})]
             given = {"course_id": given["course_id"]}
         else:
-            problems += [_problem(name, message) for name, message in NEEDED.items() if name not in given]
+            problems += [problem(message, (name,)) for name, message in NEEDED.items() if name not in given]
         try:
             checked = handler(given)
         except ValidationError as exc:
-            problems = [*_kept(exc), *problems]
+            problems = [*restated(exc, cls), *problems]
         if problems:
             raise ValidationError.from_exception_data(cls.__name__, problems)
         return checked
@@ -180,15 +159,13 @@ class EligibilityRequest(RequestModel):
 def _limit(raw: Any) -> int:
     if isinstance(raw, str) and raw.isascii() and raw.isdigit() and 1 <= int(raw) <= MAX_LIMIT:
         return int(raw)
-    raise PydanticCustomError("invalid", f"Give a whole number from 1 to {MAX_LIMIT}.")
+    raise invalid(f"Give a whole number from 1 to {MAX_LIMIT}.")
 
 
 class ChecksQuery(QueryModel):
-    limit: Annotated[
-        int,
-        PlainValidator(_limit),
-        WithJsonSchema({"type": "integer", "minimum": 1, "maximum": MAX_LIMIT}),
-    ] = Field(50, description=f"How many, 1 to {MAX_LIMIT} (default 50).")
+    limit: Annotated[int, *parsed(_limit, {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT})] = Field(
+        50, description=f"How many, 1 to {MAX_LIMIT} (default 50)."
+    )
 
 
 # --- answers ---------------------------------------------------------------------------------------------
@@ -271,12 +248,6 @@ class EligibilityCheckList(ResponseModel):
     checks: list[EligibilityCheck]
 
 
-def _reason(reason: Reason) -> DecisionReason:
-    return DecisionReason(
-        code=reason.code, message=reason.message, blocking=reason.blocking, citation=reason.citation_id
-    )
-
-
 def _citation(citation_id: str) -> DecisionCitation:
     """A citation resolved to its label and link in the registry (all null if the registry lost it)."""
     found = evidence.citation(citation_id)
@@ -287,17 +258,9 @@ def _citation(citation_id: str) -> DecisionCitation:
 
 def decision_fields(decision: Decision) -> dict[str, Any]:
     """The decision's fields, for `EligibilityDecision` and the models that extend it."""
-    return {
-        "outcome": decision.outcome,
-        "requested_sessions": decision.requested_sessions,
-        "covered_sessions": decision.covered_sessions,
-        "units_per_session": decision.units_per_session,
-        "cpt_code": decision.cpt_code,
-        "copay_cents": decision.copay_cents,
-        "visits_remaining": decision.visits_remaining,
-        "reasons": [_reason(r) for r in decision.reasons],
-        "citations": [_citation(c) for c in decision.citations],
-    }
+    reasons = [read(DecisionReason, r, citation=r.citation_id) for r in decision.reasons]
+    citations = [_citation(c) for c in decision.citations]
+    return fields_of(EligibilityDecision, decision, reasons=reasons, citations=citations)
 
 
 def decision_of(decision: Decision) -> EligibilityDecision:
@@ -305,16 +268,4 @@ def decision_of(decision: Decision) -> EligibilityDecision:
 
 
 def check_of(row: CheckRow) -> EligibilityCheck:
-    return EligibilityCheck(
-        check_id=row.id,
-        created_at=row.created_at,
-        channel=row.channel,
-        plan_id=row.plan_id,
-        course_id=row.course_id,
-        icd10_code=row.icd10_code,
-        session_minutes=row.session_minutes,
-        sessions=row.sessions,
-        outcome=Outcome(row.outcome),
-        covered_sessions=row.covered_sessions,
-        reason_codes=list(row.reason_codes),
-    )
+    return read(EligibilityCheck, row, check_id=row.id, outcome=Outcome(row.outcome))

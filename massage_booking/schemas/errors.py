@@ -12,9 +12,10 @@ import typing
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
+from pydantic_core import InitErrorDetails
 
 from massage_booking.domain.errors import ValidationFailed
-from massage_booking.schemas.base import IfMissing, Says
+from massage_booking.schemas.base import IfMissing, Says, problem
 
 _PLAIN = {
     "missing": "This field is required.",
@@ -58,6 +59,15 @@ def message_of(error: Any, model: type[BaseModel]) -> str:
     if kind in ("enum", "literal_error") and "expected" in error.get("ctx", {}):
         return f"Choose {error['ctx']['expected']}."
     return _PLAIN[kind]
+
+
+def restated(
+    exc: ValidationError, model: type[BaseModel], below: tuple[int | str, ...] = ()
+) -> list[InitErrorDetails]:
+    """`model`'s errors already in the words the client reads (its own `unknown_field`, its `IfMissing`
+    messages), moved `below` a list index: validated apart, they join the errors of their siblings."""
+    errors = exc.errors(include_url=False)
+    return [problem(message_of(error, model), (*below, *error["loc"]), error["input"]) for error in errors]
 
 
 def _said(model: type[BaseModel], loc: tuple[Any, ...]) -> str | None:

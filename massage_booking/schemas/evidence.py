@@ -7,7 +7,7 @@ from typing import Any
 from pydantic import Field
 
 from massage_booking.domain import evidence
-from massage_booking.schemas.base import Date, QueryModel, ResponseModel
+from massage_booking.schemas.base import Date, QueryModel, ResponseModel, fields_of, read
 
 CITATION_ID = "A citation id from the evidence registry."
 
@@ -132,78 +132,46 @@ class ConditionDetail(Condition):
 
 
 def citation_of(citation: evidence.Citation) -> Citation:
-    return Citation(
-        id=citation.id,
-        short=citation.short,
-        authors=citation.authors,
-        year=citation.year,
-        title=citation.title,
-        source=citation.source,
-        volume_pages=citation.volume_pages,
-        doi=citation.doi,
-        url=citation.link,
-        verification=citation.tag,
-        note=citation.note,
-    )
-
-
-def _dose(dose: evidence.Protocol | evidence.Condition | evidence.MinimumDose) -> dict[str, Any]:
-    return {
-        "session_minutes": dose.session_minutes,
-        "sessions_per_week": dose.sessions_per_week,
-        "weeks": dose.weeks,
-        "total_sessions": dose.total_sessions,
-    }
+    return read(Citation, citation, url=citation.link, verification=citation.tag)
 
 
 def condition_fields(condition: evidence.Condition, links: ConditionLinks, *, expand: bool) -> dict[str, Any]:
-    """A condition's fields; `citations` holds ids, or with `expand` the full references."""
+    """A condition's fields; `citations` holds ids, or with `expand` the full references. A dose's fields
+    (`Dose`) are read from the condition, protocol or minimum dose of the registry."""
     minimum = condition.minimum
-    return {
-        "id": condition.id,
-        "name": condition.name,
-        "aliases": list(condition.aliases),
-        "icd10_codes": list(condition.icd10_codes),
-        "icd10_secondary": [SecondaryCode(code=c.code, use=c.use) for c in condition.icd10_secondary],
-        "coding_note": condition.coding_note,
-        "cancer_related": condition.cancer_related,
-        "requires_oncology_trained_therapist": condition.requires_oncology_trained_therapist,
-        "therapist_requirement": condition.therapist_requirement,
-        "therapist_note": condition.therapist_note,
-        "evidence": EvidenceSummary(
+    return fields_of(
+        Condition,
+        condition,
+        icd10_secondary=[read(SecondaryCode, c) for c in condition.icd10_secondary],
+        evidence=EvidenceSummary(
             strength=condition.evidence_strength,
             grade=condition.evidence_grade,
             summary=condition.evidence_summary,
             guideline_status=condition.guideline_status,
         ),
-        "plan": Plan(
-            **_dose(condition),
+        plan=read(
+            Plan,
+            condition,
             note=condition.plan_note,
             citation=condition.plan_citation.id,
             verification=condition.plan_tag,
             field_verification=dict(condition.plan_field_tags),
         ),
-        "alternatives": [
-            AlternativePlan(label=p.label, **_dose(p), citation=p.citation.id, verification=p.tag)
+        alternatives=[
+            read(AlternativePlan, p, citation=p.citation.id, verification=p.tag)
             for p in condition.alternatives
         ],
-        "minimum_effective_dose": MinimumDose(
-            text=minimum.text,
-            **_dose(minimum),
+        minimum_effective_dose=read(
+            MinimumDose,
+            minimum,
             citation=minimum.citation.id if minimum.citation else None,
             verification=minimum.tag,
         ),
-        "precautions": list(condition.precautions),
-        "citations": [citation_of(c) if expand else c.id for c in condition.citations],
-        "verification": condition.tag,
-        "links": links,
-    }
+        citations=[citation_of(c) if expand else c.id for c in condition.citations],
+        verification=condition.tag,
+        links=links,
+    )
 
 
 def registry_of(registry: evidence.Registry) -> Registry:
-    return Registry(
-        version=registry.version,
-        reviewed=registry.reviewed,
-        status=registry.status,
-        verification_tags=dict(registry.verification_tags),
-    )
+    return read(Registry, registry, verification_tags=dict(registry.verification_tags))

@@ -14,21 +14,27 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from pydantic import Field, PlainValidator, ValidationInfo, WithJsonSchema, model_validator
-from pydantic_core import PydanticCustomError
+from pydantic import Field, ValidationInfo, model_validator
 
 from massage_booking.domain import evidence
 from massage_booking.domain import intake as rules
 from massage_booking.domain.identifiers import is_valid_npi
 from massage_booking.models import Intake as IntakeRow
-from massage_booking.schemas.base import Date, IfMissing, RequestModel, ResponseModel, Says, Timestamp
+from massage_booking.schemas.base import (
+    Date,
+    IfMissing,
+    RequestModel,
+    ResponseModel,
+    Says,
+    Timestamp,
+    invalid,
+    iso,
+    parsed,
+    read,
+)
 
 CHOOSE_CONDITION = "Choose a condition, by name or ICD-10 code."
 WHOLE_REFERRAL = "A referral needs the physician's name, NPI and date."
-
-
-def _invalid(message: str) -> PydanticCustomError:
-    return PydanticCustomError("invalid", message)
 
 
 class _PartMissing:
@@ -41,26 +47,26 @@ _PART_MISSING = _PartMissing()
 def _condition(value: Any) -> str:
     """Registry id, name, alias or ICD-10 code; a code two conditions share (F41.9) must be resolved."""
     if not isinstance(value, str) or not value.strip():
-        raise _invalid(CHOOSE_CONDITION)
+        raise invalid(CHOOSE_CONDITION)
     found = evidence.matches(value)
     if len(found) == 1:
         return found[0].id
     if found:
         names = " or ".join(c.name for c in found)
-        raise _invalid(f"{value.strip()!r} could mean {names}; choose one.")
-    raise _invalid(f"No condition in the evidence registry matches {value.strip()!r}.")
+        raise invalid(f"{value.strip()!r} could mean {names}; choose one.")
+    raise invalid(f"No condition in the evidence registry matches {value.strip()!r}.")
 
 
 def _treatment_phase(value: Any, info: ValidationInfo) -> str:
     history = info.data.get("cancer_history")  # absent when that answer was itself wrong
     if value is None or value == "":
         if history:
-            raise _invalid("Choose where you are in cancer treatment.")
+            raise invalid("Choose where you are in cancer treatment.")
         return rules.NO_TREATMENT
     if value not in rules.TREATMENT_PHASES:
-        raise _invalid(f"Choose one of: {', '.join(rules.TREATMENT_PHASES)}.")
+        raise invalid(f"Choose one of: {', '.join(rules.TREATMENT_PHASES)}.")
     if history is False and value != rules.NO_TREATMENT:
-        raise _invalid("A cancer treatment phase needs a cancer history; answer that question too.")
+        raise invalid("A cancer treatment phase needs a cancer history; answer that question too.")
     return str(value)
 
 
@@ -68,11 +74,11 @@ def _precautions(value: Any) -> frozenset[str]:
     if value is None:
         return frozenset()
     if not isinstance(value, list | tuple | set | frozenset) or not all(isinstance(v, str) for v in value):
-        raise _invalid("Send the precautions as a list of their ids.")
+        raise invalid("Send the precautions as a list of their ids.")
     known = set(rules.answer_ids())
     unknown = sorted({v for v in value if v not in known})
     if unknown:
-        raise _invalid(
+        raise invalid(
             f"Unknown precaution(s): {', '.join(unknown)}. Expected: {', '.join(rules.answer_ids())}."
         )
     return frozenset(value)
@@ -80,43 +86,33 @@ def _precautions(value: Any) -> frozenset[str]:
 
 def _referral_name(value: Any) -> str:
     if value is _PART_MISSING:
-        raise _invalid(WHOLE_REFERRAL)
+        raise invalid(WHOLE_REFERRAL)
     if not isinstance(value, str) or not value.strip():
-        raise _invalid("Give the referring physician's name.")
+        raise invalid("Give the referring physician's name.")
     return value.strip()
 
 
 def _referral_npi(value: Any) -> str:
     """The NPI's check digit (CMS Luhn rule); spaces are ignored, and a number is read as its digits."""
     if value is _PART_MISSING:
-        raise _invalid(WHOLE_REFERRAL)
+        raise invalid(WHOLE_REFERRAL)
     text = "".join(str(value).split()) if isinstance(value, str | int) and not isinstance(value, bool) else ""
     if not is_valid_npi(text):
-        raise _invalid("Enter the physician's 10-digit NPI; this one fails the NPI check digit.")
+        raise invalid("Enter the physician's 10-digit NPI; this one fails the NPI check digit.")
     return text
 
 
 def _referral_date(value: Any, info: ValidationInfo) -> date:
     if value is _PART_MISSING:
-        raise _invalid(WHOLE_REFERRAL)
-    parsed: date | None = None
-    if isinstance(value, date) and not isinstance(value, datetime):
-        parsed = value
-    elif isinstance(value, str):
-        try:
-            parsed = date.fromisoformat(value)
-        except ValueError:
-            parsed = None
+        raise invalid(WHOLE_REFERRAL)
+    is_day = isinstance(value, date) and not isinstance(value, datetime)
+    parsed = value if is_day else iso(date.fromisoformat, value)
     if parsed is None:
-        raise _invalid("Enter the referral's date as YYYY-MM-DD.")
+        raise invalid("Enter the referral's date as YYYY-MM-DD.")
     today = (info.context or {}).get("today") or date.today()
     if parsed > today:
-        raise _invalid("The referral's date cannot be in the future.")
+        raise invalid("The referral's date cannot be in the future.")
     return parsed
-
-
-def _schema(schema: dict[str, Any]) -> WithJsonSchema:
-    return WithJsonSchema(schema)
 
 
 _PHASES = {"type": "string", "enum": list(rules.TREATMENT_PHASES)}
@@ -127,33 +123,27 @@ class IntakeRequest(RequestModel):
     """The answers. Unknown keys are ignored; `""` counts as no answer for the optional ones."""
 
     condition: Annotated[
-        str,
-        PlainValidator(_condition),
-        IfMissing(CHOOSE_CONDITION),
-        _schema({"type": "string", "minLength": 1}),
+        str, IfMissing(CHOOSE_CONDITION), *parsed(_condition, {"type": "string", "minLength": 1})
     ] = Field(description="Registry id, name, alias or ICD-10-CM code.")
     cancer_history: Annotated[bool, Says("Answer yes or no: have you ever had cancer?")] = Field(
         description="Have you ever had cancer?"
     )
     treatment_phase: Annotated[
         str,
-        PlainValidator(_treatment_phase),
-        _schema({"anyOf": [{**_PHASES, "default": rules.NO_TREATMENT}, {"type": "null"}]}),
+        *parsed(_treatment_phase, {"anyOf": [{**_PHASES, "default": rules.NO_TREATMENT}, {"type": "null"}]}),
     ] = Field(None, validate_default=True, description="Must be `none` without a cancer history.")
-    precautions: Annotated[
-        frozenset[str], PlainValidator(_precautions), _schema({"type": "array", "items": _ANSWERS})
-    ] = Field(frozenset(), description="What applies to you now.")
-    referral_name: Annotated[str | None, PlainValidator(_referral_name), _schema({"type": "string"})] = Field(
+    precautions: Annotated[frozenset[str], *parsed(_precautions, {"type": "array", "items": _ANSWERS})] = (
+        Field(frozenset(), description="What applies to you now.")
+    )
+    referral_name: Annotated[str | None, *parsed(_referral_name)] = Field(
         None, description="Referring physician (all three referral fields, or none)."
     )
     referral_npi: Annotated[
-        str | None,
-        PlainValidator(_referral_npi),
-        _schema({"anyOf": [{"type": "string"}, {"type": "integer"}]}),
+        str | None, *parsed(_referral_npi, {"anyOf": [{"type": "string"}, {"type": "integer"}]})
     ] = Field(None, description="The physician's 10-digit NPI (spaces ignored; check digit verified).")
-    referral_date: Annotated[
-        date | None, PlainValidator(_referral_date), _schema({"type": "string", "format": "date"})
-    ] = Field(None, description="Not in the future.")
+    referral_date: Annotated[date | None, *parsed(_referral_date, {"type": "string", "format": "date"})] = (
+        Field(None, description="Not in the future.")
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -169,16 +159,9 @@ class IntakeRequest(RequestModel):
         return answers
 
     def answers(self) -> rules.IntakeAnswers:
-        """The answers as the intake's rules and the service take them."""
-        return rules.IntakeAnswers(
-            condition_id=self.condition,
-            cancer_history=self.cancer_history,
-            treatment_phase=self.treatment_phase,
-            precautions=self.precautions,
-            referral_name=self.referral_name,
-            referral_npi=self.referral_npi,
-            referral_date=self.referral_date,
-        )
+        """The answers as the intake's rules and the service take them (the same names but `condition_id`)."""
+        answers = dict(self)
+        return rules.IntakeAnswers(condition_id=answers.pop("condition"), **answers)
 
 
 # --- the intake as the API shows it ----------------------------------------------------------------------
@@ -219,25 +202,13 @@ class Intake(ResponseModel):
 
 
 def gates_of(gates: tuple[rules.Gate, ...]) -> list[IntakeGate]:
-    return [IntakeGate(code=g.code, message=g.message) for g in gates]
+    return [read(IntakeGate, g) for g in gates]
 
 
 def intake_of(row: IntakeRow, decision: rules.IntakeDecision) -> Intake:
-    return Intake(
-        id=row.id,
-        condition=row.condition_id,
-        cancer_history=row.cancer_history,
-        treatment_phase=row.treatment_phase,
-        precautions=list(row.precautions),
-        referral=None
-        if row.referral_name is None
-        else Referral(name=row.referral_name, npi=row.referral_npi, date=row.referral_date),
-        created_at=row.created_at,
-        decision=IntakeGates(
-            requires_oncology_trained=decision.requires_oncology_trained,
-            can_book=decision.can_book,
-            clearance_needed=gates_of(decision.clearance_needed),
-            deferred=gates_of(decision.deferred),
-            session_notes=list(decision.session_notes),
-        ),
-    )
+    referral = None
+    if row.referral_name is not None:
+        referral = Referral(name=row.referral_name, npi=row.referral_npi, date=row.referral_date)
+    clearance, deferred = gates_of(decision.clearance_needed), gates_of(decision.deferred)
+    gates = read(IntakeGates, decision, clearance_needed=clearance, deferred=deferred)
+    return read(Intake, row, condition=row.condition_id, referral=referral, decision=gates)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Any
 
 from pydantic import Field
 
 from massage_booking.models import GeocodePrecision
-from massage_booking.schemas.base import QueryModel, ResponseModel
+from massage_booking.schemas.base import QueryModel, ResponseModel, read
 
 
 class GeocodeQuery(QueryModel):
@@ -39,49 +39,17 @@ class Location(ResponseModel):
     precision: GeocodePrecision = Field(description="How exactly the location is known.")
 
 
-class _Located(Protocol):
-    latitude: float
-    longitude: float
-    label: str
-    precision: GeocodePrecision
-    time_zone: str | None
-    zip_code: str | None
-    city: str | None
-    state: str | None
+def place_of(place: Any) -> Place:
+    """A geocoding.Place as the API shows it (its `latitude` and `longitude` as `lat` and `lon`)."""
+    return read(Place, place, lat=place.latitude, lon=place.longitude)
 
 
-class _Practice(Protocol):
-    city: str
-    state: str
-    zip_code: str
-    latitude: float
-    longitude: float
-    time_zone: str
-    geocode_precision: GeocodePrecision
-
-
-def place_of(place: _Located) -> Place:
-    """A geocoding.Place as the API shows it."""
-    return Place(
-        lat=place.latitude,
-        lon=place.longitude,
-        label=place.label,
-        precision=place.precision,
-        time_zone=place.time_zone,
-        zip_code=place.zip_code,
-        city=place.city,
-        state=place.state,
-    )
-
-
-def location_of(location: _Practice) -> Location:
+def location_of(location: Any) -> Location:
     """A practice location (a PracticeLocation row or a search's LocationCard) as every answer shows it."""
-    return Location(
-        city=location.city,
-        state=location.state,
-        zip_code=location.zip_code,
+    return read(
+        Location,
+        location,
         lat=location.latitude,
         lon=location.longitude,
-        time_zone=location.time_zone,
         precision=location.geocode_precision,
     )

@@ -13,7 +13,7 @@ import math
 from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
-from pydantic import Field, PlainValidator, ValidationInfo, WithJsonSchema
+from pydantic import Field, ValidationInfo
 from pydantic_core import PydanticCustomError
 
 from massage_booking.domain import course_search as grammar
@@ -25,7 +25,7 @@ from massage_booking.domain.errors import ValidationFailed
 from massage_booking.domain.geo import KILOMETERS, MILES, UNIT_NAMES, UNITS
 from massage_booking.domain.vocabulary import LANGUAGES, MODALITIES
 from massage_booking.models import CredentialKind, GeocodePrecision
-from massage_booking.schemas.base import MAX_ID, Date, IfMissing, QueryModel, Repeated, ResponseModel
+from massage_booking.schemas.base import MAX_ID, Date, IfMissing, QueryModel, Repeated, ResponseModel, parsed
 from massage_booking.schemas.places import Location
 from massage_booking.schemas.therapists import InsuranceNetwork, SessionRate
 
@@ -178,10 +178,6 @@ def _sort(raw: Any) -> str:
     return sort
 
 
-def _param(parse: Callable[..., Any], schema: dict[str, Any] | None = None) -> Any:
-    return (PlainValidator(parse), WithJsonSchema(schema or {"type": "string"}))
-
-
 def _enum(values: Any, **extra: Any) -> dict[str, Any]:
     return {"type": "string", "enum": [str(v) for v in values], **extra}
 
@@ -190,36 +186,36 @@ class SearchParams(QueryModel):
     """Nearby therapists, filtered: the parameters of a search."""
 
     near: Annotated[
-        Any, IfMissing("Enter a ZIP code or a city and state, like 10016 or Boston, MA."), *_param(_near)
+        Any, IfMissing("Enter a ZIP code or a city and state, like 10016 or Boston, MA."), *parsed(_near)
     ] = Field(description='ZIP, "City, ST" or "lat,lon".', examples=["10001"])
-    unit: Annotated[str, *_param(_unit, _enum(UNITS, default=MILES))] = Field(
+    unit: Annotated[str, *parsed(_unit, _enum(UNITS, default=MILES))] = Field(
         MILES, description="Distance unit (any case)."
     )
-    radius: Annotated[float, *_param(_radius)] = Field(
+    radius: Annotated[float, *parsed(_radius)] = Field(
         float(DEFAULT_RADIUS), description="Radius in `unit` (default 25; at most 250 mi or 400 km)."
     )
-    oncology_trained: Annotated[bool, *_param(_flag, _enum(["true", "false"]))] = Field(
+    oncology_trained: Annotated[bool, *parsed(_flag, _enum(["true", "false"]))] = Field(
         False, description="Only oncology-trained therapists."
     )
-    accepting_new_patients: Annotated[bool, *_param(_flag, _enum(["true", "false"]))] = Field(
+    accepting_new_patients: Annotated[bool, *parsed(_flag, _enum(["true", "false"]))] = Field(
         False, description="Only those taking new patients."
     )
-    insurance: Annotated[int | None, *_param(_plan)] = Field(
+    insurance: Annotated[int | None, *parsed(_plan)] = Field(
         None, description="An insurance plan id: in-network therapists only."
     )
-    condition: Annotated[str | None, *_param(_condition)] = Field(
+    condition: Annotated[str | None, *parsed(_condition)] = Field(
         None, description="A condition (id, name, alias or ICD-10 code)."
     )
-    modality: Annotated[str | None, *_param(_choice("modality", MODALITIES), _enum(MODALITIES))] = Field(
+    modality: Annotated[str | None, *parsed(_choice("modality", MODALITIES), _enum(MODALITIES))] = Field(
         None, description="A modality (any case)."
     )
-    language: Annotated[str | None, *_param(_choice("language", LANGUAGES), _enum(LANGUAGES))] = Field(
+    language: Annotated[str | None, *parsed(_choice("language", LANGUAGES), _enum(LANGUAGES))] = Field(
         None, description="A language spoken (any case)."
     )
     available_within_days: Annotated[
-        int | None, *_param(_whole(1, MAX_WITHIN_DAYS, f"Give a number of days from 1 to {MAX_WITHIN_DAYS}."))
+        int | None, *parsed(_whole(1, MAX_WITHIN_DAYS, f"Give a number of days from 1 to {MAX_WITHIN_DAYS}."))
     ] = Field(None, description=f"Only those free within this many days (1 to {MAX_WITHIN_DAYS}).")
-    course: Annotated[tuple[PatternRequest, str | None] | None, *_param(_course)] = Field(
+    course: Annotated[tuple[PatternRequest, str | None] | None, *parsed(_course)] = Field(
         None,
         description="Only therapists with whom this whole course fits, every session free: a condition "
         "(its plan from the evidence registry) or a plan written sessions x minutes @ sessions a week, like "
@@ -227,26 +223,26 @@ class SearchParams(QueryModel):
         "`sort=distance`.",
         examples=["cipn"],
     )
-    weekdays: Annotated[frozenset[int], Repeated(), *_param(_wish(grammar.weekdays))] = Field(
+    weekdays: Annotated[frozenset[int], Repeated(), *parsed(_wish(grammar.weekdays))] = Field(
         frozenset(),
         description="With `course`: comma-separated weekdays (monday ... sunday); every weekday of the "
         "course must be among them.",
         examples=["monday,wednesday,friday"],
     )
-    time_of_day: Annotated[frozenset[str], Repeated(), *_param(_wish(grammar.times_of_day))] = Field(
+    time_of_day: Annotated[frozenset[str], Repeated(), *parsed(_wish(grammar.times_of_day))] = Field(
         frozenset(),
         description="With `course`: comma-separated parts of the day, morning (before 12:00), afternoon "
         "(12:00 to 17:00) or evening (after 17:00); every session must lie inside one.",
         examples=["morning"],
     )
-    sort: Annotated[str | None, *_param(_sort, _enum(SORTS))] = Field(
+    sort: Annotated[str | None, *parsed(_sort, _enum(SORTS))] = Field(
         None, description="Order (default distance; soonest with `course`)."
     )
-    page: Annotated[int, *_param(_whole(1, None, "The page must be a whole number, 1 or more."))] = Field(
+    page: Annotated[int, *parsed(_whole(1, None, "The page must be a whole number, 1 or more."))] = Field(
         1, description="Page number, from 1."
     )
     per_page: Annotated[
-        int, *_param(_whole(1, PER_PAGE_MAX, f"Show between 1 and {PER_PAGE_MAX} results per page."))
+        int, *parsed(_whole(1, PER_PAGE_MAX, f"Show between 1 and {PER_PAGE_MAX} results per page."))
     ] = Field(PER_PAGE_DEFAULT, description=f"Results per page, 1 to {PER_PAGE_MAX}.")
 
     @property

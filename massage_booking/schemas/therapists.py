@@ -9,7 +9,7 @@ from typing import Any, Protocol
 from pydantic import Field
 
 from massage_booking.models import CredentialKind, TherapistProfile
-from massage_booking.schemas.base import Date, ResponseModel
+from massage_booking.schemas.base import Date, ResponseModel, read
 from massage_booking.schemas.places import Location, location_of
 
 
@@ -74,32 +74,19 @@ def networks_of(profile: _Networked) -> list[InsuranceNetwork]:
 
 def therapist_of(profile: TherapistProfile, today: date) -> Therapist:
     location = profile.locations[0] if profile.locations else None
-    return Therapist(
-        id=profile.id,
-        name=profile.name,
-        credentials_suffix=profile.credentials_suffix,
-        bio=profile.bio,
+    return read(
+        Therapist,
+        profile,
         license=License(
             number=profile.license_number,
             state=profile.license_state,
             expires_on=profile.license_expires_on,
             verified=profile.license_verified_at is not None,
         ),
-        npi=profile.npi,
         session_rate=SessionRate(amount_cents=profile.session_rate_cents, currency=profile.currency),
-        accepting_new_patients=profile.accepting_new_patients,
         modalities=profile.modality_names,
         languages=profile.language_names,
         location=None if location is None else location_of(location),
-        oncology_credentials=[
-            Credential(
-                kind=c.kind,
-                issuer=c.issuer,
-                training_hours=c.training_hours,
-                issued_on=c.issued_on,
-                expires_on=c.expires_on,
-            )
-            for c in profile.active_oncology_credentials(today)
-        ],
+        oncology_credentials=[read(Credential, c) for c in profile.active_oncology_credentials(today)],
         insurance=networks_of(profile),
     )

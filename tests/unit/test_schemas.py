@@ -8,10 +8,22 @@ from typing import Annotated
 
 import pytest
 from pydantic import ValidationError
+from pydantic_core import PydanticCustomError
 
 from massage_booking.domain.errors import ValidationFailed
 from massage_booking.schemas.accounts import RegisterRequest, User
-from massage_booking.schemas.base import Day, Instant, RequestModel, ResponseModel, Says, Timestamp
+from massage_booking.schemas.base import (
+    Day,
+    Instant,
+    RequestModel,
+    ResponseModel,
+    Says,
+    Timestamp,
+    fields_of,
+    iso,
+    need,
+    read,
+)
 from massage_booking.schemas.errors import validation_failed
 
 
@@ -92,3 +104,32 @@ def test_responses_keep_pythons_iso_form_for_times():
     }
     schema = User.model_json_schema(mode="serialization")
     assert set(schema["required"]) == set(schema["properties"])  # every field is always present
+
+
+def test_an_answer_reads_the_fields_it_does_not_rename_from_its_source():
+    class Row:
+        id, name, zip = 7, "Pat", "10001"
+
+    class Person(ResponseModel):
+        id: int
+        name: str
+        zip_code: str
+
+    assert read(Person, Row(), zip_code=Row.zip) == Person(id=7, name="Pat", zip_code="10001")
+    assert fields_of(Person, Row(), zip_code="x", extra=1) == {
+        "id": 7,
+        "name": "Pat",
+        "zip_code": "x",
+        "extra": 1,
+    }
+
+
+def test_the_iso_readers_give_none_for_what_does_not_read_and_need_names_it():
+    assert iso(date.fromisoformat, "2026-12-01", (10,)) == date(2026, 12, 1)
+    assert [iso(date.fromisoformat, raw, (10,)) for raw in ("2026-13-01", "2026-12-1", 20261201)] == [
+        None
+    ] * 3
+    assert iso(date.fromisoformat, "20261201") == date(2026, 12, 1)  # any length without `sizes`
+    assert need(5, "Give a number.") == 5
+    with pytest.raises(PydanticCustomError, match="Give a number."):
+        need(None, "Give a number.")
