@@ -45,6 +45,19 @@ NEW_YORK = ZoneInfo("America/New_York")
 # --------------------------------------------------------------------------------- therapists, practices
 
 
+def verified_oncology_credential(today: date) -> OncologyCredential:
+    """A verified S4OM foundational credential, current for another 600 days: what makes a therapist
+    oncology-trained in search and booking."""
+    return OncologyCredential(
+        kind=CredentialKind.S4OM_FOUNDATIONAL,
+        issuer="Society for Oncology Massage",
+        training_hours=32,
+        issued_on=today - timedelta(days=100),
+        expires_on=today + timedelta(days=600),
+        status=CredentialStatus.VERIFIED,
+    )
+
+
 def practice_therapist(
     auth,
     db,
@@ -81,16 +94,7 @@ def practice_therapist(
         )
     )
     if trained:
-        profile.credentials.append(
-            OncologyCredential(
-                kind=CredentialKind.S4OM_FOUNDATIONAL,
-                issuer="Society for Oncology Massage",
-                training_hours=32,
-                issued_on=today - timedelta(days=100),
-                expires_on=today + timedelta(days=600),
-                status=CredentialStatus.VERIFIED,
-            )
-        )
+        profile.credentials.append(verified_oncology_credential(today))
     db.add(profile)
     db.commit()
     return profile, user

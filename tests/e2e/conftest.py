@@ -13,10 +13,7 @@ from massage_booking import create_app
 from massage_booking.extensions import db
 from massage_booking.models import (
     AvailabilitySettings,
-    CredentialKind,
-    CredentialStatus,
     GeocodePrecision,
-    OncologyCredential,
     PracticeLocation,
     Role,
     TherapistProfile,
@@ -24,6 +21,7 @@ from massage_booking.models import (
 )
 from massage_booking.services import accounts
 from tests.e2e.browser import PASSWORD, PATIENT
+from tests.factories import verified_oncology_credential
 
 
 @pytest.fixture
@@ -62,16 +60,7 @@ def booking_server(live_server: str, tmp_path: Path) -> tuple[str, int]:
             geocode_precision=GeocodePrecision.ZIP,
         )
         profile.locations.append(location)
-        profile.credentials.append(
-            OncologyCredential(
-                kind=CredentialKind.S4OM_FOUNDATIONAL,
-                issuer="Society for Oncology Massage",
-                training_hours=32,
-                issued_on=today - timedelta(days=100),
-                expires_on=today + timedelta(days=600),
-                status=CredentialStatus.VERIFIED,
-            )
-        )
+        profile.credentials.append(verified_oncology_credential(today))
         db.session.add(profile)
         db.session.flush()
         db.session.add(
